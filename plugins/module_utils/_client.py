@@ -1,0 +1,324 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) reportops.grafana contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# Private to the reportops.grafana collection: not a public API, may change without notice.
+
+"""The one HTTP client of the collection: auth, fetch_url, JSON, error mapping and retries."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import re
+import time
+
+from ansible.module_utils.basic import env_fallback
+from ansible.module_utils.common.text.converters import to_text
+from ansible.module_utils.six.moves.urllib.parse import urlencode, urlsplit
+from ansible.module_utils.urls import fetch_url
+
+COLLECTION_VERSION = "0.1.0"
+USER_AGENT = "reportops.grafana/%s" % COLLECTION_VERSION
+
+# Every Grafana path the collection uses, in one place: the /api/reports/{id} routes are
+# deprecated in favour of the apiserver, and a move should be a one-line change here.
+PATHS = {
+    "send_report": "/api/reports/email",
+    "reports": "/api/reports",
+    "report": "/api/reports/{report_id}",
+    "annotations": "/api/annotations",
+}
+
+# Grafana answers these only when it did not act on the request, so a POST may be repeated.
+RETRYABLE_STATUSES = (429, 503)
+RETRY_DELAY_CAP = 30
+RECOMMENDED_MIN_TIMEOUT = 60
+
+_REPORT_ID = re.compile(r"^[0-9]+$")
+# Grafana keeps recipients in one string; its UI accepts commas or semicolons.
+_RECIPIENT_SEPARATORS = re.compile(r"[,;\r\n]+")
+# fetch_url reports connection failures only as text; these say nothing reached Grafana.
+_NOT_CONNECTED = re.compile(
+    r"connection refused|name or service not known|nodename nor servname|temporary failure in name resolution"
+    r"|no address associated with hostname|getaddrinfo failed|network is unreachable|no route to host",
+    re.IGNORECASE,
+)
+_TLS_FAILURE = re.compile(r"certificate|ssl|tls|handshake", re.IGNORECASE)
+_HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+
+
+def connection_argument_spec():
+    """Argument spec of the options in the connection doc fragment."""
+    return dict(
+        url=dict(type="str", required=True, aliases=["grafana_url"], fallback=(env_fallback, ["GRAFANA_URL"])),
+        token=dict(type="str", no_log=True, aliases=["grafana_api_key", "api_key"], fallback=(env_fallback, ["GRAFANA_TOKEN"])),
+        url_username=dict(type="str", aliases=["grafana_user"], fallback=(env_fallback, ["GRAFANA_USER"])),
+        url_password=dict(type="str", no_log=True, aliases=["grafana_password"], fallback=(env_fallback, ["GRAFANA_PASSWORD"])),
+        org_id=dict(type="int", fallback=(env_fallback, ["GRAFANA_ORG_ID"])),
+        validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["GRAFANA_VALIDATE_CERTS"])),
+        ca_path=dict(type="path", fallback=(env_fallback, ["GRAFANA_CA_PATH"])),
+        client_cert=dict(type="path"),
+        client_key=dict(type="path"),
+        use_proxy=dict(type="bool", default=True),
+        timeout=dict(type="int", default=120, fallback=(env_fallback, ["GRAFANA_TIMEOUT"])),
+    )
+
+
+CONNECTION_MUTUALLY_EXCLUSIVE = [("token", "url_username")]
+CONNECTION_REQUIRED_ONE_OF = [("token", "url_username")]
+CONNECTION_REQUIRED_TOGETHER = [("url_username", "url_password")]
+
+
+def module_kwargs(argument_spec):
+    """AnsibleModule keyword arguments: the connection options plus the module's own."""
+    spec = connection_argument_spec()
+    spec.update(argument_spec)
+    return dict(
+        argument_spec=spec,
+        mutually_exclusive=CONNECTION_MUTUALLY_EXCLUSIVE,
+        required_one_of=CONNECTION_REQUIRED_ONE_OF,
+        required_together=CONNECTION_REQUIRED_TOGETHER,
+        supports_check_mode=True,
+    )
+
+
+def normalize_report_id(value):
+    """The report id as a string of digits, or None when it is not a positive integer."""
+    if isinstance(value, bool):
+        return None
+    text = to_text(value).strip() if isinstance(value, (int, str)) else ""
+    if not _REPORT_ID.match(text) or int(text) < 1:
+        return None
+    return str(int(text))
+
+
+def split_recipients(values):
+    """Addresses from strings separated by commas, semicolons or newlines, without duplicates (ignoring case)."""
+    recipients, seen = [], set()
+    for value in values:
+        for address in _RECIPIENT_SEPARATORS.split(value or ""):
+            address = address.strip()
+            if address and address.lower() not in seen:
+                seen.add(address.lower())
+                recipients.append(address)
+    return recipients
+
+
+class GrafanaError(Exception):
+    """A request that did not succeed, with one sentence that says what to do."""
+
+    def __init__(self, message, status=None, grafana_message=None, attempts=1, may_have_acted=False):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.grafana_message = grafana_message
+        self.attempts = attempts
+        self.may_have_acted = may_have_acted
+
+
+class GrafanaClient:
+    """Talks to one Grafana instance with the module's connection options."""
+
+    def __init__(self, module):
+        self.module = module
+        params = module.params
+        self.base_url = self._checked_base_url(params["url"])
+        if params["org_id"] is not None and params["org_id"] < 1:
+            module.fail_json(msg="org_id must be a positive integer, got %d." % params["org_id"])
+        if params["timeout"] < 1:
+            module.fail_json(msg="timeout must be a positive number of seconds, got %d." % params["timeout"])
+        if params["timeout"] < RECOMMENDED_MIN_TIMEOUT:
+            module.warn("timeout is %ds: Grafana renders the report before it answers and recommends at least %ds."
+                        % (params["timeout"], RECOMMENDED_MIN_TIMEOUT))
+        if not params["validate_certs"] and self.base_url.startswith("https"):
+            module.warn("validate_certs is false: the TLS certificate of %s is not verified." % self.base_url)
+        # fetch_url takes these from module.params, not from its arguments. API calls never follow
+        # a redirect (a POST must not be replayed elsewhere), and basic credentials are sent at once
+        # because Grafana answers 401 without a challenge.
+        params.update(http_agent=USER_AGENT, follow_redirects="none", force_basic_auth=True)
+        self.timeout = params["timeout"]
+        self.headers = {"Accept": "application/json"}
+        if params["token"]:
+            self.headers["Authorization"] = "Bearer %s" % params["token"]
+        if params["org_id"] is not None:
+            self.headers["X-Grafana-Org-Id"] = str(params["org_id"])
+
+    def _checked_base_url(self, url):
+        parts = urlsplit(url.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            self.module.fail_json(msg="url must be an http:// or https:// URL with a host name, such as https://grafana.example.com.")
+        if parts.username is not None or parts.password is not None:
+            # Never repeat the URL here: it holds a credential.
+            self.module.fail_json(msg="url must not embed credentials; use token, or url_username and url_password.")
+        if parts.query or parts.fragment:
+            self.module.fail_json(msg="url must be Grafana's base URL, without a query or fragment.")
+        return "%s://%s%s" % (parts.scheme, parts.netloc, parts.path.rstrip("/"))
+
+    # -- API calls ---------------------------------------------------------------------------
+
+    def send_report(self, report_id, emails=None, retries=0):
+        """POST /api/reports/email; returns (Grafana's answer, attempts). id goes as a JSON string."""
+        body = {"id": report_id}
+        if emails:
+            body["emails"] = ",".join(emails)
+        else:
+            body["useEmailsFromReport"] = True
+        return self.request("POST", PATHS["send_report"], body=body, retries=retries,
+                            subject="report %s" % report_id, permission="reports:send")
+
+    def get_report(self, report_id):
+        report, dummy = self.request("GET", PATHS["report"].format(report_id=report_id),
+                                     subject="report %s" % report_id, permission="reports:read")
+        return report
+
+    def list_reports(self):
+        reports, dummy = self.request("GET", PATHS["reports"], subject="the reports", permission="reports:read")
+        return reports
+
+    def create_annotation(self, annotation):
+        created, dummy = self.request("POST", PATHS["annotations"], body=annotation,
+                                      subject="the ledger annotation", permission="annotations:create")
+        return created
+
+    def find_annotations(self, tags, limit=1):
+        query = [("tags", tag) for tag in tags] + [("type", "annotation"), ("limit", limit)]
+        found, dummy = self.request("GET", PATHS["annotations"], query=query,
+                                    subject="the ledger annotations", permission="annotations:read")
+        return found
+
+    # -- transport ---------------------------------------------------------------------------
+
+    def request(self, method, path, body=None, query=None, retries=0, subject="the request", permission=None):
+        """One API call: returns (decoded JSON answer, attempts) or raises GrafanaError.
+
+        Only failures where Grafana provably did not act are retried: no connection at all,
+        429 and 503. A timeout, a reset connection or a 5xx may follow a real send.
+        """
+        url = self.base_url + path
+        if query:
+            url += "?" + urlencode(query)
+        headers = dict(self.headers)
+        data = None
+        if body is not None:
+            data = json.dumps(body)
+            headers["Content-Type"] = "application/json"
+        attempt = 0
+        while True:
+            attempt += 1
+            response, info = fetch_url(self.module, url, data=data, headers=headers, method=method,
+                                       timeout=self.timeout, ca_path=self.module.params["ca_path"], use_netrc=False)
+            status = info["status"]
+            if status == 200:
+                return self._decode(response.read(), subject, status, attempt), attempt
+            delay = self._retry_delay(status, info, attempt)
+            if attempt > retries or delay is None:
+                raise self._error(method, status, info, subject, permission, attempt)
+            time.sleep(delay)
+
+    def _decode(self, raw, subject, status, attempts):
+        text = to_text(raw or b"", errors="surrogate_or_strict")
+        try:
+            return json.loads(text) if text.strip() else {}
+        except ValueError:
+            raise GrafanaError("Grafana answered %s for %s with a body that is not JSON (%s); check that url points at Grafana."
+                               % (status, subject, _summary(text)), status=status, attempts=attempts)
+
+    @staticmethod
+    def _retry_delay(status, info, attempt):
+        """Seconds to wait before the next attempt, or None when the request must not be repeated."""
+        if status == -1 and _NOT_CONNECTED.search(info.get("msg", "")):
+            return min(2 ** (attempt - 1), RETRY_DELAY_CAP)
+        if status not in RETRYABLE_STATUSES:
+            return None
+        retry_after = info.get("retry-after")
+        if retry_after:
+            if retry_after.strip().isdigit():
+                return min(int(retry_after), RETRY_DELAY_CAP)
+            when = email.utils.parsedate_tz(retry_after)
+            if when:
+                return max(0, min(email.utils.mktime_tz(when) - time.time(), RETRY_DELAY_CAP))
+        return min(2 ** (attempt - 1), RETRY_DELAY_CAP)
+
+    def _error(self, method, status, info, subject, permission, attempts):
+        """Map a failed answer to one sentence: the status, Grafana's message, what to do."""
+        acting = method != "GET"
+        tried = " after %d attempts" % attempts if attempts > 1 else ""
+        if status == -1:
+            reason = _connection_reason(info.get("msg", ""))
+            if _NOT_CONNECTED.search(reason):
+                return GrafanaError("Could not connect to %s%s (%s); nothing was sent, check url and the network."
+                                    % (self.base_url, tried, reason), attempts=attempts)
+            if "timed out" in reason.lower():
+                outcome = (" Grafana may still render and send %s, so the request was not retried;"
+                           " raise timeout for large dashboards." % subject) if acting else " Raise timeout or check Grafana's load."
+                return GrafanaError("Grafana did not answer within %ds for %s.%s" % (self.timeout, subject, outcome),
+                                    attempts=attempts, may_have_acted=acting)
+            if _TLS_FAILURE.search(reason):
+                return GrafanaError("TLS with %s failed (%s); set ca_path to the CA that signed Grafana's certificate"
+                                    " (validate_certs: false only for testing)." % (self.base_url, reason), attempts=attempts)
+            outcome = " Grafana may have acted on it, so it was not retried." if acting else ""
+            return GrafanaError("The connection to %s failed for %s (%s).%s" % (self.base_url, subject, reason, outcome),
+                                attempts=attempts, may_have_acted=acting)
+
+        grafana_message, body_summary = _grafana_message(info)
+        said = "HTTP %d%s" % (status, ": %s" % grafana_message if grafana_message else "")
+        if 300 <= status < 400:
+            location = info.get("location", "")
+            advice = ("a login page: the request was not authenticated, check token or url_username/url_password"
+                      if "login" in location else "check that url is Grafana's base URL, including any sub-path")
+            message = "Grafana redirected the request for %s to %s (%s); that is %s." % (subject, location or "another URL", said, advice)
+        elif status == 400:
+            message = "Grafana rejected the request for %s as invalid (%s); check the report id and recipients." % (subject, said)
+        elif status == 401:
+            message = ("Grafana did not accept the credentials (%s); check the token (or url_username/url_password), "
+                       "that url is the right Grafana, and that org_id is the token's organization." % said)
+        elif status == 403:
+            message = "Access to %s was denied (%s); the credentials need the %s permission." % (subject, said, permission or "required")
+        elif status == 404:
+            message = ("%s was not found (%s); use the report's id (grafana_report_info lists them), not a dashboard id or uid, "
+                       "and check org_id and that this Grafana has Enterprise reporting." % (_capitalized(subject), said))
+        elif status in RETRYABLE_STATUSES:
+            message = "Grafana was unavailable for %s%s (%s); nothing was sent, try again later." % (subject, tried, said)
+        elif status == 500:
+            outcome = " %s may not have been sent." % _capitalized(subject) if acting else ""
+            message = "Grafana failed on %s (%s); see the Grafana server log (rendering or SMTP).%s" % (subject, said, outcome)
+        elif status >= 500:
+            outcome = " Grafana may still have sent %s, so it was not retried." % subject if acting else ""
+            message = "Grafana or a proxy in front of it failed on %s (%s%s).%s" % (subject, said, body_summary, outcome)
+        else:
+            message = "Grafana answered %s for %s." % (said, subject)
+        return GrafanaError(message, status=status, grafana_message=grafana_message, attempts=attempts,
+                            may_have_acted=acting and status >= 500 and status not in RETRYABLE_STATUSES)
+
+
+def _capitalized(text):
+    return text[:1].upper() + text[1:]
+
+
+def _connection_reason(msg):
+    """fetch_url's text without its prefixes, e.g. 'Connection refused'."""
+    reason = re.sub(r"^(Request failed|Connection failure): ", "", msg)
+    reason = re.sub(r"^<urlopen error (.*)>$", r"\1", reason)
+    return reason.strip() or "no answer"
+
+
+def _grafana_message(info):
+    """(Grafana's `message`, or None; a short summary of a body that is not Grafana JSON, or '')."""
+    text = to_text(info.get("body") or b"", errors="surrogate_or_strict")
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return None, ", %s" % _summary(text) if text.strip() else ""
+    if isinstance(body, dict) and body.get("message"):
+        return to_text(body["message"]), ""
+    return None, ""
+
+
+def _summary(text):
+    """A body that is not JSON, in a few words: an HTML page by its title, else its first line, cut short."""
+    title = _HTML_TITLE.search(text)
+    if title:
+        return "an HTML page titled '%s'" % " ".join(title.group(1).split())[:80]
+    first = " ".join(text.strip().split())
+    return "'%s'" % (first[:80] + ("..." if len(first) > 80 else "")) if first else "an empty body"

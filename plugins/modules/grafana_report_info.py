@@ -1,0 +1,169 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) reportops.grafana contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: grafana_report_info
+short_description: Read Grafana Enterprise reports
+version_added: 0.1.0
+description:
+  - Lists the reports of a Grafana organization, or finds one by id or by name.
+  - Report ids differ between Grafana instances while names are shared, so this module turns a report name into
+    the id that M(reportops.grafana.grafana_report_send) needs in each environment.
+  - Needs the C(reports:read) permission.
+author:
+  - reportops.grafana contributors
+extends_documentation_fragment:
+  - reportops.grafana.connection
+  - reportops.grafana.connection.ATTRIBUTES
+attributes:
+  check_mode:
+    support: full
+    description: Only reads; runs the same in check mode.
+  diff_mode:
+    support: none
+options:
+  report_id:
+    description:
+      - Return only the report with this id (a positive integer). Mutually exclusive with O(name).
+      - A report that does not exist gives an empty list.
+    type: raw
+    aliases: [id]
+  name:
+    description:
+      - Return only the reports with exactly this name (case-sensitive). Mutually exclusive with O(report_id).
+      - A name that matches nothing gives an empty list; Grafana allows several reports with one name.
+    type: str
+seealso:
+  - module: reportops.grafana.grafana_report_send
+"""
+
+EXAMPLES = r"""
+- name: List every report of the organization
+  reportops.grafana.grafana_report_info:
+    url: https://grafana.example.com
+    token: "{{ grafana_token }}"
+  register: all_reports
+
+- name: Find the id of "Weekly SLO" in this environment
+  reportops.grafana.grafana_report_info:
+    url: "{{ grafana_url }}"
+    token: "{{ grafana_token }}"
+    name: Weekly SLO
+  register: weekly
+
+- name: Send it
+  reportops.grafana.grafana_report_send:
+    url: "{{ grafana_url }}"
+    token: "{{ grafana_token }}"
+    report_id: "{{ weekly.reports[0].id }}"
+    use_emails_from_report: true
+  when: weekly.reports | length == 1
+"""
+
+RETURN = r"""
+reports:
+  description: The reports found, in Grafana's order; empty when none matched.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: The report id, an integer unique within one Grafana instance.
+      type: int
+      sample: 3
+    uid:
+      description: The report uid (empty on Grafana versions that have none).
+      type: str
+      sample: abc123
+    name:
+      description: The report name.
+      type: str
+      sample: Weekly SLO
+    recipients:
+      description: The saved recipients, split from Grafana's comma- or semicolon-separated string.
+      type: list
+      elements: str
+      sample: [sre@example.com, lead@example.com]
+    state:
+      description: The report state, such as V(scheduled), V(paused), V(expired), V(draft) or V(not scheduled).
+      type: str
+      sample: scheduled
+    schedule:
+      description: The report schedule as Grafana returns it (frequency, start and end dates, time zone...).
+      type: dict
+      sample: {"frequency": "weekly", "timeZone": "Europe/Warsaw", "startDate": "2022-10-02T00:00:00+02:00"}
+    dashboards:
+      description:
+        - The dashboards in the report, as Grafana returns them.
+        - Reports of Grafana before 9 have one dashboard, returned here as a one-item list.
+      type: list
+      elements: dict
+      sample: [{"dashboard": {"id": 463, "uid": "7MeksYbmk", "name": "SLOs"}, "timeRange": {"from": "now-7d", "to": "now"}}]
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.reportops.grafana.plugins.module_utils._client import (
+    GrafanaClient,
+    GrafanaError,
+    module_kwargs,
+    normalize_report_id,
+    split_recipients,
+)
+
+
+def summarized(report):
+    """The fields the collection documents, with recipients as a list."""
+    dashboards = report.get("dashboards")
+    if dashboards is None and (report.get("dashboardId") or report.get("dashboardUid")):
+        dashboards = [{"dashboard": {"id": report.get("dashboardId"), "uid": report.get("dashboardUid"),
+                                     "name": report.get("dashboardName")}}]
+    return dict(
+        id=report.get("id"),
+        uid=report.get("uid", ""),
+        name=report.get("name"),
+        recipients=split_recipients([report.get("recipients") or ""]),
+        state=report.get("state"),
+        schedule=report.get("schedule") or {},
+        dashboards=dashboards or [],
+    )
+
+
+def main():
+    kwargs = module_kwargs(dict(
+        report_id=dict(type="raw", aliases=["id"]),
+        name=dict(type="str"),
+    ))
+    kwargs["mutually_exclusive"] = kwargs["mutually_exclusive"] + [("report_id", "name")]
+    module = AnsibleModule(**kwargs)
+    report_id = None
+    if module.params["report_id"] is not None:
+        report_id = normalize_report_id(module.params["report_id"])
+        if report_id is None:
+            module.fail_json(msg="report_id must be a positive integer, got %r." % (module.params["report_id"],))
+    client = GrafanaClient(module)
+    try:
+        if report_id is not None:
+            try:
+                reports = [client.get_report(report_id)]
+            except GrafanaError as exc:
+                if exc.status != 404:
+                    raise
+                reports = []
+        else:
+            reports = client.list_reports()
+            if not isinstance(reports, list):
+                module.fail_json(msg="Grafana answered GET /api/reports with something that is not a list; check url.")
+            if module.params["name"] is not None:
+                reports = [report for report in reports if report.get("name") == module.params["name"]]
+    except GrafanaError as exc:
+        module.fail_json(msg=exc.message, **({"status": exc.status} if exc.status else {}))
+    module.exit_json(changed=False, reports=[summarized(report) for report in reports])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,372 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) reportops.grafana contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: grafana_report_send
+short_description: Send a Grafana Enterprise report now
+version_added: 0.1.0
+description:
+  - Renders and emails an existing Grafana Enterprise report through C(POST /api/reports/email), to a list of
+    addresses or to the recipients saved in the report.
+  - Sending is synchronous, Grafana answers after the report is rendered and handed to its mail server.
+    A success means Grafana accepted the mail, not that it was delivered.
+  - Every option is checked before any request is made.
+  - "Sending is not idempotent: every send mails people. With O(delivery_key) or O(min_interval), the module keeps a
+    delivery ledger and skips a delivery that already succeeded, so that a re-run or a relaunched AWX job does not mail
+    twice."
+  - "Ledger guarantees: with O(ledger=file), runs on one host that share O(ledger_path) hold a lock on the delivery
+    across the send, so concurrent runs produce exactly one send. With O(ledger=grafana), every runner that talks to the
+    same Grafana organization sees the same ledger (annotations), but two runners on different hosts that start the same
+    delivery at the same moment can both send; runs on one host are still serialised."
+author:
+  - reportops.grafana contributors
+extends_documentation_fragment:
+  - reportops.grafana.connection
+  - reportops.grafana.connection.ATTRIBUTES
+attributes:
+  check_mode:
+    support: full
+    description:
+      - Sends nothing. Reads the report to prove that it exists and that the credentials work, predicts the
+        recipients and whether the ledger would skip the delivery. A missing report or bad credentials fail as in a
+        real run; credentials without C(reports:read) give a warning.
+  diff_mode:
+    support: none
+options:
+  report_id:
+    description:
+      - Id of the report (not of a dashboard), a positive integer given as a number or a string.
+      - Report ids differ between Grafana instances; M(reportops.grafana.grafana_report_info) finds one by name.
+    type: raw
+    required: true
+    aliases: [id]
+  emails:
+    description:
+      - Addresses to send the report to, instead of the report's saved recipients.
+      - Each item may hold several addresses separated by commas, semicolons or newlines. Each address must be a
+        plain address such as C(ops@example.com) (no display name). Duplicates are dropped, ignoring case; the order is kept.
+      - Exactly one of O(emails) and O(use_emails_from_report=true) is required.
+    type: list
+    elements: str
+  use_emails_from_report:
+    description:
+      - Send to the recipients saved in the report.
+      - In a real run the report is read first, to return its recipients.
+    type: bool
+    default: false
+  delivery_key:
+    description:
+      - Names this delivery in the ledger. A delivery with this key that succeeded is not sent again, unless
+        O(min_interval) is also set, in which case it is sent again once that interval has passed.
+      - Keys are scoped to the Grafana organization (and, for O(ledger=file), to O(url)), so one key may be used
+        in every environment.
+      - Without a key but with O(min_interval), the delivery is identified by O(url), O(org_id), O(report_id)
+        and the set of recipients.
+    type: str
+  min_interval:
+    description:
+      - Skip the send when the same delivery succeeded less than this long ago.
+      - A number of seconds, or numbers with units C(s), C(m), C(h), C(d), C(w), such as C(90s), C(30m), C(12h), C(7d), C(1h30m).
+    type: str
+  ledger:
+    description:
+      - Where the delivery ledger lives. Used only with O(delivery_key) or O(min_interval).
+      - V(file) keeps it in O(ledger_path) on the host that runs the module.
+      - V(grafana) keeps it as organization annotations in Grafana itself, for runners that share no file system,
+        such as AWX jobs in fresh containers. The credentials then also need C(annotations:read) and C(annotations:create).
+        A local lock folder beside O(ledger_path) is still used.
+    type: str
+    choices: [file, grafana]
+    default: file
+  ledger_path:
+    description:
+      - The ledger file, created 0600 in a 0700 folder, with a C(locks) folder beside it. It holds no credentials.
+      - Defaults to C(reportops-grafana/ledger.json) under E(XDG_STATE_HOME), or under C(~/.local/state).
+    type: path
+  retries:
+    description:
+      - How many times to repeat the send when Grafana provably did not act on it, that is when no connection could be
+        made or Grafana answered 429 or 503 (honouring C(Retry-After), at most 30 seconds).
+      - A timeout, a dropped connection, 500, 502 or 504 are never retried, because Grafana may have sent the report.
+    type: int
+    default: 2
+seealso:
+  - module: reportops.grafana.grafana_report_info
+  - name: Grafana reporting API
+    description: The HTTP API this module calls.
+    link: https://grafana.com/docs/grafana/latest/developers/http_api/reporting/
+"""
+
+EXAMPLES = r"""
+- name: Send report 3 to two addresses
+  reportops.grafana.grafana_report_send:
+    url: https://grafana.example.com
+    token: "{{ grafana_token }}"
+    report_id: 3
+    emails:
+      - sre@example.com
+      - lead@example.com
+
+- name: Send report 3 to its saved recipients, in organization 2
+  reportops.grafana.grafana_report_send:
+    url: https://grafana.example.com
+    token: "{{ grafana_token }}"
+    org_id: 2
+    report_id: 3
+    use_emails_from_report: true
+
+- name: Send at most once a day, even if the job is relaunched
+  reportops.grafana.grafana_report_send:
+    report_id: "{{ report.reports[0].id }}"
+    emails: "oncall@example.com; lead@example.com"
+    min_interval: 24h
+
+- name: Send this week's report once, recorded in Grafana so that every AWX job sees it
+  reportops.grafana.grafana_report_send:
+    report_id: 3
+    use_emails_from_report: true
+    delivery_key: "weekly-slo-{{ now(utc=true).strftime('%G-W%V') }}"
+    ledger: grafana
+
+- name: Set the connection once for a play with module_defaults
+  hosts: localhost
+  gather_facts: false
+  module_defaults:
+    group/reportops.grafana.grafana:
+      url: https://grafana.example.com
+      token: "{{ grafana_token }}"
+  tasks:
+    - name: Send report 7
+      reportops.grafana.grafana_report_send:
+        report_id: 7
+        use_emails_from_report: true
+
+# Ad-hoc, with the credentials in the environment rather than on the command line:
+#   export GRAFANA_URL=https://grafana.example.com GRAFANA_TOKEN=...
+#   ansible localhost -m reportops.grafana.grafana_report_send -a 'report_id=3 emails=sre@example.com'
+"""
+
+RETURN = r"""
+sent:
+  description: Whether Grafana confirmed the send (HTTP 200). Always false in check mode and when the ledger skipped it.
+  returned: always
+  type: bool
+  sample: true
+status:
+  description: HTTP status of Grafana's last answer (in check mode, of the report read); absent when Grafana never answered.
+  returned: when Grafana answered
+  type: int
+  sample: 200
+message:
+  description: Grafana's message, or what check mode or the ledger decided.
+  returned: always
+  type: str
+  sample: Report was sent
+report_id:
+  description: The report id, as the string of digits sent to Grafana.
+  returned: always
+  type: str
+  sample: "3"
+recipients:
+  description:
+    - The addresses the report was (or, in check mode, would be) sent to.
+    - With O(use_emails_from_report), the report's saved recipients, or an empty list if they could not be read.
+  returned: always
+  type: list
+  elements: str
+  sample: [sre@example.com, lead@example.com]
+recipients_source:
+  description: Where the recipients come from, V(emails) or V(report).
+  returned: always
+  type: str
+  sample: emails
+elapsed:
+  description: Seconds spent talking to Grafana.
+  returned: always
+  type: float
+  sample: 2.41
+attempts:
+  description: How many times the send was tried (retries happen only where Grafana provably did not act). 0 when nothing was sent.
+  returned: always
+  type: int
+  sample: 1
+report:
+  description: The report as Grafana returned it, when it was read (check mode, or O(use_emails_from_report)).
+  returned: when the report was read
+  type: dict
+  sample: {"id": 3, "uid": "abc123", "name": "Weekly SLO", "recipients": "sre@example.com,lead@example.com", "state": "scheduled"}
+skipped_reason:
+  description: Why the ledger skipped the send, with when the delivery was last sent.
+  returned: when the ledger skipped the send
+  type: str
+  sample: this delivery was last sent at 2026-11-26T06:00:02Z, 2h 3m ago, within min_interval (43200s).
+"""
+
+import re
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.reportops.grafana.plugins.module_utils._client import (
+    GrafanaClient,
+    GrafanaError,
+    module_kwargs,
+    normalize_report_id,
+    split_recipients,
+)
+from ansible_collections.reportops.grafana.plugins.module_utils._ledger import (
+    FileLedger,
+    GrafanaLedger,
+    LedgerError,
+    default_ledger_path,
+    delivery_id,
+    parse_interval,
+    skip_reason,
+)
+
+# A plain address: no display name, quotes, spaces or control characters; a dotted domain.
+_ADDRESS = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+                      r"@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
+MAX_RETRIES = 10
+
+
+def checked_emails(module):
+    values = module.params["emails"]
+    if any(not isinstance(value, str) for value in values):
+        module.fail_json(msg="emails must be a list of strings.")
+    recipients = split_recipients(values)
+    if not recipients:
+        module.fail_json(msg="emails is empty: give at least one address, or use_emails_from_report: true.")
+    invalid = [address for address in recipients if len(address) > 254 or not _ADDRESS.match(address)]
+    if invalid:
+        module.fail_json(msg="emails has %d invalid address(es): %s. Give plain addresses such as ops@example.com, without display names."
+                         % (len(invalid), ", ".join(repr(address[:100]) for address in invalid[:5])))
+    return recipients
+
+
+def checked_params(module):
+    """Everything validated before any request: (report_id, recipients or None, min_interval)."""
+    params = module.params
+    report_id = normalize_report_id(params["report_id"])
+    if report_id is None:
+        module.fail_json(msg="report_id must be a positive integer (the report's id, not a dashboard uid), got %r."
+                         % (params["report_id"],))
+    if params["emails"] is not None and params["use_emails_from_report"]:
+        module.fail_json(msg="emails and use_emails_from_report: true are mutually exclusive; give one of them.")
+    if params["emails"] is None and not params["use_emails_from_report"]:
+        module.fail_json(msg="one of emails or use_emails_from_report: true is required.")
+    recipients = checked_emails(module) if params["emails"] is not None else None
+    min_interval = None
+    if params["min_interval"] is not None:
+        min_interval = parse_interval(params["min_interval"])
+        if min_interval is None:
+            module.fail_json(msg="min_interval must be a positive duration such as 90s, 30m, 12h, 7d or a number of seconds, got %r."
+                             % params["min_interval"])
+    if params["delivery_key"] is not None and not params["delivery_key"].strip():
+        module.fail_json(msg="delivery_key must not be empty.")
+    if not 0 <= params["retries"] <= MAX_RETRIES:
+        module.fail_json(msg="retries must be between 0 and %d, got %d." % (MAX_RETRIES, params["retries"]))
+    return report_id, recipients, min_interval
+
+
+def read_report(module, client, report_id, result):
+    """The report, or None with a warning when the credentials may not read it."""
+    try:
+        report = client.get_report(report_id)
+    except GrafanaError as exc:
+        if exc.status != 403:
+            raise
+        module.warn("Could not read report %s to check it (%s); sending needs reports:send, reading needs reports:read."
+                    % (report_id, exc.grafana_message or "HTTP 403"))
+        result["status"] = exc.status
+        return None
+    result.update(report=report, status=200)
+    return report
+
+
+def main():
+    module = AnsibleModule(**module_kwargs(dict(
+        report_id=dict(type="raw", required=True, aliases=["id"]),
+        emails=dict(type="list", elements="str"),
+        use_emails_from_report=dict(type="bool", default=False),
+        delivery_key=dict(type="str", no_log=False),
+        min_interval=dict(type="str"),
+        ledger=dict(type="str", choices=["file", "grafana"], default="file"),
+        ledger_path=dict(type="path"),
+        retries=dict(type="int", default=2),
+    )))
+    report_id, recipients, min_interval = checked_params(module)
+    client = GrafanaClient(module)
+    params = module.params
+    use_ledger = params["delivery_key"] is not None or min_interval is not None
+    file_ledger = FileLedger(params["ledger_path"] or default_ledger_path())
+    ledger = GrafanaLedger(client, file_ledger) if params["ledger"] == "grafana" else file_ledger
+    # The file ledger is shared by every Grafana it is used with; the Grafana one lives in the org itself.
+    scope = "%s|org=%s" % (client.base_url, params["org_id"] or "default") if params["ledger"] == "file" else ""
+    delivery = delivery_id(report_id, recipients, params["delivery_key"], scope)
+
+    result = dict(changed=False, sent=False, report_id=report_id, recipients=recipients or [],
+                  recipients_source="report" if recipients is None else "emails", attempts=0)
+    started = time.time()
+
+    def finish(fail_message=None, **extra):
+        result.update((name, value) for name, value in extra.items() if value is not None)
+        result["elapsed"] = round(time.time() - started, 3)
+        if fail_message:
+            module.fail_json(msg=fail_message, **result)
+        module.exit_json(**result)
+
+    def send():
+        try:
+            answer, result["attempts"] = client.send_report(report_id, recipients, params["retries"])
+        except GrafanaError as exc:
+            result["attempts"] = exc.attempts
+            raise
+        result.update(changed=True, sent=True, status=200, message=answer.get("message", "Report was sent"))
+
+    def ledger_skip():
+        reason = skip_reason(ledger.last_sent(delivery), min_interval, params["delivery_key"]) if use_ledger else None
+        if reason:
+            result.update(skipped_reason=reason, message="Not sent: %s" % reason)
+        return reason
+
+    try:
+        if module.check_mode or recipients is None:
+            report = read_report(module, client, report_id, result)
+            if recipients is None:
+                result["recipients"] = split_recipients([report.get("recipients", "")]) if report else []
+        if module.check_mode:
+            if not ledger_skip():
+                name = " (%s)" % result["report"].get("name") if result.get("report") else ""
+                result.update(changed=True, message="Check mode: report %s%s would be sent to %s." % (
+                    report_id, name, ", ".join(result["recipients"]) or "its saved recipients"))
+            finish()
+
+        deadline = started + params["timeout"]
+        if not use_ledger:
+            send()
+            finish()
+        ledger.prepare()
+        with ledger.delivery_lock(delivery, deadline):
+            if ledger_skip():
+                finish()
+            send()
+            try:
+                ledger.record(delivery, dict(report_id=report_id, delivery_key=params["delivery_key"]), deadline)
+            except (LedgerError, GrafanaError) as exc:
+                # The report went out: say so, and say the next run may not know it.
+                module.warn("Report %s was sent, but the ledger could not record it, so a re-run may send it again: %s"
+                            % (report_id, getattr(exc, "message", exc)))
+        finish()
+    except GrafanaError as exc:
+        finish(exc.message, status=exc.status)
+    except LedgerError as exc:
+        finish(str(exc))
+
+
+if __name__ == "__main__":
+    main()
