@@ -1,0 +1,225 @@
+# Copyright (c) reportops.grafana contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+import pytest
+
+from ansible_collections.reportops.grafana.plugins.module_utils import _client
+from ansible_collections.reportops.grafana.plugins.module_utils._client import GrafanaError, normalize_report_id, split_recipients
+
+TOKEN = "glsa_unit_test_token_value_0123456789"
+PASSWORD = "unit-test-password-4321"
+URL = "https://grafana.example.com/grafana/"
+GALAXY_YML = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "galaxy.yml")
+
+
+@pytest.fixture
+def client(make_client):
+    return make_client(url=URL, token=TOKEN, org_id=2)
+
+
+def failure(fetch, client, status=None, body=None, headers=None, msg=None, method="POST"):
+    fetch.reply(status, body, headers, msg)
+    with pytest.raises(GrafanaError) as raised:
+        if method == "POST":
+            client.send_report("3", ["a@example.com"])
+        else:
+            client.get_report("3")
+    assert TOKEN not in raised.value.message
+    return raised.value
+
+
+def test_user_agent_carries_the_galaxy_version():
+    with open(GALAXY_YML) as galaxy:
+        version = re.search(r"^version:\s*(\S+)", galaxy.read(), re.M).group(1)
+    assert _client.USER_AGENT == "reportops.grafana/%s" % version
+
+
+@pytest.mark.parametrize("value, expected", [
+    (3, "3"), ("3", "3"), (" 42 ", "42"), ("007", "7"), (1, "1"),
+    (0, None), ("0", None), (-1, None), ("-1", None), ("abc", None), ("3/../x", None), ("3.0", None),
+    (3.0, None), (True, None), ("", None), (None, None), ([3], None), ("1e3", None), ("+3", None),
+])
+def test_normalize_report_id(value, expected):
+    assert normalize_report_id(value) == expected
+
+
+def test_split_recipients_splits_dedupes_and_keeps_order():
+    assert split_recipients(["b@x.io, a@x.io;c@x.io\nB@X.IO", "a@x.io;;", ""]) == ["b@x.io", "a@x.io", "c@x.io"]
+
+
+def test_send_request_shape(fetch, client):
+    fetch.reply(200, {"message": "Report was sent"})
+    answer, attempts = client.send_report("3", ["a@example.com", "b@example.com"])
+    assert (answer, attempts) == ({"message": "Report was sent"}, 1)
+    call = fetch.calls[0]
+    assert call["method"] == "POST"
+    assert call["url"] == "https://grafana.example.com/grafana/api/reports/email"
+    assert json.loads(call["data"]) == {"id": "3", "emails": "a@example.com,b@example.com"}
+    assert call["headers"]["Content-Type"] == "application/json"
+    assert call["headers"]["Authorization"] == "Bearer " + TOKEN
+    assert call["headers"]["X-Grafana-Org-Id"] == "2"
+    assert call["timeout"] == 120
+    assert call["kwargs"]["use_netrc"] is False
+    # fetch_url reads these from params: no redirects, our user agent.
+    assert call["params"]["follow_redirects"] == "none"
+    assert call["params"]["http_agent"] == _client.USER_AGENT
+
+
+def test_use_emails_from_report_body(fetch, client):
+    fetch.reply(200, {"message": "Report was sent"})
+    client.send_report("12", None)
+    assert fetch.bodies() == [{"id": "12", "useEmailsFromReport": True}]
+
+
+def test_basic_auth_is_sent_preemptively_and_no_bearer(fetch, make_client):
+    client = make_client(url=URL, url_username="reporter", url_password=PASSWORD, ca_path="/tmp/ca.pem")
+    fetch.reply(200, [])
+    assert client.list_reports() == []
+    call = fetch.calls[0]
+    assert "Authorization" not in call["headers"] and "X-Grafana-Org-Id" not in call["headers"]
+    assert call["params"]["force_basic_auth"] is True and call["params"]["url_username"] == "reporter"
+    assert call["kwargs"]["ca_path"] == "/tmp/ca.pem"
+
+
+def test_env_fallbacks(fetch, make_client, monkeypatch):
+    monkeypatch.setenv("GRAFANA_URL", "http://127.0.0.1:3000")
+    monkeypatch.setenv("GRAFANA_TOKEN", TOKEN)
+    monkeypatch.setenv("GRAFANA_ORG_ID", "4")
+    monkeypatch.setenv("GRAFANA_TIMEOUT", "75")
+    monkeypatch.setenv("GRAFANA_VALIDATE_CERTS", "false")
+    client = make_client()
+    fetch.reply(200, [])
+    client.list_reports()
+    call = fetch.calls[0]
+    assert call["url"] == "http://127.0.0.1:3000/api/reports"
+    assert call["headers"]["Authorization"] == "Bearer " + TOKEN and call["headers"]["X-Grafana-Org-Id"] == "4"
+    assert call["timeout"] == 75 and call["params"]["validate_certs"] is False
+
+
+@pytest.mark.parametrize("args, message", [
+    (dict(url="https://admin:s3cret@grafana.example.com", token=TOKEN), "must not embed credentials"),
+    (dict(url="ftp://grafana.example.com", token=TOKEN), "http:// or https://"),
+    (dict(url="grafana.example.com", token=TOKEN), "http:// or https://"),
+    (dict(url="https://grafana.example.com/?orgId=1", token=TOKEN), "without a query"),
+    (dict(url=URL), "one of the following is required: token, url_username"),
+    (dict(url=URL, token=TOKEN, url_username="u", url_password="p"), "mutually exclusive: token|url_username"),
+    (dict(url=URL, url_username="u"), "parameters are required together: url_username, url_password"),
+    (dict(url=URL, token=TOKEN, org_id=0), "org_id must be a positive integer"),
+    (dict(url=URL, token=TOKEN, org_id="two"), "org_id"),
+    (dict(url=URL, token=TOKEN, timeout=0), "timeout must be a positive"),
+])
+def test_bad_connection_options_fail_before_any_request(fetch, make_client, module_io, args, message):
+    with pytest.raises(module_io.Exit) as raised:
+        make_client(**args)
+    assert raised.value.failed and message in raised.value.result["msg"]
+    assert "s3cret" not in raised.value.result["msg"]
+    assert fetch.calls == []
+
+
+def test_short_timeout_and_disabled_tls_checks_warn(make_client, module_io):
+    make_client(url=URL, token=TOKEN, timeout=30, validate_certs=False)
+    assert any("at least 60s" in warning for warning in module_io.warnings)
+    assert any("not verified" in warning for warning in module_io.warnings)
+
+
+def test_connection_refused_is_retried_then_reported(fetch, client):
+    refused = "Request failed: <urlopen error [Errno 111] Connection refused>"
+    fetch.reply(-1, msg=refused).reply(-1, msg=refused).reply(-1, msg=refused)
+    with pytest.raises(GrafanaError) as raised:
+        client.send_report("3", ["a@example.com"], retries=2)
+    assert raised.value.attempts == 3 and not raised.value.may_have_acted
+    assert "Could not connect" in raised.value.message and "nothing was sent" in raised.value.message
+    assert fetch.sleeps == [1, 2]
+
+
+def test_name_resolution_failure_is_retried_and_then_succeeds(fetch, client):
+    fetch.reply(-1, msg="Request failed: <urlopen error [Errno -2] Name or service not known>").reply(200, {"message": "Report was sent"})
+    assert client.send_report("3", ["a@example.com"], retries=2) == ({"message": "Report was sent"}, 2)
+
+
+def test_503_honours_retry_after_capped(fetch, client):
+    fetch.reply(503, {"message": "busy"}, {"Retry-After": "5"}).reply(429, {}, {"Retry-After": "600"}).reply(200, {"message": "ok"})
+    assert client.send_report("3", ["a@example.com"], retries=2)[1] == 3
+    assert fetch.sleeps == [5, _client.RETRY_DELAY_CAP]
+
+
+def test_503_after_all_retries_says_nothing_was_sent(fetch, client):
+    for dummy in range(3):
+        fetch.reply(503, {"message": "Service Unavailable"}, {"Retry-After": "0"})
+    with pytest.raises(GrafanaError) as raised:
+        client.send_report("3", ["a@example.com"], retries=2)
+    error = raised.value
+    assert (error.status, error.attempts) == (503, 3)
+    assert "after 3 attempts" in error.message and "nothing was sent" in error.message and "Service Unavailable" in error.message
+
+
+@pytest.mark.parametrize("status, msg, expected", [
+    (-1, "Connection failure: timed out", "did not answer within 120s"),
+    (-1, "Request failed: <urlopen error timed out>", "may still render and send report 3"),
+    (-1, "Connection failure: connection was closed before a valid response was received: ''", "may have acted on it"),
+    (-1, "Request failed: <urlopen error Remote end closed connection without response>", "was not retried"),
+])
+def test_unknown_outcomes_are_never_retried(fetch, client, status, msg, expected):
+    fetch.reply(status, msg=msg)
+    with pytest.raises(GrafanaError) as raised:
+        client.send_report("3", ["a@example.com"], retries=5)
+    assert raised.value.attempts == 1 and raised.value.may_have_acted
+    assert expected in raised.value.message
+    assert len(fetch.calls) == 1
+
+
+def test_tls_failure_points_at_ca_path(fetch, client):
+    error = failure(fetch, client, -1, msg="Request failed: <urlopen error [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed>")
+    assert "ca_path" in error.message and "CERTIFICATE_VERIFY_FAILED" in error.message and not error.may_have_acted
+
+
+@pytest.mark.parametrize("status, body, expected, may_have_acted", [
+    (400, {"message": "bad request data", "traceID": ""}, ["HTTP 400: bad request data", "check the report id"], False),
+    (401, {"extra": None, "message": "Invalid API key", "messageId": "auth.unauthorized", "statusCode": 401, "traceID": ""},
+     ["HTTP 401: Invalid API key", "check the token", "org_id"], False),
+    (401, {"message": "Unauthorized"}, ["HTTP 401: Unauthorized"], False),
+    (403, {"title": "Access denied", "message": "Permissions needed: reports:send", "accessErrorId": "ACE1"},
+     ["denied", "Permissions needed: reports:send", "need the reports:send permission"], False),
+    (403, {"message": "Permission denied"}, ["HTTP 403: Permission denied", "reports:send"], False),
+    (404, {"message": "Report not found"}, ["Report 3 was not found", "not a dashboard id or uid"], False),
+    (500, {"message": "SMTP not configured, check your grafana.ini config file's [smtp] section", "traceID": "ab"},
+     ["HTTP 500: SMTP not configured", "server log", "may not have been sent"], True),
+    (502, "<html><head><title>502 Bad Gateway</title></head><body><center>nginx</center>" + "x" * 5000 + "</body></html>",
+     ["HTTP 502", "an HTML page titled '502 Bad Gateway'", "may still have sent report 3", "not retried"], True),
+    (504, "upstream request timeout", ["HTTP 504", "'upstream request timeout'", "may still have sent"], True),
+    (302, "", ["redirected", "/login", "not authenticated"], False),
+])
+def test_error_statuses_map_to_one_clear_sentence(fetch, client, status, body, expected, may_have_acted):
+    headers = {"Location": "https://grafana.example.com/login"} if status == 302 else {}
+    error = failure(fetch, client, status, body, headers)
+    assert error.status == status and error.may_have_acted is may_have_acted
+    for part in expected:
+        assert part in error.message
+    assert "<html" not in error.message and "xxxxxxxx" not in error.message
+    assert len(fetch.calls) == 1, "only 429 and 503 may be retried"
+
+
+def test_reads_name_the_read_permission_and_never_claim_a_send(fetch, client):
+    error = failure(fetch, client, 403, {"message": "Permission denied"}, method="GET")
+    assert "reports:read" in error.message
+    error = failure(fetch, client, 500, {"message": "boom"}, method="GET")
+    assert "sent" not in error.message and not error.may_have_acted
+
+
+def test_non_json_success_body_is_summarised(fetch, client):
+    fetch.reply(200, "<html><title>Grafana</title><body>login</body></html>")
+    with pytest.raises(GrafanaError) as raised:
+        client.list_reports()
+    assert "not JSON" in raised.value.message and "an HTML page titled 'Grafana'" in raised.value.message
+
+
+def test_annotations_query(fetch, client):
+    fetch.reply(200, [{"id": 1, "time": 1000}])
+    assert client.find_annotations(["reportops.grafana", "delivery:abc"]) == [{"id": 1, "time": 1000}]
+    assert fetch.calls[0]["url"].endswith("/api/annotations?tags=reportops.grafana&tags=delivery%3Aabc&type=annotation&limit=1")
