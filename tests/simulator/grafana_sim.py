@@ -1,0 +1,1324 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Grafana Enterprise reporting-API simulator for tests and demos.
+
+It models the legacy ``/api/reports`` routes as Grafana's docs and Enterprise OpenAPI spec
+describe them: tokens and basic-auth users with RBAC permissions, organisations, reports per
+organisation, the status codes and error body shapes of Grafana 9 and 10+, a render delay
+with a concurrency limit, mail written as .eml files into an outbox, annotations (used as a
+delivery ledger), a JSONL request log, optional HTTPS with client certificates, and fault
+injection under ``/_sim/``.
+
+Standard library only; PyYAML is imported for .yml/.yaml configs and trustme for --https.
+Run ``python grafana_sim.py --help`` for the command line.
+"""
+
+# pylint: disable=too-many-lines  # kept as one file so it can be copied and run anywhere
+
+import argparse
+import base64
+import binascii
+import copy
+import datetime
+import email
+import email.policy
+import email.utils
+import ipaddress
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import socketserver
+import ssl
+import subprocess
+import sys
+import threading
+import time
+from collections import namedtuple
+from contextlib import contextmanager
+from email.message import EmailMessage
+from http.client import responses as HTTP_REASONS
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_CONFIG = os.path.join(HERE, "default-config.json")
+PROFILES = (9, 10)
+FAULT_MODES = ("drop", "hang", "status", "html502", "redirect_login", "slow")
+REDACTED_HEADERS = ("authorization", "cookie", "x-api-key")
+LOG_BODY_LIMIT = 4096
+MAIL_FROM = "grafana@sim.invalid"
+# Timestamp used for reports that come from the config, so GET output is stable across runs.
+CONFIG_TIMESTAMP = "2024-01-01T00:00:00+00:00"
+
+LOGIN_PAGE = b"""<!DOCTYPE html>
+<html><head><title>Grafana</title></head>
+<body><h1>Grafana</h1><form method="post" action="/login">
+<input name="user"><input name="password" type="password"><button>Log in</button></form></body></html>
+"""
+
+NGINX_502_PAGE = b"""<html>
+<head><title>502 Bad Gateway</title></head>
+<body>
+<center><h1>502 Bad Gateway</h1></center>
+<hr><center>nginx</center>
+</body>
+</html>
+"""
+
+
+class ConfigError(Exception):
+    """The simulator configuration is unusable."""
+
+
+class ApiError(Exception):
+    """An API error: rendered as a JSON body in the shape of the active profile.
+
+    ``kind`` selects the shape: ``auth`` (401), ``access`` (403), ``route`` (the bare
+    ``{"message"}`` of the router's 404/405) or ``plain`` (every other error).
+    """
+
+    def __init__(self, status, message, kind="plain", permission=None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.kind = kind
+        self.permission = permission
+
+
+def utc_now_iso():
+    """Return the current UTC time as an RFC 3339 string, like Grafana's JSON timestamps."""
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def now_ms():
+    """Return the current time in epoch milliseconds (annotation timestamps)."""
+    return int(time.time() * 1000)
+
+
+def split_recipients(value):
+    """Split a recipients string on commas and semicolons, as Grafana's UI accepts both."""
+    return [part.strip() for part in re.split(r"[,;]", value or "") if part.strip()]
+
+
+def build_pdf(title):
+    """Return a minimal valid one-page PDF showing ``title``, with correct xref offsets."""
+    safe = title.encode("latin-1", "replace").decode("latin-1")
+    safe = safe.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+    content = f"BT /F1 18 Tf 72 720 Td ({safe}) Tj ET".encode("latin-1")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
+    ]
+    pdf = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(pdf))
+        pdf += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref_offset = len(pdf)
+    pdf += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    for offset in offsets:
+        pdf += b"%010d 00000 n \n" % offset
+    pdf += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF" % (len(objects) + 1, xref_offset)
+    return bytes(pdf)
+
+
+def deep_merge(base, override):
+    """Return ``base`` updated with ``override``, merging nested dicts instead of replacing them."""
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def report_defaults(org_id, report_id):
+    """Return a complete Report object (Grafana 10+ shape) with neutral default values."""
+    return {
+        "id": report_id,
+        "uid": f"sim-report-{org_id}-{report_id}",
+        "userId": 1,
+        "orgId": org_id,
+        "name": "",
+        "subject": "",
+        "recipients": "",
+        "replyTo": "",
+        "message": "",
+        "schedule": {
+            "startDate": CONFIG_TIMESTAMP,
+            "endDate": None,
+            "frequency": "weekly",
+            "intervalFrequency": "",
+            "intervalAmount": 0,
+            "workdaysOnly": False,
+            "dayOfMonth": "",
+            "timeZone": "UTC",
+        },
+        "options": {"orientation": "landscape", "layout": "grid", "timeRange": {"from": "", "to": ""}},
+        "enableDashboardUrl": True,
+        "state": "scheduled",
+        "dashboards": [],
+        "formats": ["pdf"],
+        "scaleFactor": 0,
+        "created": CONFIG_TIMESTAMP,
+        "updated": CONFIG_TIMESTAMP,
+    }
+
+
+# Keys of a config report entry that are not Report fields.
+REPORT_SIM_KEYS = ("org_id", "render_seconds")
+# Report fields a client cannot change through POST/PUT.
+REPORT_FIXED_KEYS = ("id", "uid", "orgId", "userId", "created", "updated")
+
+
+def load_config(path):
+    """Read, validate and complete a JSON or YAML config file; raise ConfigError if it is unusable."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            if path.endswith((".yml", ".yaml")):
+                import yaml  # pylint: disable=import-outside-toplevel  # only needed for YAML configs
+                try:
+                    raw = yaml.safe_load(handle)
+                except yaml.YAMLError as exc:
+                    raise ConfigError(f"{path}: {exc}") from exc
+            else:
+                raw = json.load(handle)
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{path}: the top level must be a mapping")
+        return normalise_config(raw)
+    except KeyError as exc:
+        raise ConfigError(f"{path}: missing key {exc}") from exc
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+
+
+def normalise_config(raw):
+    """Validate the config and fill in defaults; return a new dict ready for SimState."""
+    config = {
+        "profile": int(raw.get("profile", 10)),
+        "version": str(raw.get("version", "11.5.0")),
+        "render_seconds": float(raw.get("render_seconds", 0.2)),
+        "render_limit": int(raw.get("render_limit", 4)),
+        "smtp_enabled": bool(raw.get("smtp_enabled", True)),
+        "orgs": [{"id": int(org["id"]), "name": str(org.get("name", f"Org {org['id']}"))} for org in raw.get("orgs", [{"id": 1}])],
+    }
+    if config["profile"] not in PROFILES:
+        raise ConfigError(f"profile must be one of {PROFILES}")
+    if config["render_limit"] < 1:
+        raise ConfigError("render_limit must be at least 1")
+    org_ids = {org["id"] for org in config["orgs"]}
+    config["tokens"] = []
+    for token in raw.get("tokens", []):
+        entry = {
+            "token": str(token["token"]),
+            "name": str(token.get("name", token["token"])),
+            "org_id": int(token.get("org_id", 1)),
+            "permissions": list(token.get("permissions", [])),
+            "expired": bool(token.get("expired", False)),
+            "revoked": bool(token.get("revoked", False)),
+        }
+        if entry["org_id"] not in org_ids:
+            raise ConfigError(f"token {entry['name']}: unknown org_id {entry['org_id']}")
+        config["tokens"].append(entry)
+    config["users"] = []
+    for user in raw.get("users", []):
+        entry = {
+            "login": str(user["login"]),
+            "password": str(user["password"]),
+            "orgs": [int(org_id) for org_id in user.get("orgs", [1])],
+            "permissions": list(user.get("permissions", [])),
+        }
+        if not entry["orgs"] or not set(entry["orgs"]) <= org_ids:
+            raise ConfigError(f"user {entry['login']}: orgs must be a non-empty list of known org ids")
+        config["users"].append(entry)
+    config["reports"] = []
+    for report in raw.get("reports", []):
+        org_id = int(report.get("org_id", report.get("orgId", 1)))
+        if org_id not in org_ids:
+            raise ConfigError(f"report {report.get('name')}: unknown org_id {org_id}")
+        fields = {key: value for key, value in report.items() if key not in REPORT_SIM_KEYS}
+        full = deep_merge(report_defaults(org_id, int(report["id"])), fields)
+        full["id"], full["orgId"] = int(report["id"]), org_id
+        config["reports"].append({"report": full, "render_seconds": report.get("render_seconds")})
+    return config
+
+
+class RenderSlots:
+    """A counting limit on concurrent renders that, unlike a Semaphore, can be resized live."""
+
+    def __init__(self, limit):
+        self._cond = threading.Condition()
+        self.limit = limit
+        self.in_flight = 0
+        self.peak = 0
+
+    @contextmanager
+    def hold(self):
+        """Wait for a free slot and hold it for the duration of the ``with`` block."""
+        with self._cond:
+            self._cond.wait_for(lambda: self.in_flight < self.limit)
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+        try:
+            yield
+        finally:
+            with self._cond:
+                self.in_flight -= 1
+                self._cond.notify_all()
+
+    def configure(self, limit, reset_peak=False):
+        """Change the limit (waiting senders re-check it) and optionally forget the peak."""
+        with self._cond:
+            self.limit = limit
+            if reset_peak:
+                self.peak = self.in_flight
+            self._cond.notify_all()
+
+
+# Filters of GET /api/annotations.
+AnnotationQuery = namedtuple("AnnotationQuery", "tags match_any time_from time_to dashboard_uid limit")
+
+
+# The authenticated caller of one request.
+Principal = namedtuple("Principal", "user_id login permissions org_id")
+
+
+class SimState:  # pylint: disable=too-many-public-methods,too-many-instance-attributes  # one thread-safe facade over all state
+    """Everything the simulator remembers; all public methods are thread-safe."""
+
+    SETTINGS = ("profile", "render_seconds", "render_limit", "smtp_enabled")
+
+    def __init__(self, config, state_dir):
+        self.config = config
+        self.outbox_dir = os.path.join(state_dir, "outbox")
+        os.makedirs(self.outbox_dir, exist_ok=True)
+        self.lock = threading.RLock()
+        # Set on shutdown so that handlers held by a "hang" fault let go at once.
+        self.shutdown_event = threading.Event()
+        self.render_slots = RenderSlots(config["render_limit"])
+        self._log_lock = threading.Lock()
+        self._log = open(os.path.join(state_dir, "requests.jsonl"), "a", encoding="utf-8")  # pylint: disable=consider-using-with
+        self.reset()
+
+    def close(self):
+        """Close the request log."""
+        with self._log_lock:
+            self._log.close()
+
+    def reset(self):
+        """Return to the state right after start: config data and settings, no faults, stats, log or mail."""
+        with self.lock:
+            self.settings = {key: self.config[key] for key in self.SETTINGS}
+            self.render_slots.configure(self.settings["render_limit"], reset_peak=True)
+            self.reports = {org["id"]: {} for org in self.config["orgs"]}
+            for entry in self.config["reports"]:
+                self.reports[entry["report"]["orgId"]][entry["report"]["id"]] = copy.deepcopy(entry)
+            self.annotations = []
+            self.faults = []
+            self.next_annotation_id = 1
+            self.next_fault_id = 1
+            self.next_mail_seq = 1
+            self.request_count = 0
+            self.by_route = {}
+            self.sends = 0
+        with self._log_lock:
+            self._log.truncate(0)
+        for name in os.listdir(self.outbox_dir):
+            path = os.path.join(self.outbox_dir, name)
+            if os.path.isfile(path):
+                os.remove(path)
+
+    # Settings ------------------------------------------------------------------------------
+
+    def update_settings(self, changes):
+        """Apply a PATCH /_sim/settings body; return the new settings."""
+        checks = {
+            "profile": lambda value: value in PROFILES,
+            "render_seconds": lambda value: isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0,
+            "render_limit": lambda value: isinstance(value, int) and not isinstance(value, bool) and value >= 1,
+            "smtp_enabled": lambda value: isinstance(value, bool),
+        }
+        if not isinstance(changes, dict) or not changes:
+            raise ApiError(400, "expected a JSON object with any of: " + ", ".join(self.SETTINGS))
+        for key, value in changes.items():
+            if key not in checks or not checks[key](value):
+                raise ApiError(400, f"invalid setting {key}={value!r}")
+        with self.lock:
+            self.settings.update(changes)
+            self.render_slots.configure(self.settings["render_limit"])
+            return dict(self.settings)
+
+    def setting(self, key):
+        """Return the current value of one live setting."""
+        with self.lock:
+            return self.settings[key]
+
+    # Reports -------------------------------------------------------------------------------
+
+    def list_reports(self, org_id):
+        """Return copies of the org's reports, by id."""
+        with self.lock:
+            return [copy.deepcopy(entry["report"]) for _, entry in sorted(self.reports.get(org_id, {}).items())]
+
+    def get_report(self, org_id, report_id):
+        """Return ``(report copy, render seconds)`` or ``(None, None)``; ids are per org."""
+        with self.lock:
+            entry = self.reports.get(org_id, {}).get(report_id)
+            if entry is None:
+                return None, None
+            seconds = entry["render_seconds"]
+            return copy.deepcopy(entry["report"]), self.settings["render_seconds"] if seconds is None else seconds
+
+    def create_report(self, org_id, fields, user_id):
+        """Store a new report with id max(existing)+1 in its org; return the id."""
+        with self.lock:
+            org_reports = self.reports.setdefault(org_id, {})
+            report_id = max(org_reports, default=0) + 1
+            report = deep_merge(report_defaults(org_id, report_id), fields)
+            report.update(id=report_id, orgId=org_id, userId=user_id, created=utc_now_iso(), updated=utc_now_iso())
+            org_reports[report_id] = {"report": report, "render_seconds": None}
+            return report_id
+
+    def update_report(self, org_id, report_id, fields):
+        """Merge ``fields`` into a stored report; return False if there is no such report."""
+        with self.lock:
+            entry = self.reports.get(org_id, {}).get(report_id)
+            if entry is None:
+                return False
+            entry["report"] = deep_merge(entry["report"], fields)
+            entry["report"]["updated"] = utc_now_iso()
+            return True
+
+    def delete_report(self, org_id, report_id):
+        """Remove a report; return False if there was none."""
+        with self.lock:
+            return self.reports.get(org_id, {}).pop(report_id, None) is not None
+
+    # Annotations ---------------------------------------------------------------------------
+
+    def add_annotation(self, principal, fields):
+        """Store an annotation in the caller's org; return its id."""
+        stamp = now_ms()
+        with self.lock:
+            annotation_id = self.next_annotation_id
+            self.next_annotation_id += 1
+            start = fields.get("time") or stamp
+            self.annotations.append({
+                "id": annotation_id, "alertId": 0, "dashboardId": 0, "dashboardUID": fields.get("dashboardUID") or "",
+                "panelId": 0, "userId": principal.user_id, "login": principal.login, "email": "", "avatarUrl": "",
+                "time": start, "timeEnd": fields.get("timeEnd") or start, "text": fields["text"],
+                "tags": list(fields.get("tags") or []), "created": stamp, "updated": stamp, "data": {},
+                "orgId": principal.org_id,
+            })
+            return annotation_id
+
+    def find_annotations(self, org_id, query):
+        """Return the org's annotations matching an AnnotationQuery, newest ``time`` first."""
+        wanted = set(query.tags)
+        found = []
+        with self.lock:
+            for annotation in self.annotations:
+                if annotation["orgId"] != org_id:
+                    continue
+                have = set(annotation["tags"])
+                if wanted and not (have & wanted if query.match_any else wanted <= have):
+                    continue
+                # Grafana returns annotations whose [time, timeEnd] range overlaps [from, to].
+                if query.time_from is not None and annotation["timeEnd"] < query.time_from:
+                    continue
+                if query.time_to is not None and annotation["time"] > query.time_to:
+                    continue
+                if query.dashboard_uid is not None and annotation["dashboardUID"] != query.dashboard_uid:
+                    continue
+                found.append({key: copy.deepcopy(value) for key, value in annotation.items() if key != "orgId"})
+        found.sort(key=lambda item: (item["time"], item["id"]), reverse=True)
+        return found[:query.limit]
+
+    # Faults --------------------------------------------------------------------------------
+
+    def add_fault(self, spec):
+        """Validate and store a POST /_sim/faults body; return the fault id."""
+        if not isinstance(spec, dict) or spec.get("mode") not in FAULT_MODES:
+            raise ApiError(400, "mode must be one of: " + ", ".join(FAULT_MODES))
+        if not isinstance(spec.get("path"), str) or not spec["path"].startswith("/"):
+            raise ApiError(400, "path must be a string starting with /")
+        count = spec.get("count")
+        if count is not None and (not isinstance(count, int) or isinstance(count, bool) or count < 1):
+            raise ApiError(400, "count must be a positive integer")
+        status = spec.get("status", 500)
+        if not isinstance(status, int) or not 400 <= status <= 599:
+            raise ApiError(400, "status must be an HTTP error code (400-599)")
+        fault = {
+            "method": spec["method"].upper() if spec.get("method") else None,
+            "path": spec["path"],
+            "mode": spec["mode"],
+            "remaining": count,
+            "seconds": float(spec.get("seconds", 600 if spec["mode"] == "hang" else 1)),
+            "status": status,
+            "retry_after": spec.get("retry_after"),
+            "message": spec.get("message"),
+        }
+        with self.lock:
+            fault["id"] = self.next_fault_id
+            self.next_fault_id += 1
+            self.faults.append(fault)
+            return fault["id"]
+
+    def list_faults(self):
+        """Return copies of the active faults."""
+        with self.lock:
+            return copy.deepcopy(self.faults)
+
+    def clear_faults(self):
+        """Remove every fault."""
+        with self.lock:
+            self.faults = []
+
+    def take_fault(self, method, path):
+        """Return the first fault matching the request, using up one of its ``count``."""
+        with self.lock:
+            for fault in self.faults:
+                if fault["method"] not in (None, method):
+                    continue
+                pattern = fault["path"]
+                if not (path.startswith(pattern[:-1]) if pattern.endswith("*") else path == pattern):
+                    continue
+                if fault["remaining"] is not None:
+                    fault["remaining"] -= 1
+                    if fault["remaining"] == 0:
+                        self.faults.remove(fault)
+                return dict(fault)
+        return None
+
+    # Stats and request log -----------------------------------------------------------------
+
+    def count_request(self, method, path):
+        """Count one received API request (faulted ones too)."""
+        with self.lock:
+            self.request_count += 1
+            route = f"{method} {path}"
+            self.by_route[route] = self.by_route.get(route, 0) + 1
+
+    def count_send(self):
+        """Count one successful report send."""
+        with self.lock:
+            self.sends += 1
+
+    def stats(self):
+        """Return the GET /_sim/stats body."""
+        with self.lock:
+            return {
+                "requests": self.request_count,
+                "by_route": dict(self.by_route),
+                "sends": self.sends,
+                "in_flight_renders": self.render_slots.in_flight,
+                "max_concurrent_renders": self.render_slots.peak,
+            }
+
+    def log_request(self, record):
+        """Append one JSON line to requests.jsonl and flush, so readers see it at once."""
+        line = json.dumps(record, sort_keys=True) + "\n"
+        with self._log_lock:
+            # A handler still running at shutdown (a render, a hang) may finish after close().
+            if self._log.closed:
+                return
+            self._log.write(line)
+            self._log.flush()
+
+    def read_log(self):
+        """Return the logged requests, oldest first."""
+        with self._log_lock:
+            with open(self._log.name, encoding="utf-8") as handle:
+                return [json.loads(line) for line in handle if line.strip()]
+
+    # Mail ----------------------------------------------------------------------------------
+
+    def deliver_mail(self, org_id, report, recipients):
+        """Write one RFC 5322 message with a PDF attachment into the outbox; return its file name."""
+        message = EmailMessage()
+        message["From"] = MAIL_FROM
+        message["To"] = ", ".join(recipients)
+        message["Subject"] = report["subject"] or report["name"]
+        message["Date"] = email.utils.formatdate(usegmt=True)
+        message["Message-ID"] = email.utils.make_msgid(domain="sim.invalid")
+        if report["replyTo"]:
+            message["Reply-To"] = report["replyTo"]
+        message["X-Grafana-Report-Id"] = str(report["id"])
+        message["X-Grafana-Org-Id"] = str(org_id)
+        dashboards = ", ".join(item.get("dashboard", {}).get("name", "?") for item in report["dashboards"]) or "no dashboard"
+        intro = report["message"] + "\n\n" if report["message"] else ""
+        message.set_content(f"{intro}Report \"{report['name']}\" ({dashboards}), rendered by the Grafana simulator.\n")
+        message.add_attachment(build_pdf(report["name"]), maintype="application", subtype="pdf",
+                               filename=report["name"].replace("/", "_") + ".pdf")
+        with self.lock:
+            seq = self.next_mail_seq
+            self.next_mail_seq += 1
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+        name = f"{stamp}-{seq:06d}-report-{report['id']}.eml"
+        # Write under a hidden temporary name, then rename: readers never see half a mail.
+        temporary = os.path.join(self.outbox_dir, f".{name}.tmp")
+        with open(temporary, "wb") as handle:
+            handle.write(message.as_bytes(policy=email.policy.SMTP))
+        os.replace(temporary, os.path.join(self.outbox_dir, name))
+        return name
+
+    def list_outbox(self):
+        """Return the GET /_sim/outbox body: one entry per delivered mail, oldest first."""
+        mails = []
+        for name in sorted(os.listdir(self.outbox_dir)):
+            if name.startswith(".") or not name.endswith(".eml"):
+                continue
+            with open(os.path.join(self.outbox_dir, name), "rb") as handle:
+                message = email.message_from_binary_file(handle, policy=email.policy.default)
+            mails.append({
+                "file": name,
+                "to": [address for _, address in email.utils.getaddresses([message["To"] or ""])],
+                "subject": message["Subject"],
+                "report_id": int(message["X-Grafana-Report-Id"]),
+                "org_id": int(message["X-Grafana-Org-Id"]),
+            })
+        return mails
+
+
+def loggable_body(body):
+    """Return a request body for the log: parsed JSON if it is JSON, else text; at most 4 KB."""
+    if not body:
+        return None
+    text = body.decode("utf-8", "replace")
+    if len(body) <= LOG_BODY_LIMIT:
+        try:
+            return json.loads(text)
+        except ValueError:
+            pass
+    return text[:LOG_BODY_LIMIT]
+
+
+def new_trace_id():
+    """Return a random trace id like the ones in Grafana 10+ error bodies."""
+    return secrets.token_hex(16)
+
+
+def error_body(error, profile):
+    """Return the JSON error body for ``error`` in the shape Grafana ``profile`` uses."""
+    if error.kind == "route":
+        return {"message": error.message}
+    if profile == 9:
+        return {"message": "Permission denied" if error.kind == "access" else error.message}
+    if error.kind == "auth":
+        return {"extra": None, "message": error.message, "messageId": "auth.unauthorized", "statusCode": error.status, "traceID": new_trace_id()}
+    if error.kind == "access":
+        return {
+            "title": "Access denied",
+            "message": f"You'll need additional permissions to perform this action. Permissions needed: {error.permission}",
+            "accessErrorId": f"ACE{secrets.randbelow(10 ** 10):010d}",
+        }
+    return {"message": error.message, "traceID": new_trace_id()}
+
+
+def parse_positive_int(text):
+    """Return ``text`` as a positive int if it is all digits, else None."""
+    if isinstance(text, str) and re.fullmatch(r"[0-9]+", text) and int(text) > 0:
+        return int(text)
+    return None
+
+
+def path_id(match):
+    """Return the integer ``{id}`` of a route match; 400 if it is not one."""
+    report_id = parse_positive_int(match.group("id"))
+    if report_id is None:
+        raise ApiError(400, "id is invalid")
+    return report_id
+
+
+def check_addresses(addresses):
+    """Raise 400 unless every address looks like local@domain."""
+    for address in addresses:
+        if not re.fullmatch(r"[^@\s<>\"]+@[^@\s<>\"]+", address):
+            raise ApiError(400, f"invalid email address: {address}")
+
+
+def report_fields(data, creating):
+    """Return the Report fields of a POST/PUT body after Grafana-like type checks.
+
+    Unknown keys are ignored (Go's JSON decoding drops them) and server-owned keys (id, uid,
+    orgId, ...) cannot be set. A value whose JSON type differs from the field's is a 400.
+    """
+    template = report_defaults(0, 0)
+    fields = {key: value for key, value in data.items() if key in template and key not in REPORT_FIXED_KEYS}
+    for key, value in fields.items():
+        expected = template[key]
+        if expected is None or value is None:
+            continue
+        if isinstance(expected, bool) or isinstance(value, bool):
+            valid = isinstance(value, bool) and isinstance(expected, bool)
+        elif isinstance(expected, (int, float)):
+            valid = isinstance(value, (int, float))
+        else:
+            valid = isinstance(value, type(expected))
+        if not valid:
+            raise ApiError(400, "bad request data")
+    if (creating or "name" in fields) and not (isinstance(fields.get("name"), str) and fields["name"].strip()):
+        raise ApiError(400, "report name is required")
+    if "recipients" in fields:
+        check_addresses(split_recipients(fields["recipients"]))
+    return fields
+
+
+# (method, path pattern, handler method, RBAC action or None for routes without auth)
+API_ROUTES = [
+    ("GET", r"/api/health", "api_health", None),
+    ("GET", r"/login", "api_login_page", None),
+    ("POST", r"/api/reports/email", "api_send_report", "reports:send"),
+    ("GET", r"/api/reports", "api_list_reports", "reports:read"),
+    ("POST", r"/api/reports", "api_create_report", "reports:create"),
+    ("GET", r"/api/reports/(?P<id>[^/]+)", "api_get_report", "reports:read"),
+    ("PUT", r"/api/reports/(?P<id>[^/]+)", "api_update_report", "reports:write"),
+    ("DELETE", r"/api/reports/(?P<id>[^/]+)", "api_delete_report", "reports:delete"),
+    ("GET", r"/api/annotations", "api_list_annotations", "annotations:read"),
+    ("POST", r"/api/annotations", "api_create_annotation", "annotations:create"),
+]
+API_ROUTES = [(method, re.compile(pattern), name, permission) for method, pattern, name, permission in API_ROUTES]
+
+CONTROL_ROUTES = {
+    ("GET", "/_sim/stats"): "sim_stats",
+    ("GET", "/_sim/requests"): "sim_requests",
+    ("GET", "/_sim/outbox"): "sim_outbox",
+    ("POST", "/_sim/reset"): "sim_reset",
+    ("GET", "/_sim/faults"): "sim_list_faults",
+    ("POST", "/_sim/faults"): "sim_add_fault",
+    ("DELETE", "/_sim/faults"): "sim_clear_faults",
+    ("GET", "/_sim/settings"): "sim_settings",
+    ("PATCH", "/_sim/settings"): "sim_update_settings",
+}
+
+
+def resolve_api_route(method, path):
+    """Return ``(handler name, permission, match)``; raise the router's 404 or 405."""
+    path_known = False
+    for route_method, pattern, name, permission in API_ROUTES:
+        match = pattern.fullmatch(path)
+        if match:
+            if route_method == method:
+                return name, permission, match
+            path_known = True
+    if path_known:
+        raise ApiError(405, "Method Not Allowed", kind="route")
+    raise ApiError(404, "Not found", kind="route")
+
+
+class SimHandler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-methods  # one method per route
+    """Serves one connection: the Grafana API routes and the /_sim/ control routes."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "grafana-sim"
+    sys_version = ""
+    # Idle keep-alive connections give up their thread after this many seconds.
+    timeout = 120
+
+    def do_GET(self):  # pylint: disable=invalid-name  # name required by BaseHTTPRequestHandler
+        """Dispatch any method: routing is done on (method, path) tables."""
+        url = urlsplit(self.path)
+        body = self._read_body()
+        if url.path.startswith("/_sim/"):
+            self._handle_control(url.path, body)
+        else:
+            self._handle_api(url.path, parse_qs(url.query, keep_blank_values=True), body)
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_GET
+
+    def setup(self):
+        """Disable Nagle: headers and body go out in two writes, which delayed ACKs would stall ~40 ms."""
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format, *args):  # pylint: disable=redefined-builtin  # signature of the base class
+        """Stay quiet on stderr: requests.jsonl is the request log."""
+
+    @property
+    def state(self):
+        """The shared SimState."""
+        return self.server.state
+
+    def _read_body(self):
+        """Read the whole request body, so a keep-alive connection stays in sync whatever we answer."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            # Chunked uploads are not supported: answer, then close rather than misread the stream.
+            self.close_connection = True
+            return b""
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            self.close_connection = True
+            return b""
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _send(self, status, payload, content_type, extra_headers=None):
+        """Write a complete response with a Content-Length."""
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in (extra_headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _send_json(self, status, data, extra_headers=None):
+        """Write a JSON response."""
+        self._send(status, json.dumps(data).encode("utf-8"), "application/json", extra_headers)
+
+    def _send_error(self, error, extra_headers=None):
+        """Write an ApiError in the body shape of the active profile."""
+        self._send_json(error.status, error_body(error, self.state.setting("profile")), extra_headers)
+
+    # Control routes ------------------------------------------------------------------------
+
+    def _handle_control(self, path, body):
+        """Serve /_sim/ routes: no auth, loopback clients only, not counted or logged."""
+        try:
+            if not ipaddress.ip_address(self.client_address[0]).is_loopback:
+                raise ApiError(403, "control routes are for loopback clients only")
+            name = CONTROL_ROUTES.get((self.command, path))
+            if name is None:
+                raise ApiError(404, "Not found", kind="route")
+            try:
+                data = json.loads(body.decode("utf-8")) if body.strip() else {}
+            except ValueError as exc:
+                raise ApiError(400, f"invalid JSON body: {exc}") from exc
+            self._send_json(200, getattr(self, name)(data))
+        except ApiError as error:
+            self._send_json(error.status, {"message": error.message})
+
+    def sim_stats(self, _data):
+        """GET /_sim/stats."""
+        return self.state.stats()
+
+    def sim_requests(self, _data):
+        """GET /_sim/requests."""
+        return self.state.read_log()
+
+    def sim_outbox(self, _data):
+        """GET /_sim/outbox."""
+        return self.state.list_outbox()
+
+    def sim_reset(self, _data):
+        """POST /_sim/reset."""
+        self.state.reset()
+        return {"message": "Simulator reset"}
+
+    def sim_list_faults(self, _data):
+        """GET /_sim/faults."""
+        return self.state.list_faults()
+
+    def sim_add_fault(self, data):
+        """POST /_sim/faults."""
+        return {"id": self.state.add_fault(data)}
+
+    def sim_clear_faults(self, _data):
+        """DELETE /_sim/faults."""
+        self.state.clear_faults()
+        return {"message": "Faults cleared"}
+
+    def sim_settings(self, _data):
+        """GET /_sim/settings."""
+        with self.state.lock:
+            return dict(self.state.settings)
+
+    def sim_update_settings(self, data):
+        """PATCH /_sim/settings."""
+        return self.state.update_settings(data)
+
+    # API routes: plumbing ------------------------------------------------------------------
+
+    def _handle_api(self, path, query, body):
+        """Count, fault-inject, route, authenticate, authorise and answer one API request."""
+        started = time.monotonic()
+        record = {
+            "time": utc_now_iso(), "method": self.command, "path": path, "query": query,
+            "headers": {name: "<redacted>" if name.lower() in REDACTED_HEADERS else value for name, value in self.headers.items()},
+            "body": loggable_body(body), "org_id": None,
+        }
+        self.state.count_request(self.command, path)
+
+        def log(status):
+            record.update(status=status, duration_ms=round((time.monotonic() - started) * 1000, 1))
+            self.state.log_request(record)
+
+        fault = self.state.take_fault(self.command, path)
+        if fault and fault["mode"] in ("drop", "hang"):
+            log("dropped" if fault["mode"] == "drop" else "hung")
+            if fault["mode"] == "hang":
+                self.state.shutdown_event.wait(fault["seconds"])
+            # Returning without a response closes the socket: the client sees the connection drop.
+            self.close_connection = True
+            return
+        try:
+            status = self._respond(path, query, body, fault, record)
+        except ConnectionError:
+            # The client gave up (say, its timeout) before the answer; like Grafana, a send still mails.
+            status = "client closed"
+            self.close_connection = True
+        except Exception as exc:  # pylint: disable=broad-except  # a simulator bug must show as a logged 500, not a dead connection
+            status = 500
+            self._send_error(ApiError(500, f"simulator error: {exc!r}"))
+        log(status)
+
+    def _respond(self, path, query, body, fault, record):
+        """Answer the request, turning an ApiError into its error response; return the status."""
+        try:
+            return self._answer_api(path, query, body, fault, record)
+        except ApiError as error:
+            self._send_error(error)
+            return error.status
+
+    def _answer_api(self, path, query, body, fault, record):
+        """Apply a non-fatal fault or serve the route; return the status sent (errors are raised)."""
+        if fault and fault["mode"] == "status":
+            kind = "auth" if fault["status"] == 401 else "plain"
+            headers = {"Retry-After": str(fault["retry_after"])} if fault["retry_after"] is not None else None
+            message = fault["message"] or HTTP_REASONS.get(fault["status"], "Error")
+            self._send_error(ApiError(fault["status"], message, kind=kind), headers)
+            return fault["status"]
+        if fault and fault["mode"] == "html502":
+            self._send(502, NGINX_502_PAGE, "text/html")
+            return 502
+        if fault and fault["mode"] == "redirect_login":
+            self._send(302, b"", "text/html; charset=utf-8", {"Location": "/login"})
+            return 302
+        if fault and fault["mode"] == "slow":
+            self.state.shutdown_event.wait(fault["seconds"])
+        name, permission, match = resolve_api_route(self.command, path)
+        principal = None
+        if permission is not None:
+            principal = self._authenticate(query)
+            record["org_id"] = principal.org_id
+            if permission not in principal.permissions:
+                raise ApiError(403, "Permission denied", kind="access", permission=permission)
+        status, payload = getattr(self, name)(principal=principal, match=match, query=query, body=body)
+        if isinstance(payload, bytes):
+            self._send(status, payload, "text/html; charset=utf-8")
+        else:
+            self._send_json(status, payload)
+        return status
+
+    def _authenticate(self, query):
+        """Return the Principal for a bearer token or basic credentials in the requested org; raise 401/400."""
+        scheme, _, credentials = self.headers.get("Authorization", "").strip().partition(" ")
+        credentials = credentials.strip()
+        if scheme.lower() == "bearer" and credentials:
+            known = [token for token in self.state.config["tokens"] if secrets.compare_digest(token["token"], credentials)]
+            if not known:
+                raise ApiError(401, "Invalid API key", kind="auth")
+            token = known[0]
+            if token["expired"]:
+                raise ApiError(401, "Expired API key", kind="auth")
+            if token["revoked"]:
+                raise ApiError(401, "Revoked API key", kind="auth")
+            # Service accounts get user ids after the configured users, in config order.
+            user_id = len(self.state.config["users"]) + 1 + self.state.config["tokens"].index(token)
+            identity = (user_id, token["name"], token["permissions"], [token["org_id"]], "API key")
+        elif scheme.lower() == "basic" and credentials:
+            identity = self._basic_identity(credentials)
+        else:
+            raise ApiError(401, "Unauthorized", kind="auth")
+        user_id, login, permissions, orgs, what = identity
+        requested = self._requested_org(query)
+        if requested is not None and requested not in orgs:
+            raise ApiError(401, f"{what} does not belong to the requested organization", kind="auth")
+        return Principal(user_id, login, frozenset(permissions), orgs[0] if requested is None else requested)
+
+    def _basic_identity(self, credentials):
+        """Return the identity tuple of basic-auth credentials; raise 401 if they are wrong."""
+        try:
+            login, _, password = base64.b64decode(credentials, validate=True).decode("utf-8").partition(":")
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise ApiError(401, "Invalid username or password", kind="auth") from exc
+        for index, user in enumerate(self.state.config["users"], start=1):
+            if user["login"] == login and secrets.compare_digest(user["password"].encode(), password.encode()):
+                return index, user["login"], user["permissions"], user["orgs"], "User"
+        raise ApiError(401, "Invalid username or password", kind="auth")
+
+    def _requested_org(self, query):
+        """Return the org id asked for by ``targetOrgId`` (checked first, as Grafana does) or the header."""
+        sources = (((query.get("targetOrgId") or [""])[-1], "invalid targetOrgId query parameter"),
+                   (self.headers.get("X-Grafana-Org-Id", ""), "invalid X-Grafana-Org-Id header"))
+        for value, complaint in sources:
+            value = value.strip()
+            if not value:
+                continue
+            if not re.fullmatch(r"[0-9]+", value):
+                raise ApiError(400, complaint)
+            # Org id 0 means "not set" in Grafana.
+            if int(value) > 0:
+                return int(value)
+        return None
+
+    def _bind_json(self, body, expect=dict):
+        """Decode a JSON request body the way Grafana's binding does; 400 'bad request data' on any problem."""
+        content_type = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if content_type != "application/json":
+            raise ApiError(400, "bad request data")
+        try:
+            data = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise ApiError(400, "bad request data") from exc
+        if not isinstance(data, expect):
+            raise ApiError(400, "bad request data")
+        return data
+
+    # API routes: handlers, called with keyword arguments; each returns (status, body) -------
+
+    def api_health(self, **_):
+        """GET /api/health."""
+        return 200, {"commit": "sim", "database": "ok", "version": self.state.config["version"]}
+
+    def api_login_page(self, **_):
+        """GET /login: where a proxy without a session sends API clients."""
+        return 200, LOGIN_PAGE
+
+    def api_send_report(self, principal, body, **_):
+        """POST /api/reports/email: validate, look up, render (holding a slot), mail."""
+        data = self._bind_json(body)
+        # Grafana decodes id as an int64 with the ",string" tag: only a JSON string of digits passes.
+        report_id = parse_positive_int(data.get("id"))
+        # Go leaves a field at its zero value for JSON null, so null is as good as absent.
+        emails = "" if data.get("emails") is None else data["emails"]
+        use_report = False if data.get("useEmailsFromReport") is None else data["useEmailsFromReport"]
+        if report_id is None or not isinstance(emails, str) or not isinstance(use_report, bool):
+            raise ApiError(400, "bad request data")
+        # When both are given, the explicit emails win: they are the caller's latest word.
+        recipients = split_recipients(emails)
+        if not recipients and not use_report:
+            raise ApiError(400, "either emails or useEmailsFromReport must be set")
+        check_addresses(recipients)
+        report, render_seconds = self.state.get_report(principal.org_id, report_id)
+        if report is None:
+            raise ApiError(404, "Report not found")
+        recipients = recipients or split_recipients(report["recipients"])
+        if not recipients:
+            raise ApiError(400, "report has no recipients")
+        with self.state.render_slots.hold():
+            self.state.shutdown_event.wait(render_seconds)
+        if not self.state.setting("smtp_enabled"):
+            raise ApiError(500, "SMTP not configured, check your grafana.ini config file's [smtp] section")
+        self.state.deliver_mail(principal.org_id, report, recipients)
+        self.state.count_send()
+        return 200, {"message": "Report was sent"}
+
+    def api_list_reports(self, principal, **_):
+        """GET /api/reports."""
+        return 200, self.state.list_reports(principal.org_id)
+
+    def api_get_report(self, principal, match, **_):
+        """GET /api/reports/{id}."""
+        report, _seconds = self.state.get_report(principal.org_id, path_id(match))
+        if report is None:
+            raise ApiError(404, "Report not found")
+        return 200, report
+
+    def api_create_report(self, principal, body, **_):
+        """POST /api/reports."""
+        fields = report_fields(self._bind_json(body), creating=True)
+        return 200, {"id": self.state.create_report(principal.org_id, fields, principal.user_id), "message": "Report created"}
+
+    def api_update_report(self, principal, match, body, **_):
+        """PUT /api/reports/{id}: given fields replace the stored ones (nested objects are merged)."""
+        report_id = path_id(match)
+        fields = report_fields(self._bind_json(body), creating=False)
+        if not self.state.update_report(principal.org_id, report_id, fields):
+            raise ApiError(404, "Report not found")
+        return 200, {"message": "Report updated"}
+
+    def api_delete_report(self, principal, match, **_):
+        """DELETE /api/reports/{id}."""
+        if not self.state.delete_report(principal.org_id, path_id(match)):
+            raise ApiError(404, "Report not found")
+        return 200, {"message": "Report config was removed"}
+
+    def api_create_annotation(self, principal, body, **_):
+        """POST /api/annotations."""
+        data = self._bind_json(body)
+        tags = data.get("tags", [])
+        times_ok = all(isinstance(data.get(key) or 0, int) and not isinstance(data.get(key), bool) for key in ("time", "timeEnd"))
+        if not (times_ok and isinstance(tags, list) and all(isinstance(tag, str) for tag in tags)
+                and isinstance(data.get("text", ""), str) and isinstance(data.get("dashboardUID", ""), str)):
+            raise ApiError(400, "bad request data")
+        if not data.get("text"):
+            raise ApiError(400, "Failed to save annotation: text is required")
+        return 200, {"message": "Annotation added", "id": self.state.add_annotation(principal, data)}
+
+    def api_list_annotations(self, principal, query, **_):
+        """GET /api/annotations: filter by tags (all, or any with matchAny=true), time range and dashboard."""
+        def number(name):
+            value = (query.get(name) or [""])[-1]
+            if value and not re.fullmatch(r"-?[0-9]+", value):
+                raise ApiError(400, "bad request data")
+            return int(value) if value else None
+
+        # Only annotations are stored, so asking for alert annotations finds nothing.
+        if (query.get("type") or [""])[-1] == "alert":
+            return 200, []
+        found = self.state.find_annotations(principal.org_id, AnnotationQuery(
+            tags=[tag for tag in query.get("tags", []) if tag],
+            match_any=(query.get("matchAny") or [""])[-1].lower() == "true",
+            time_from=number("from"),
+            time_to=number("to"),
+            dashboard_uid=(query.get("dashboardUID") or [None])[-1],
+            limit=number("limit") or 100,
+        ))
+        return 200, found
+
+
+class SimServer(ThreadingHTTPServer):
+    """Threaded HTTP(S) server holding the SimState; TLS handshakes run in the handler threads."""
+
+    daemon_threads = True
+    # Never join handler threads on close: a "hang" fault or a long render may hold one.
+    block_on_close = False
+
+    def __init__(self, address, state, tls_context=None):
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        self.state = state
+        self.tls_context = tls_context
+        super().__init__(address, SimHandler)
+
+    def server_bind(self):
+        """Bind without HTTPServer's reverse DNS lookup of the address, which can stall."""
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+    def finish_request(self, request, client_address):
+        """Do the TLS handshake here (in the handler thread) so a slow client cannot block accept()."""
+        if self.tls_context is None:
+            super().finish_request(request, client_address)
+            return
+        request.settimeout(10)
+        try:
+            tls_socket = self.tls_context.wrap_socket(request, server_side=True)
+        except OSError:
+            # Failed handshakes (no client certificate, untrusted CA, plain HTTP) end here.
+            request.close()
+            return
+        tls_socket.settimeout(None)
+        try:
+            super().finish_request(tls_socket, client_address)
+        finally:
+            tls_socket.close()
+
+    def handle_error(self, request, client_address):
+        """Ignore clients that went away (timeouts, dropped connections); report anything else."""
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError, ssl.SSLError)):
+            super().handle_error(request, client_address)
+
+
+def make_tls_context(state_dir, require_client_cert):
+    """Create a trustme CA, write ca.pem, client.pem and client.key, and return the server context."""
+    import trustme  # pylint: disable=import-outside-toplevel  # only needed with --https
+
+    authority = trustme.CA()
+    server_cert = authority.issue_cert("127.0.0.1", "localhost", "::1")
+    client_cert = authority.issue_cert("sim-client.localhost")
+    authority.cert_pem.write_to_path(os.path.join(state_dir, "ca.pem"))
+    with open(os.path.join(state_dir, "client.pem"), "wb") as handle:
+        handle.write(b"".join(pem.bytes() for pem in client_cert.cert_chain_pems))
+    key_path = os.path.join(state_dir, "client.key")
+    with open(os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:
+        handle.write(client_cert.private_key_pem.bytes())
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_cert.configure_cert(context)
+    if require_client_cert:
+        context.verify_mode = ssl.CERT_REQUIRED
+        authority.configure_trust(context)
+    return context
+
+
+def write_atomically(path, text):
+    """Write a small text file under a temporary name and rename it into place."""
+    temporary = f"{path}.{os.getpid()}.tmp"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(temporary, path)
+
+
+def check_loopback(host):
+    """Refuse to listen anywhere but loopback: the simulator has well-known credentials."""
+    if host == "localhost":
+        return
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise ConfigError(f"--host must be a loopback address, not {host}")
+
+
+def ready_line(url, pid, state_dir, https):
+    """Return the JSON line printed when the server is ready."""
+    ca_path = os.path.join(state_dir, "ca.pem") if https else None
+    return json.dumps({"url": url, "pid": pid, "state_dir": state_dir, "ca_path": ca_path})
+
+
+def serve(args):
+    """Run the server in the foreground until SIGTERM/SIGINT or the end of --lifetime."""
+    config = load_config(args.config or DEFAULT_CONFIG)
+    if args.profile is not None:
+        config["profile"] = args.profile
+    check_loopback(args.host)
+    state_dir = os.path.abspath(args.state_dir)
+    os.makedirs(state_dir, exist_ok=True)
+    tls_context = make_tls_context(state_dir, args.require_client_cert) if args.https else None
+    state = SimState(config, state_dir)
+    server = SimServer((args.host, args.port), state, tls_context)
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    url = f"{'https' if args.https else 'http'}://{host}:{server.server_address[1]}"
+
+    stop_requested = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop_requested.set())
+    worker = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="sim-server", daemon=True)
+    worker.start()
+    pid_path = os.path.join(state_dir, "pid")
+    write_atomically(pid_path, f"{os.getpid()}\n")
+    write_atomically(os.path.join(state_dir, "url"), url + "\n")
+    print(ready_line(url, os.getpid(), state_dir, args.https), flush=True)
+
+    deadline = time.monotonic() + args.lifetime if args.lifetime else None
+    # Short waits keep the main thread responsive to signals on every Python version.
+    while not stop_requested.wait(0.2):
+        if deadline is not None and time.monotonic() >= deadline:
+            break
+    state.shutdown_event.set()
+    server.shutdown()
+    server.server_close()
+    worker.join(5)
+    state.close()
+    if os.path.exists(pid_path):
+        os.remove(pid_path)
+    return 0
+
+
+def serve_in_background(args):
+    """Start ``serve`` detached from this process's stdio, wait for its url file, print the ready line."""
+    state_dir = os.path.abspath(args.state_dir)
+    os.makedirs(state_dir, exist_ok=True)
+    url_path = os.path.join(state_dir, "url")
+    if os.path.exists(url_path):
+        os.remove(url_path)
+    command = [sys.executable, os.path.abspath(__file__), "serve", "--state-dir", state_dir, "--host", args.host,
+               "--port", str(args.port), "--lifetime", str(1800 if args.lifetime is None else args.lifetime)]
+    if args.config:
+        command += ["--config", os.path.abspath(args.config)]
+    if args.profile is not None:
+        command += ["--profile", str(args.profile)]
+    if args.https:
+        command.append("--https")
+    if args.require_client_cert:
+        command.append("--require-client-cert")
+    err_path = os.path.join(state_dir, "server.err")
+    # The child gets no inherited pipes: a caller such as Ansible's command module would wait on them.
+    with open(os.devnull, "rb") as stdin, open(os.path.join(state_dir, "server.out"), "wb") as stdout, open(err_path, "wb") as stderr:
+        child = subprocess.Popen(command, stdin=stdin, stdout=stdout, stderr=stderr,  # pylint: disable=consider-using-with
+                                 start_new_session=True, close_fds=True)
+    deadline = time.monotonic() + 15
+    while not os.path.exists(url_path):
+        if child.poll() is not None:
+            with open(err_path, encoding="utf-8", errors="replace") as handle:
+                reason = handle.read()[-2000:].strip()
+            print(f"simulator exited with code {child.returncode} before it was ready: {reason}", file=sys.stderr)
+            return 1
+        if time.monotonic() > deadline:
+            child.terminate()
+            print(f"simulator did not write {url_path} within 15 s; see {err_path}", file=sys.stderr)
+            return 1
+        time.sleep(0.05)
+    with open(url_path, encoding="utf-8") as handle:
+        url = handle.read().strip()
+    print(ready_line(url, child.pid, state_dir, args.https), flush=True)
+    return 0
+
+
+def process_alive(pid):
+    """Return True if a process with this pid exists and is not a zombie waiting to be reaped."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # Some container inits never reap orphans; on Linux /proc tells a zombie ("Z") apart.
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def stop(args):
+    """SIGTERM the server recorded in DIR/pid and wait up to 10 s for it to finish."""
+    pid_path = os.path.join(args.state_dir, "pid")
+    try:
+        with open(pid_path, encoding="utf-8") as handle:
+            pid = int(handle.read().strip())
+    except FileNotFoundError:
+        print(f"not running (no {pid_path})")
+        return 0
+    except ValueError:
+        print(f"{pid_path} does not hold a process id", file=sys.stderr)
+        return 1
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        os.remove(pid_path)
+        print(f"not running (stale pid {pid} removed)")
+        return 0
+    deadline = time.monotonic() + 10
+    while process_alive(pid):
+        if time.monotonic() > deadline:
+            print(f"pid {pid} is still running after 10 s", file=sys.stderr)
+            return 1
+        time.sleep(0.05)
+    print(f"stopped pid {pid}")
+    return 0
+
+
+def parse_args(argv):
+    """Parse the command line."""
+    parser = argparse.ArgumentParser(description="Grafana Enterprise reporting-API simulator (loopback only).")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve_parser = commands.add_parser("serve", help="run the simulator")
+    serve_parser.add_argument("--config", help="JSON or YAML config (default: default-config.json next to this file)")
+    serve_parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
+    serve_parser.add_argument("--port", type=int, default=0, help="port (default 0: a free port)")
+    serve_parser.add_argument("--state-dir", required=True, help="directory for url, pid, outbox/, requests.jsonl and TLS files")
+    serve_parser.add_argument("--profile", type=int, choices=PROFILES, help="error body shapes of Grafana 10+ or 9 (overrides the config)")
+    serve_parser.add_argument("--https", action="store_true", help="serve TLS with a throw-away CA written to ca.pem")
+    serve_parser.add_argument("--require-client-cert", action="store_true", help="with --https: require a client certificate from ca.pem's CA")
+    serve_parser.add_argument("--lifetime", type=float, help="stop after this many seconds (default: never; 1800 with --background)")
+    serve_parser.add_argument("--background", action="store_true", help="start detached, print the ready line once it listens, exit")
+    stop_parser = commands.add_parser("stop", help="stop a simulator started with --state-dir DIR")
+    stop_parser.add_argument("--state-dir", required=True)
+    args = parser.parse_args(argv)
+    if args.command == "serve" and args.require_client_cert and not args.https:
+        parser.error("--require-client-cert needs --https")
+    return args
+
+
+def main(argv=None):
+    """Entry point; returns the process exit code."""
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.command == "stop":
+        return stop(args)
+    try:
+        return serve_in_background(args) if args.background else serve(args)
+    except (ConfigError, OSError) as exc:
+        print(f"grafana_sim: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
