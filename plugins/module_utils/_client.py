@@ -45,6 +45,7 @@ _NOT_CONNECTED = re.compile(
     re.IGNORECASE,
 )
 _TLS_FAILURE = re.compile(r"certificate|ssl|tls|handshake", re.IGNORECASE)
+_CLIENT_CERT_REQUIRED = re.compile(r"certificate[ _]required", re.IGNORECASE)
 _HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
 
@@ -255,8 +256,10 @@ class GrafanaClient:
                 return GrafanaError("Grafana did not answer within %ds for %s.%s" % (self.timeout, subject, outcome),
                                     attempts=attempts, may_have_acted=acting)
             if _TLS_FAILURE.search(reason):
-                return GrafanaError("TLS with %s failed (%s); set ca_path to the CA that signed Grafana's certificate"
-                                    " (validate_certs: false only for testing)." % (self.base_url, reason), attempts=attempts)
+                advice = ("Grafana requires a client certificate: set client_cert and client_key"
+                          if _CLIENT_CERT_REQUIRED.search(reason) else
+                          "set ca_path to the CA that signed Grafana's certificate (validate_certs: false only for testing)")
+                return GrafanaError("TLS with %s failed (%s); %s." % (self.base_url, reason, advice), attempts=attempts)
             outcome = " Grafana may have acted on it, so it was not retried." if acting else ""
             return GrafanaError("The connection to %s failed for %s (%s).%s" % (self.base_url, subject, reason, outcome),
                                 attempts=attempts, may_have_acted=acting)

@@ -174,6 +174,11 @@ def test_unknown_outcomes_are_never_retried(fetch, client, status, msg, expected
     assert len(fetch.calls) == 1
 
 
+def test_missing_client_certificate_points_at_client_cert(fetch, client):
+    error = failure(fetch, client, -1, msg="Request failed: <urlopen error [SSL: TLSV13_ALERT_CERTIFICATE_REQUIRED] tlsv13 alert certificate required>")
+    assert "set client_cert and client_key" in error.message and "ca_path" not in error.message
+
+
 def test_tls_failure_points_at_ca_path(fetch, client):
     error = failure(fetch, client, -1, msg="Request failed: <urlopen error [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed>")
     assert "ca_path" in error.message and "CERTIFICATE_VERIFY_FAILED" in error.message and not error.may_have_acted

@@ -1,0 +1,108 @@
+# Shared by the report_delivery_* integration targets (sourced by their runme.sh).
+# Starts three simulators (dev, staging, prod: the same report names with different ids, and
+# different credentials) and writes an inventory of the three environments into $work/inventory.
+# Never `set -x`: it would print the credentials that these tests look for in the output.
+
+python="${ANSIBLE_TEST_PYTHON_INTERPRETER:-python}"
+helpers_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+simulator="$helpers_dir/../../../../simulator/grafana_sim.py"
+work="$(mktemp -d)"
+output="$work/output.log"
+secrets=(dev-secret-token-1111 staging-secret-password-2222 prod-secret-token-3333)
+
+cleanup() {
+    for env in dev staging prod; do
+        if [ -d "$work/sim-$env" ]; then
+            "$python" "$simulator" stop --state-dir "$work/sim-$env" >/dev/null 2>&1 || true
+        fi
+    done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+fail() {
+    echo "FAILED: $*" >&2
+    if [ -f "$output" ]; then
+        echo "--- last output:" >&2
+        tail -n 60 "$output" >&2
+    fi
+    exit 1
+}
+
+sim() {  # sim ENV COMMAND [ARG]
+    "$python" "$helpers_dir/sim.py" "${urls[$1]}" "${@:2}"
+}
+
+declare -A urls
+start_environments() {
+    local env
+    for env in dev staging prod; do
+        urls[$env]="$("$python" "$simulator" serve --background --state-dir "$work/sim-$env" \
+            --config "$helpers_dir/$env.json" --lifetime 1200 \
+            | "$python" -c 'import json, sys; print(json.loads(sys.stdin.read().splitlines()[-1])["url"])')"
+    done
+    mkdir -p "$work/inventory/host_vars" "$work/inventory/group_vars/all"
+    cat >"$work/inventory/hosts.yml" <<INVENTORY
+all:
+  children:
+    grafana_environments:
+      vars:
+        ansible_connection: local
+        ansible_python_interpreter: $python
+        report_delivery_ledger_path: $work/ledger.json
+      hosts:
+        dev:
+          report_delivery_url: ${urls[dev]}
+          report_delivery_token: dev-secret-token-1111
+        staging:
+          report_delivery_url: ${urls[staging]}
+          report_delivery_url_username: reporter
+          report_delivery_url_password: staging-secret-password-2222
+        prod:
+          report_delivery_url: ${urls[prod]}
+    production:
+      hosts:
+        prod:
+INVENTORY
+    # prod's token is vaulted, as it would be in a real inventory.
+    printf 'test-vault-password' >"$work/vault-password"
+    export ANSIBLE_VAULT_PASSWORD_FILE="$work/vault-password"
+    ansible-vault encrypt_string --name report_delivery_token prod-secret-token-3333 \
+        >"$work/inventory/host_vars/prod.yml" 2>/dev/null
+    cp "$helpers_dir/deliveries.yml" "$work/inventory/group_vars/all/deliveries.yml"
+}
+
+run() {  # run DESCRIPTION ansible-playbook ARGS...: must succeed; output in $output
+    local description="$1"
+    shift
+    "$@" >"$output" 2>&1 || fail "$description (exit $?)"
+    no_secrets
+}
+
+run_failing() {  # run_failing DESCRIPTION ansible-playbook ARGS...: must fail
+    local description="$1"
+    shift
+    if "$@" >"$output" 2>&1; then
+        fail "$description: succeeded but should have failed"
+    fi
+    no_secrets
+}
+
+no_secrets() {  # no credential in $output or in the given files
+    local secret file
+    for file in "$output" "$@"; do
+        for secret in "${secrets[@]}"; do
+            if grep -q -- "$secret" "$file"; then
+                fail "a credential appears in $file"
+            fi
+        done
+    done
+}
+
+contains() {  # contains TEXT: $output holds TEXT
+    grep -qF -- "$1" "$output" || fail "the output lacks: $1"
+}
+
+equals() {  # equals DESCRIPTION ACTUAL EXPECTED
+    [ "$2" = "$3" ] || fail "$1: got '$2', expected '$3'"
+}
