@@ -15,7 +15,7 @@ description:
     the id that M(reportops.grafana.grafana_report_send) needs in each environment.
   - Needs the C(reports:read) permission.
 author:
-  - reportops.grafana contributors
+  - reportops maintainers (@reportops)
 extends_documentation_fragment:
   - reportops.grafana.connection
   - reportops.grafana.connection.ATTRIBUTES
@@ -25,6 +25,7 @@ attributes:
     description: Only reads; runs the same in check mode.
   diff_mode:
     support: none
+    description: Read-only; nothing changes.
 options:
   report_id:
     description:

@@ -23,7 +23,7 @@ description:
     same Grafana organization sees the same ledger (annotations), but two runners on different hosts that start the same
     delivery at the same moment can both send; runs on one host are still serialised."
 author:
-  - reportops.grafana contributors
+  - reportops maintainers (@reportops)
 extends_documentation_fragment:
   - reportops.grafana.connection
   - reportops.grafana.connection.ATTRIBUTES
@@ -36,6 +36,7 @@ attributes:
         real run; credentials without C(reports:read) give a warning.
   diff_mode:
     support: none
+    description: Nothing to compare; a send has no before and after.
 options:
   report_id:
     description:

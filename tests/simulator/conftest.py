@@ -120,7 +120,7 @@ def launch(state_dir, config=None, flags=()):
     with open(stderr_path, "wb") as stderr:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL, text=True)  # pylint: disable=consider-using-with
     # select() keeps a broken start from hanging the suite on readline().
-    readable, _, _ = select.select([process.stdout], [], [], READY_TIMEOUT)
+    readable, dummy, dummy = select.select([process.stdout], [], [], READY_TIMEOUT)
     line = process.stdout.readline() if readable else ""
     if not line:
         process.kill()

@@ -364,7 +364,7 @@ class SimState:  # pylint: disable=too-many-public-methods,too-many-instance-att
     def list_reports(self, org_id):
         """Return copies of the org's reports, by id."""
         with self.lock:
-            return [copy.deepcopy(entry["report"]) for _, entry in sorted(self.reports.get(org_id, {}).items())]
+            return [copy.deepcopy(entry["report"]) for dummy, entry in sorted(self.reports.get(org_id, {}).items())]
 
     def get_report(self, org_id, report_id):
         """Return ``(report copy, render seconds)`` or ``(None, None)``; ids are per org."""
@@ -578,7 +578,7 @@ class SimState:  # pylint: disable=too-many-public-methods,too-many-instance-att
                 message = email.message_from_binary_file(handle, policy=email.policy.default)
             mails.append({
                 "file": name,
-                "to": [address for _, address in email.utils.getaddresses([message["To"] or ""])],
+                "to": [address for dummy, address in email.utils.getaddresses([message["To"] or ""])],
                 "subject": message["Subject"],
                 "report_id": int(message["X-Grafana-Report-Id"]),
                 "org_id": int(message["X-Grafana-Org-Id"]),
@@ -908,7 +908,7 @@ class SimHandler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-met
 
     def _authenticate(self, query):
         """Return the Principal for a bearer token or basic credentials in the requested org; raise 401/400."""
-        scheme, _, credentials = self.headers.get("Authorization", "").strip().partition(" ")
+        scheme, dummy, credentials = self.headers.get("Authorization", "").strip().partition(" ")
         credentials = credentials.strip()
         if scheme.lower() == "bearer" and credentials:
             known = [token for token in self.state.config["tokens"] if secrets.compare_digest(token["token"], credentials)]
@@ -935,7 +935,7 @@ class SimHandler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-met
     def _basic_identity(self, credentials):
         """Return the identity tuple of basic-auth credentials; raise 401 if they are wrong."""
         try:
-            login, _, password = base64.b64decode(credentials, validate=True).decode("utf-8").partition(":")
+            login, dummy, password = base64.b64decode(credentials, validate=True).decode("utf-8").partition(":")
         except (binascii.Error, UnicodeDecodeError) as exc:
             raise ApiError(401, "Invalid username or password", kind="auth") from exc
         for index, user in enumerate(self.state.config["users"], start=1):

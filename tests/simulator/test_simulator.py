@@ -309,7 +309,7 @@ def test_render_limit_bounds_concurrent_sends(sim):
         results.append(sim.send("1").status_code)
 
     started = time.monotonic()
-    threads = [threading.Thread(target=send) for _ in range(6)]
+    threads = [threading.Thread(target=send) for dummy in range(6)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -500,7 +500,7 @@ def test_request_log_redacts_credentials(sim):
     records = [json.loads(line) for line in raw.splitlines()]
     assert [(record["method"], record["path"], record["status"]) for record in records] == [
         ("POST", "/api/reports/email", 200), ("GET", "/api/reports", 200), ("GET", "/api/reports", 401)]
-    send, basic, _ = records
+    send, basic, dummy = records
     assert send["headers"]["Authorization"] == "<redacted>"
     assert basic["headers"]["Cookie"] == "<redacted>"
     assert send["body"] == {"id": "1", "useEmailsFromReport": True}
@@ -568,7 +568,7 @@ def test_unknown_control_route_is_404(sim):
 
 def test_fault_status_n_times_then_normal(sim):
     sim.fault(method="POST", path="/api/reports/email", mode="status", status=503, count=2, retry_after=7)
-    for _ in range(2):
+    for dummy in range(2):
         response = sim.send("1")
         body = assert_error(response, 503, "Service Unavailable")
         assert set(body) == {"message", "traceID"}
