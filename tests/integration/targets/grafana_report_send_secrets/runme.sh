@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# No token or password in any output at -vvvv, in the ledger, or in any process's arguments.
+# No `set -x`: it would echo the secrets this test looks for.
+set -eu
+
+python="${ANSIBLE_TEST_PYTHON_INTERPRETER:-python}"
+simulator=../../../simulator/grafana_sim.py
+work="$(mktemp -d)"
+trap '"$python" "$simulator" stop --state-dir "$work/sim" >/dev/null; rm -rf "$work"' EXIT
+"$python" "$simulator" serve --background --state-dir "$work/sim" --lifetime 300 >"$work/sim.json"
+SIM_URL="$("$python" -c 'import json, sys; print(json.load(open(sys.argv[1]))["url"])' "$work/sim.json")"
+export SIM_URL
+
+token=sim-token-sender
+password=sim-reporter-password
+# The secrets reach Ansible in a vars file, as a vault or an AWX credential would give them.
+umask 077
+printf 'secret_token: %s\nsecret_password: %s\nledger_path: %s\n' "$token" "$password" "$work/ledger/ledger.json" >"$work/secrets.yml"
+run=(ansible-playbook -i localhost, -c local -e "ansible_python_interpreter=$python" -e "@$work/secrets.yml")
+
+fail() {
+    echo "FAILED: $*" >&2
+    exit 1
+}
+
+free_of_secrets() {  # free_of_secrets FILE...: neither secret appears in them
+    if grep -l -e "$token" -e "$password" "$@"; then
+        fail "a secret appears in the file(s) above"
+    fi
+}
+
+"${run[@]}" -vvvv paths.yml >"$work/paths.out" 2>&1 || fail "paths.yml: $(tail -n 20 "$work/paths.out")"
+grep -q 'ignored=5' "$work/paths.out" || fail "expected 5 ignored failures: $(grep -A1 'PLAY RECAP' "$work/paths.out")"
+free_of_secrets "$work/paths.out"
+[ -s "$work/ledger/ledger.json" ] || fail "no ledger was written"
+free_of_secrets "$work/ledger/ledger.json"
+
+# A slow send: sample every process's arguments while it runs.
+"$python" -c 'import json, sys, urllib.request
+request = urllib.request.Request(sys.argv[1] + "/_sim/settings", data=json.dumps({"render_seconds": 3}).encode(), method="PATCH",
+                                 headers={"Content-Type": "application/json"})
+urllib.request.urlopen(request).read()' "$SIM_URL"
+"${run[@]}" -vvvv slow_send.yml >"$work/slow.out" 2>&1 &
+playbook=$!
+samples="$work/process-arguments.txt"
+while kill -0 "$playbook" 2>/dev/null; do
+    for cmdline in /proc/[0-9]*/cmdline; do
+        tr '\0' ' ' 2>/dev/null <"$cmdline" && echo
+    done >>"$samples"
+    sleep 0.2
+done
+wait "$playbook" || fail "slow_send.yml: $(tail -n 20 "$work/slow.out")"
+grep -q 'AnsiballZ_grafana_report_send' "$samples" || fail "the module process was never seen, so the check proves nothing"
+free_of_secrets "$work/slow.out" "$samples"
+echo "secrets: all checks passed ($(wc -l <"$samples") process arguments sampled)"
