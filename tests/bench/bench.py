@@ -1,0 +1,264 @@
+# Copyright (c) reportops.grafana contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""`make bench`: the collection against hand-written ansible.builtin.uri tasks, on this machine.
+
+Every figure is a ratio of two timings taken in the same run against the bundled simulator, so
+the machine's speed cancels out. Writes docs/benchmarks.md (or --output).
+
+    python tests/bench/bench.py --venv .venv/core-2.16 [--repeat 5] [--output docs/benchmarks.md]
+"""
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SIMULATOR = os.path.join(ROOT, "tests", "simulator", "grafana_sim.py")
+TOKEN = "sim-token-sender"
+EMAILS = "sre@example.com"
+
+
+class Simulator:
+    """One simulator process with its own config, stopped when the benchmark ends."""
+
+    def __init__(self, python, work, name, render_seconds, reports=None):
+        self.python = python
+        self.state_dir = os.path.join(work, "sim-" + name)
+        config = os.path.join(work, "config-%s.json" % name)
+        with open(os.path.join(ROOT, "tests", "simulator", "default-config.json")) as default:
+            settings = json.load(default)
+        settings["render_seconds"] = render_seconds
+        if reports:
+            settings["reports"] = reports
+        for report in settings["reports"]:
+            report["render_seconds"] = render_seconds
+        with open(config, "w") as stream:
+            json.dump(settings, stream)
+        started = subprocess.run([python, SIMULATOR, "serve", "--background", "--state-dir", self.state_dir,
+                                  "--config", config, "--lifetime", "3600"], check=True, capture_output=True, text=True)
+        self.url = json.loads(started.stdout.splitlines()[-1])["url"]
+
+    def stats(self):
+        with urllib.request.urlopen(self.url + "/_sim/stats") as answer:
+            return json.load(answer)
+
+    def reset(self):
+        urllib.request.urlopen(urllib.request.Request(self.url + "/_sim/reset", data=b"{}", method="POST",
+                                                      headers={"Content-Type": "application/json"})).read()
+
+    def stop(self):
+        subprocess.run([self.python, SIMULATOR, "stop", "--state-dir", self.state_dir], check=False, capture_output=True)
+
+
+class Bench:
+    def __init__(self, venv, work, repeat):
+        self.bin = os.path.join(os.path.abspath(venv), "bin")
+        self.python = os.path.join(self.bin, "python")
+        self.work = work
+        self.repeat = repeat
+        self.simulators = []
+        collections = os.path.join(work, "collections", "ansible_collections", "reportops")
+        os.makedirs(collections)
+        os.symlink(ROOT, os.path.join(collections, "grafana"))
+        self.env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(work, "collections"), ANSIBLE_NOCOLOR="1",
+                        ANSIBLE_HOST_KEY_CHECKING="False", ANSIBLE_PYTHON_INTERPRETER=self.python,
+                        ANSIBLE_LOCALHOST_WARNING="False", ANSIBLE_INVENTORY_UNPARSED_WARNING="False",
+                        GRAFANA_TOKEN=TOKEN)
+
+    def simulator(self, name, render_seconds, reports=None):
+        simulator = Simulator(self.python, self.work, name, render_seconds, reports)
+        self.simulators.append(simulator)
+        return simulator
+
+    def close(self):
+        for simulator in self.simulators:
+            simulator.stop()
+
+    def timed(self, command, extra_env=None):
+        """Seconds the command took; it must succeed."""
+        started = time.perf_counter()
+        done = subprocess.run(command, env=dict(self.env, **(extra_env or {})), capture_output=True, text=True, cwd=self.work)
+        elapsed = time.perf_counter() - started
+        if done.returncode != 0:
+            raise RuntimeError("%s failed:\n%s\n%s" % (" ".join(command[:3]), done.stdout[-3000:], done.stderr[-3000:]))
+        return elapsed
+
+    def median_pair(self, first, second):
+        """Median seconds of two commands, run alternately so drift affects both alike."""
+        timings = ([], [])
+        for dummy in range(self.repeat):
+            timings[0].append(self.timed(first))
+            timings[1].append(self.timed(second))
+        return statistics.median(timings[0]), statistics.median(timings[1])
+
+    def write(self, name, text):
+        path = os.path.join(self.work, name)
+        with open(path, "w") as stream:
+            stream.write(text)
+        return path
+
+    # -- per call ---------------------------------------------------------------------------
+
+    def per_call(self):
+        sim = self.simulator("per-call", 0.0)
+        module = [os.path.join(self.bin, "ansible"), "localhost", "-m", "reportops.grafana.grafana_report_send",
+                  "-a", "url=%s report_id=1 emails=%s" % (sim.url, EMAILS)]
+        uri = [os.path.join(self.bin, "ansible"), "localhost", "-m", "ansible.builtin.uri", "-a", json.dumps(self._uri_args(sim.url))]
+        adhoc = self.median_pair(module, uri)
+        tasks = 50
+        playbooks = []
+        for kind in ("module", "uri"):
+            task = ({"reportops.grafana.grafana_report_send": {"url": sim.url, "report_id": 1, "emails": [EMAILS]}}
+                    if kind == "module" else {"ansible.builtin.uri": self._uri_args(sim.url)})
+            play = [{"name": "bench", "hosts": "localhost", "gather_facts": False,
+                     "tasks": [dict(task, name="send %d" % number) for number in range(tasks)]}]
+            playbooks.append([os.path.join(self.bin, "ansible-playbook"), "-i", "localhost,", "-c", "local",
+                              self.write("per-call-%s.yml" % kind, json.dumps(play))])
+        playbook = self.median_pair(*playbooks)
+        sends = sim.stats()["by_route"].get("POST /api/reports/email", 0)
+        expected = 2 * self.repeat * (1 + tasks)  # module and uri alike
+        if sends != expected:
+            raise RuntimeError("per call: %d sends reached the simulator, expected %d" % (sends, expected))
+        return adhoc, playbook
+
+    @staticmethod
+    def _uri_args(url):
+        return {"url": url + "/api/reports/email", "method": "POST", "body_format": "json",
+                "body": {"id": "1", "emails": EMAILS}, "headers": {"Authorization": "Bearer " + TOKEN}, "timeout": 120}
+
+    # -- fan-out and scale (the role) ---------------------------------------------------------
+
+    def environments(self, count, render_seconds, reports_per_env):
+        """`count` simulators whose reports share names but not ids, and an inventory for them."""
+        hosts = {}
+        for number in range(count):
+            reports = [{"id": 100 * (number + 1) + index, "org_id": 1, "name": "Report %d" % index,
+                        "recipients": "team%d@example.com" % index} for index in range(reports_per_env)]
+            sim = self.simulator("env%d" % number, render_seconds, reports)
+            hosts["env%d" % number] = {"report_delivery_url": sim.url, "report_delivery_token": TOKEN}
+        deliveries = [{"name": "delivery-%d" % index, "report": "Report %d" % index, "use_emails_from_report": True}
+                      for index in range(reports_per_env)]
+        inventory = {"all": {"vars": {"ansible_connection": "local", "ansible_python_interpreter": self.python,
+                                      "report_delivery_deliveries": deliveries},
+                             "hosts": hosts}}
+        return self.write("inventory-%d.json" % count, json.dumps(inventory)), self.simulators[-count:]
+
+    def role_run(self, inventory, forks):
+        return self.timed([os.path.join(self.bin, "ansible-playbook"), "-i", inventory, "-f", str(forks),
+                           "reportops.grafana.deliver", "-e", "report_delivery_ledger_path=%s" % os.path.join(self.work, "ledger-%s.json" % time.time())])
+
+    def fan_out(self):
+        render, environments, per_env = 3.0, 4, 2
+        inventory, simulators = self.environments(environments, render, per_env)
+        role = self.role_run(inventory, forks=environments)
+        tasks = [{"name": "send", "ansible.builtin.uri": dict(self._uri_args(sim.url), body={"id": str(100 * (number + 1) + index),
+                                                                                           "useEmailsFromReport": True})}
+                 for number, sim in enumerate(simulators) for index in range(per_env)]
+        serial = self.timed([os.path.join(self.bin, "ansible-playbook"), "-i", "localhost,", "-c", "local",
+                             self.write("serial.yml", json.dumps([{"name": "serial", "hosts": "localhost", "gather_facts": False, "tasks": tasks}]))])
+        sends = sum(sim.stats()["sends"] for sim in simulators)
+        if sends != 2 * environments * per_env:
+            raise RuntimeError("fan-out: %d sends, expected %d" % (sends, 2 * environments * per_env))
+        return role, serial, render
+
+    def scale(self, counts, per_env=8, render=1.0, limit=4):
+        rows = []
+        for count in counts:
+            inventory, simulators = self.environments(count, render, per_env)
+            wall = self.role_run(inventory, forks=min(count, 50))
+            floor = math.ceil(per_env / float(limit)) * render
+            peak = max(sim.stats()["max_concurrent_renders"] for sim in simulators)
+            rows.append((count, count * per_env, wall, floor, peak))
+            for sim in simulators:
+                sim.stop()
+        return rows
+
+
+def machine():
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as info:
+            cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return "%s, %d cores, Python %s, %s" % (cpu, os.cpu_count(), platform.python_version(), platform.platform())
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--venv", required=True, help="virtualenv with ansible-core")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per per-call measurement (median)")
+    parser.add_argument("--scale", default="1,10,50", help="environment counts for the scale table")
+    parser.add_argument("--output", default=os.path.join(ROOT, "docs", "benchmarks.md"))
+    args = parser.parse_args()
+    core = subprocess.run([os.path.join(args.venv, "bin", "ansible"), "--version"], capture_output=True, text=True,
+                          check=True).stdout.splitlines()[0]
+    with tempfile.TemporaryDirectory(prefix="reportops-bench-") as work:
+        bench = Bench(args.venv, work, args.repeat)
+        try:
+            print("per call...", flush=True)
+            (adhoc_module, adhoc_uri), (book_module, book_uri) = bench.per_call()
+            print("fan-out...", flush=True)
+            role, serial, render = bench.fan_out()
+            print("scale...", flush=True)
+            scale = bench.scale([int(count) for count in args.scale.split(",")])
+        finally:
+            bench.close()
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (tests/bench/bench.py) on %s, with %s." % (time.strftime("%Y-%m-%d"), core),
+        "",
+        "Machine: %s." % machine(),
+        "",
+        "Every ratio compares two timings of the same run against the bundled simulator on loopback;",
+        "the absolute seconds are this machine's and only show the scale.",
+        "",
+        "## Per call: grafana_report_send vs the same POST through ansible.builtin.uri",
+        "",
+        "Render time 0 s, so the figures are Ansible's and the module's own cost. Median of %d runs each, alternated." % args.repeat,
+        "",
+        "| case | module (s) | uri (s) | ratio | goal |",
+        "| --- | --- | --- | --- | --- |",
+        "| ad-hoc `ansible localhost -m` | %.2f | %.2f | %.2f | <= 1.0 %s |" % (adhoc_module, adhoc_uri, adhoc_module / adhoc_uri,
+                                                                         _verdict(adhoc_module / adhoc_uri <= 1.0)),
+        "| playbook of 50 send tasks | %.2f | %.2f | %.2f | <= 1.0 %s |" % (book_module, book_uri, book_module / book_uri,
+                                                                         _verdict(book_module / book_uri <= 1.0)),
+        "",
+        "## Fan-out: the role, 2 reports in each of 4 environments, %.0f s render" % render,
+        "",
+        "| run | wall (s) |",
+        "| --- | --- |",
+        "| role `report_delivery` (4 forks, async sends) | %.2f |" % role,
+        "| serial `uri` loop over the same 8 sends | %.2f |" % serial,
+        "| ratio role / serial | %.2f (goal <= 0.35 %s; floor: one render = %.2f) |" % (role / serial, _verdict(role / serial <= 0.35),
+                                                                                     render / serial),
+        "",
+        "## Scale: environments with 8 reports each, 1 s render, 4 concurrent renders per Grafana",
+        "",
+        "Floor: the longest environment's render queue, ceil(8 / 4) x 1 s.",
+        "",
+        "| environments | sends | wall (s) | floor (s) | wall / floor | peak concurrent renders per Grafana |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    lines += ["| %d | %d | %.2f | %.2f | %.1f | %d |" % (count, sends, wall, floor, wall / floor, peak) for count, sends, wall, floor, peak in scale]
+    os.makedirs(os.path.dirname(args.output), exist_ok=True)
+    with open(args.output, "w") as stream:
+        stream.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def _verdict(met):
+    return "(met)" if met else "(missed)"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
