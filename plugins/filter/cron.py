@@ -10,7 +10,6 @@ import re
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
-from ansible.module_utils.six import string_types
 
 # (name, ordinal, lowest, highest, names)
 FIELDS = (
@@ -73,7 +72,10 @@ class CronSchedule:
         # Both restricted: cron fires when either day field matches.
         if weekdays is None:
             return ["*-%s-* %s" % (months, time)]
-        return ["%s *-%s-* %s" % (weekdays, months, time), "*-%s-%s %s" % (months, days, time)]
+        calendars = ["%s *-%s-* %s" % (weekdays, months, time)]
+        if min(dom) <= max(DAYS_IN_MONTH[number] for number in month):
+            calendars.append("*-%s-%s %s" % (months, days, time))
+        return calendars
 
 
 def _fail(expression, field, message):
@@ -126,7 +128,7 @@ def _parse_field(text, field, expression):
 
 def parse_cron(expression):
     """Parse a 5-field cron expression or a macro such as @daily; raise CronError if it is invalid."""
-    if not isinstance(expression, string_types):
+    if not isinstance(expression, str):
         raise CronError("Invalid cron expression %r: expected a string such as '0 7 * * mon-fri'" % (expression,))
     original = to_text(expression).strip()
     text = original.lower()

@@ -10,7 +10,6 @@ import re
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
-from ansible.module_utils.six import string_types
 from ansible.module_utils.common.collections import is_sequence
 
 from ansible_collections.reportops.grafana.plugins.filter.cron import CronError, parse_cron
@@ -27,7 +26,7 @@ def _is_set(value):
 def _as_list(value):
     if value is None:
         return None
-    if isinstance(value, string_types):
+    if isinstance(value, str):
         return [to_text(value)]
     if is_sequence(value):
         return [to_text(item) for item in value]
@@ -51,7 +50,7 @@ def _normalize(index, delivery, problems):
         problems.append("%s is not a dictionary" % where)
         return None
     name = delivery.get("name")
-    if not _is_set(name) or not isinstance(name, string_types):
+    if not _is_set(name) or not isinstance(name, str):
         problems.append("%s has no name" % where)
         name = None
     else:
@@ -152,7 +151,7 @@ def report_deliveries(deliveries, environments=None, only=None, reports=None):
 
     wanted = None
     if only:
-        wanted = [name.strip() for name in only.split(",")] if isinstance(only, string_types) else _as_list(only)
+        wanted = [name.strip() for name in only.split(",")] if isinstance(only, str) else _as_list(only)
         if wanted is None:
             problems.append("report_delivery_only must be a list of delivery names")
         else:

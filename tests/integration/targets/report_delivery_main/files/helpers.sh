@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the report_delivery_* integration targets (sourced by their runme.sh).
 # Starts three simulators (dev, staging, prod: the same report names with different ids, and
 # different credentials) and writes an inventory of the three environments into $work/inventory.
@@ -23,8 +24,10 @@ trap cleanup EXIT
 fail() {
     echo "FAILED: $*" >&2
     if [ -f "$output" ]; then
-        echo "--- last output:" >&2
-        tail -n 60 "$output" >&2
+        echo "--- errors in the output:" >&2
+        grep -E '^(fatal|failed|ERROR|\[ERROR\])' "$output" | cut -c1-1500 >&2 || true
+        echo "--- end of the output:" >&2
+        tail -n 40 "$output" >&2
     fi
     exit 1
 }
@@ -76,7 +79,7 @@ run() {  # run DESCRIPTION ansible-playbook ARGS...: must succeed; output in $ou
     local description="$1"
     shift
     "$@" >"$output" 2>&1 || fail "$description (exit $?)"
-    no_secrets
+    no_secrets "$output"
 }
 
 run_failing() {  # run_failing DESCRIPTION ansible-playbook ARGS...: must fail
@@ -85,12 +88,12 @@ run_failing() {  # run_failing DESCRIPTION ansible-playbook ARGS...: must fail
     if "$@" >"$output" 2>&1; then
         fail "$description: succeeded but should have failed"
     fi
-    no_secrets
+    no_secrets "$output"
 }
 
-no_secrets() {  # no credential in $output or in the given files
+no_secrets() {  # no_secrets FILE...: no credential in these files
     local secret file
-    for file in "$output" "$@"; do
+    for file in "$@"; do
         for secret in "${secrets[@]}"; do
             if grep -q -- "$secret" "$file"; then
                 fail "a credential appears in $file"
@@ -105,4 +108,9 @@ contains() {  # contains TEXT: $output holds TEXT
 
 equals() {  # equals DESCRIPTION ACTUAL EXPECTED
     [ "$2" = "$3" ] || fail "$1: got '$2', expected '$3'"
+}
+
+list_files() {  # list_files DIR: the names of the files in DIR, sorted, each followed by a space
+    local name
+    while IFS= read -r name; do printf '%s ' "$name"; done < <(find "$1" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort)
 }

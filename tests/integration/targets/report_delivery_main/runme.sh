@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2154  # work, output, python and urls are set by helpers.sh
+# Role reportops.grafana.report_delivery, entry point main (playbook reportops.grafana.deliver),
+# against three simulated Grafana environments: dev, staging and prod.
+# No `set -x`: it would print the credentials that these checks look for.
+set -eu
+source ./files/helpers.sh
+start_environments
+
+deliver=(ansible-playbook -i "$work/inventory" reportops.grafana.deliver)
+
+echo "== deliver to the three environments"
+run "deliver" "${deliver[@]}" -vvv
+contains '"dev: 3 sent"'
+contains '"staging: 2 sent"'
+contains '"prod: 3 sent"'
+equals "dev outbox" "$(sim dev outbox)" "1 lead@example.com,sre-dev@example.com
+2 capacity@example.com,ops@example.com
+3 dev@example.com"
+equals "staging outbox" "$(sim staging outbox)" "5 lead@example.com,sre-staging@example.com
+6 capacity@example.com,ops@example.com"
+equals "prod outbox" "$(sim prod outbox)" "10 capacity@example.com,ops@example.com
+9 lead@example.com,sre-prod@example.com
+9 oncall@example.com"
+no_secrets "$work/ledger.json"
+
+echo "== deliver again: the ledger skips every delivery"
+run "re-deliver" "${deliver[@]}"
+contains '"dev: 3 skipped"'
+contains '"staging: 2 skipped"'
+contains '"prod: 3 skipped"'
+equals "dev sends" "$(sim dev sends)" 3
+equals "staging sends" "$(sim staging sends)" 2
+equals "prod sends" "$(sim prod sends)" 3
+
+for env in dev staging prod; do sim $env reset; done
+fresh_ledger=(-e "report_delivery_ledger_path=$work/ledger-2.json")
+
+echo "== --limit prod and report_delivery_only"
+run "limit prod" "${deliver[@]}" "${fresh_ledger[@]}" --limit prod -e report_delivery_only=prod-oncall
+contains '"prod: 1 sent"'
+if grep -q '"dev: ' "$output"; then fail "dev is in the summary of a run limited to prod"; fi
+equals "prod outbox" "$(sim prod outbox)" "9 oncall@example.com"
+equals "dev sends" "$(sim dev sends)" 0
+equals "staging sends" "$(sim staging sends)" 0
+
+run "only two deliveries" "${deliver[@]}" "${fresh_ledger[@]}" -e report_delivery_only=weekly-slo,dev-exec
+contains '"dev: 2 sent"'
+contains '"staging: 1 sent"'
+contains '"prod: 1 sent"'
+
+run_failing "an unknown name in report_delivery_only" "${deliver[@]}" -e report_delivery_only=weekly-sloo
+contains "report_delivery_only names unknown deliveries: weekly-sloo"
+
+for env in dev staging prod; do sim $env reset; done
+
+echo "== check mode sends nothing"
+run "check mode" "${deliver[@]}" -e "report_delivery_ledger_path=$work/ledger-3.json" --check
+contains '"dev: 3 checked"'
+contains '"staging: 2 checked"'
+contains '"prod: 3 checked"'
+for env in dev staging prod; do equals "$env sends in check mode" "$(sim $env sends)" 0; done
+
+echo "== a failing environment does not stop the others"
+sim staging fault '{"path": "/api/reports/email", "mode": "status", "status": 500, "count": 1}'
+run_failing "failures" "${deliver[@]}" -e @files/deliveries-failing.yml
+contains "dev: nothing sent | FAILED: delivery 'quarterly': report 'Quarterly Review' does not exist in this environment"
+contains '"staging: 1 sent, 1 failed | '
+contains 'FAILED: Grafana failed on report'
+contains '"prod: 2 sent"'
+grep -Eq '^dev +: .*failed=1' "$output" || fail "dev did not fail"
+grep -Eq '^staging +: .*failed=1' "$output" || fail "staging did not fail"
+grep -Eq '^prod +: .*failed=0' "$output" || fail "prod failed"
+equals "dev sends" "$(sim dev sends)" 0
+equals "prod sends" "$(sim prod sends)" 2
+
+echo "== a report name that exists twice fails before sending"
+sim prod reset
+run_failing "ambiguous name" "${deliver[@]}" --limit prod \
+    -e '{"report_delivery_deliveries": [{"name": "exec", "report": "Exec Summary", "emails": "board@example.com"}]}'
+contains "report name 'Exec Summary' matches 2 reports in this environment (ids 11, 12)"
+equals "prod sends" "$(sim prod sends)" 0
+
+echo "== invalid deliveries fail before sending"
+run_failing "invalid deliveries" "${deliver[@]}" --limit dev \
+    -e '{"report_delivery_deliveries": [{"name": "bad name", "report": "Weekly SLO", "report_id": 1, "emails": "a@example.com", "schedule": "0 25 * * *"}]}'
+contains "the hour field (2nd) has 25, outside 0-23"
+contains "set exactly one of report (a report name) and report_id"
+contains "the name may hold only letters"
+
+echo "== at most report_delivery_concurrency sends at once per environment"
+sim dev reset
+sim dev settings '{"render_seconds": 3, "render_limit": 10}'
+run "concurrency 2" "${deliver[@]}" --limit dev -e @files/deliveries-many.yml -e report_delivery_concurrency=2
+contains '"dev: 6 sent"'
+equals "dev peak renders with concurrency 2" "$(sim dev peak)" 2
+sim dev reset
+sim dev settings '{"render_seconds": 3, "render_limit": 10}'
+run "default concurrency" "${deliver[@]}" --limit dev -e @files/deliveries-many.yml
+contains '"dev: 6 sent"'
+peak="$(sim dev peak)"
+[ "$peak" -le 4 ] || fail "dev peak renders with the default concurrency: $peak, expected at most 4"
+
+echo "report_delivery_main: all checks passed"
