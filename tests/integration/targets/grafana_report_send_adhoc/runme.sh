@@ -1,32 +1,25 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2154  # work, python and fail come from ../setup_simulator/files/simulator.sh
 # grafana_report_send as an ad-hoc command, with the credentials only in the environment.
 # No `set -x`: it would echo the token this test checks for.
 set -eu
 
-python="${ANSIBLE_TEST_PYTHON_INTERPRETER:-python}"
-state="$(mktemp -d)"
-simulator=../../../simulator/grafana_sim.py
-trap '"$python" "$simulator" stop --state-dir "$state" >/dev/null; rm -rf "$state"' EXIT
-url="$("$python" "$simulator" serve --background --state-dir "$state" --lifetime 300 \
-       | "$python" -c 'import json, sys; print(json.loads(sys.stdin.read().splitlines()[-1])["url"])')"
+source ../setup_simulator/files/simulator.sh
+start_simulator sim
+url="$SIM_URL"
 
 export GRAFANA_URL="$url" GRAFANA_TOKEN=sim-token-sender
-output="$state/adhoc.out"
+output="$work/adhoc.out"
 
 expect() {  # expect DESCRIPTION COMMAND...: the command's output goes to $output
     local description="$1"
     shift
-    if ! "$@" >"$output" 2>&1; then
-        echo "FAILED: $description" >&2
-        cat "$output" >&2
-        exit 1
-    fi
+    "$@" >"$output" 2>&1 || fail "$description: $(cat "$output")"
 }
 
 absent() {  # `! grep` would not stop `set -e`
     if grep -q -- "$1" "$output"; then
-        echo "FAILED: '$1' appears in the output" >&2
-        exit 1
+        fail "'$1' appears in the output"
     fi
 }
 
@@ -52,15 +45,13 @@ expect "token as an argument" ansible localhost -m reportops.grafana.grafana_rep
 absent sim-token-sender
 
 if ansible localhost -m reportops.grafana.grafana_report_send -a 'report_id=abc emails=sre@example.com' >"$output" 2>&1; then
-    echo "FAILED: report_id=abc was accepted" >&2
-    exit 1
+    fail "report_id=abc was accepted"
 fi
 grep -q 'report_id must be a positive integer' "$output"
 
 GRAFANA_TOKEN=wrong-token-value
 if ansible localhost -m reportops.grafana.grafana_report_send -a 'report_id=1 emails=sre@example.com' -vvvv >"$output" 2>&1; then
-    echo "FAILED: a bad token was accepted" >&2
-    exit 1
+    fail "a bad token was accepted"
 fi
 grep -q 'HTTP 401: Invalid API key' "$output"
 absent wrong-token-value

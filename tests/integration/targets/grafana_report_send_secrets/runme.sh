@@ -1,27 +1,18 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2154  # work, python and fail come from ../setup_simulator/files/simulator.sh
 # No token or password in any output at -vvvv, in the ledger, or in any process's arguments.
 # No `set -x`: it would echo the secrets this test looks for.
 set -eu
 
-python="${ANSIBLE_TEST_PYTHON_INTERPRETER:-python}"
-simulator=../../../simulator/grafana_sim.py
-work="$(mktemp -d)"
-trap '"$python" "$simulator" stop --state-dir "$work/sim" >/dev/null; rm -rf "$work"' EXIT
-"$python" "$simulator" serve --background --state-dir "$work/sim" --lifetime 300 >"$work/sim.json"
-SIM_URL="$("$python" -c 'import json, sys; print(json.load(open(sys.argv[1]))["url"])' "$work/sim.json")"
-export SIM_URL
+source ../setup_simulator/files/simulator.sh
+start_simulator sim
 
 token=sim-token-sender
 password=sim-reporter-password
 # The secrets reach Ansible in a vars file, as a vault or an AWX credential would give them.
 umask 077
 printf 'secret_token: %s\nsecret_password: %s\nledger_path: %s\n' "$token" "$password" "$work/ledger/ledger.json" >"$work/secrets.yml"
-run=(ansible-playbook -i localhost, -c local -e "ansible_python_interpreter=$python" -e "@$work/secrets.yml")
-
-fail() {
-    echo "FAILED: $*" >&2
-    exit 1
-}
+run=(ansible-playbook -i "localhost," -c local -e "ansible_python_interpreter=$python" -e "@$work/secrets.yml")
 
 free_of_secrets() {  # free_of_secrets FILE...: neither secret appears in them
     if grep -l -e "$token" -e "$password" "$@"; then

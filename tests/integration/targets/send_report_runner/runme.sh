@@ -1,21 +1,14 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2154  # work, python and fail come from ../setup_simulator/files/simulator.sh
 # send_report through ansible-runner, the engine AWX uses, with the credential only in the
 # environment: the report arrives, a relaunch is skipped by the Grafana ledger, and the token is
 # in no output, event or artifact. No `set -x`: it would echo the token.
 set -eu
 
-python="${ANSIBLE_TEST_PYTHON_INTERPRETER:-python}"
-simulator=../../../simulator/grafana_sim.py
-work="$(mktemp -d)"
-trap '"$python" "$simulator" stop --state-dir "$work/sim" >/dev/null; rm -rf "$work"' EXIT
-"$python" "$simulator" serve --background --state-dir "$work/sim" --lifetime 300 >"$work/sim.json"
-url="$("$python" -c 'import json, sys; print(json.load(open(sys.argv[1]))["url"])' "$work/sim.json")"
+source ../setup_simulator/files/simulator.sh
+start_simulator sim
+url="$SIM_URL"
 export GRAFANA_TOKEN=sim-token-sender
-
-fail() {
-    echo "FAILED: $*" >&2
-    exit 1
-}
 
 extravars='{"report_id": 1, "emails": "sre@example.com,lead@example.com", "delivery_key": "runner-1", "ledger": "grafana"}'
 for job in first relaunch; do
