@@ -46,6 +46,7 @@ _NOT_CONNECTED = re.compile(
 )
 _TLS_FAILURE = re.compile(r"certificate|ssl|tls|handshake", re.IGNORECASE)
 _CLIENT_CERT_REQUIRED = re.compile(r"certificate[ _]required", re.IGNORECASE)
+_CERTIFICATE_UNTRUSTED = re.compile(r"certificate[ _]verify[ _]failed", re.IGNORECASE)
 _HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
 
@@ -256,9 +257,13 @@ class GrafanaClient:
                 return GrafanaError("Grafana did not answer within %ds for %s.%s" % (self.timeout, subject, outcome),
                                     attempts=attempts, may_have_acted=acting)
             if _TLS_FAILURE.search(reason):
-                advice = ("Grafana requires a client certificate: set client_cert and client_key"
-                          if _CLIENT_CERT_REQUIRED.search(reason) else
-                          "set ca_path to the CA that signed Grafana's certificate (validate_certs: false only for testing)")
+                if _CLIENT_CERT_REQUIRED.search(reason):
+                    advice = "Grafana requires a client certificate: set client_cert and client_key"
+                elif _CERTIFICATE_UNTRUSTED.search(reason):
+                    advice = "set ca_path to the CA that signed Grafana's certificate (validate_certs: false only for testing)"
+                else:
+                    # A server that wants a client certificate often just closes the handshake.
+                    advice = "check ca_path, and set client_cert and client_key if Grafana requires client certificates"
                 return GrafanaError("TLS with %s failed (%s); %s." % (self.base_url, reason, advice), attempts=attempts)
             outcome = " Grafana may have acted on it, so it was not retried." if acting else ""
             return GrafanaError("The connection to %s failed for %s (%s).%s" % (self.base_url, subject, reason, outcome),

@@ -179,6 +179,11 @@ def test_missing_client_certificate_points_at_client_cert(fetch, client):
     assert "set client_cert and client_key" in error.message and "ca_path" not in error.message
 
 
+def test_tls_handshake_cut_short_mentions_both_remedies(fetch, client):
+    error = failure(fetch, client, -1, msg="Request failed: <urlopen error EOF occurred in violation of protocol (_ssl.c:2427)>")
+    assert "ca_path" in error.message and "client_cert and client_key" in error.message
+
+
 def test_tls_failure_points_at_ca_path(fetch, client):
     error = failure(fetch, client, -1, msg="Request failed: <urlopen error [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed>")
     assert "ca_path" in error.message and "CERTIFICATE_VERIFY_FAILED" in error.message and not error.may_have_acted
