@@ -24,11 +24,16 @@ export SANITY_ARGS UNITS_ARGS INTEGRATION_ARGS PYTEST_ARGS
 
 HARNESS = $(PYTHON) tests/utils/harness.py --core '$(CORE)' --targets '$(TARGETS)' --jobs '$(JOBS)'
 
-.PHONY: help test simulator-tests sanity units integration venv clean distclean
+.PHONY: help demo test collection-checks bench simulator-tests sanity units integration venv clean distclean
 
 help:
 	@echo 'Targets:'
-	@echo '  test             simulator-tests + sanity + units + integration, for each ansible-core version'
+	@echo '  demo             build and install the collection, start the simulator, run the main job, show the mail'
+	@echo '  test             simulator-tests + sanity + units + integration, for each ansible-core version,'
+	@echo '                   then collection-checks'
+	@echo '  collection-checks  ansible-lint (production), antsibull-docs and antsibull-changelog lint,'
+	@echo '                   ansible-builder create, and the demo from the installed tarball'
+	@echo '  bench            benchmarks against ansible.builtin.uri; writes docs/benchmarks.md (not part of test)'
 	@echo '  simulator-tests  pytest tests/simulator -q'
 	@echo '  sanity           ansible-test sanity --venv (all default tests, no ignore files),'
 	@echo '                   plus compile/import on Python 3.8 (core 2.16) and 3.13 (latest)'
@@ -44,8 +49,19 @@ help:
 	@echo 'Each run ends with a summary per core version and exits non-zero if anything failed.'
 	@echo 'Logs: build/logs/. With CI=true, a check skipped for lack of a Python counts as failed.'
 
+demo:
+	bash tests/demo/run.sh
+
+# Both parts run even if the first fails, so that one run reports everything.
 test:
-	$(HARNESS) test
+	@status=0; $(HARNESS) test || status=1; bash tests/utils/collection_checks.sh || status=1; exit $$status
+
+collection-checks:
+	bash tests/utils/collection_checks.sh
+
+bench:
+	$(PYTHON) tests/utils/harness.py --core 2.16 venv
+	.venv/core-2.16/bin/python tests/bench/bench.py --venv .venv/core-2.16
 
 simulator-tests:
 	$(HARNESS) simulator-tests
