@@ -18,9 +18,17 @@ it:
 * seeds ansible-test's get-pip cache (tests/utils/seed_get_pip.py),
 * copies the collection (git ls-files -co --exclude-standard) afresh to
   build/core-<name>/ansible_collections/reportops/grafana, since ansible-test
-  must run from a path ending in ansible_collections/NAMESPACE/NAME,
+  must run from a path ending in ansible_collections/NAMESPACE/NAME (a
+  symlink does not do: ansible-test resolves the real working directory), and
+  runs `git init` there, or ansible-test would list files with this
+  repository's git, which ignores build/, and find none,
 * runs the steps there with PATH = build/pybin (real pythonX.Y links), the
   venv's bin, then the caller's PATH without pyenv shims.
+
+With --jobs 2 (the Makefile's default) the core versions run at the same
+time, each in a child process of this script whose output goes to
+build/logs/core-<name>.out and is printed when all are done.  A lock file
+(build/.harness.lock) keeps two runs in one tree from overlapping.
 
 It keeps going after a failure, prints a summary of what ran, failed and was
 skipped (and why), and exits 1 if anything failed.  With CI set to a true
@@ -33,6 +41,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import argparse
+import fcntl
 import glob
 import hashlib
 import json
@@ -529,9 +538,12 @@ def run_children(cores, steps, targets, results, pybin):
         thread.join()
         handle.close()
         banner('full output of the ansible-core %s run (also in %s)' % (core, os.path.relpath(output, ROOT)))
-        with open(output, 'rb') as log:
-            for raw in log:
-                sys.stdout.write(raw.decode('utf-8', 'replace'))
+        try:
+            with open(output, 'rb') as log:
+                for raw in log:
+                    sys.stdout.write(raw.decode('utf-8', 'replace'))
+        except OSError as ex:
+            say('cannot read %s: %s' % (output, ex))
         sys.stdout.flush()
         try:
             with open(result_file) as handle_in:  # pylint: disable=unspecified-encoding
@@ -549,6 +561,23 @@ def relay(core, proc, handle):
         if line.startswith(('>> ', '== ansible-core', '$ ')):
             say('[%s] %s' % (core, line.rstrip()))
     proc.stdout.close()
+
+
+def take_lock():
+    """Wait until no other harness run uses this tree (they would share build/ and .venv/); return the open lock file."""
+    path = os.path.join(BUILD, '.harness.lock')
+    handle = open(path, 'a+')  # pylint: disable=consider-using-with,unspecified-encoding
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        say('waiting for another harness run in this tree to finish (%s)' % (handle.read().strip() or 'unknown'))
+        fcntl.flock(handle, fcntl.LOCK_EX)
+    handle.seek(0)
+    handle.truncate()
+    handle.write('pid %d: %s\n' % (os.getpid(), ' '.join(sys.argv[1:])))
+    handle.flush()
+    return handle
 
 
 def main():
@@ -580,9 +609,13 @@ def main():
     started = time.time()
     results = Results()
     os.makedirs(BUILD, exist_ok=True)
+    if not args.child:
+        lock = take_lock()  # pylint: disable=unused-variable  # held until this process exits
     if args.child:
         pybin = args.pybin
         pybin_versions = dict((name[len('python'):], name) for name in os.listdir(pybin))
+    elif steps == ['venv']:
+        pybin, pybin_versions = None, {}
     else:
         shutil.rmtree(os.path.join(BUILD, 'logs'), ignore_errors=True)
         os.makedirs(os.path.join(BUILD, 'logs'))
@@ -591,7 +624,7 @@ def main():
         say('real interpreters linked in %s: %s' % (os.path.relpath(pybin, ROOT), linked or 'none'))
         if STRICT:
             say('CI is set: a check skipped for lack of a Python interpreter or tool counts as a failure')
-    if args.jobs > 1 and len(cores) > 1 and not args.child:
+    if args.jobs > 1 and len(cores) > 1 and not args.child and steps != ['venv']:
         say('running %s at the same time (JOBS=%d); the full output of each follows when all are done' % (', '.join(cores), args.jobs))
         run_children(cores, steps, args.targets.split(), results, pybin)
     else:
