@@ -44,6 +44,7 @@ check "antsibull-docs lint-collection-docs --plugin-docs" \
     antsibull-docs lint-collection-docs --plugin-docs "$layout/ansible_collections/reportops/grafana"
 check "antsibull-changelog lint" antsibull-changelog lint
 
+# shellcheck disable=SC2329  # called through check below
 ee_check() {
     # ansible-builder reads a collection's meta/execution-environment.yml from the collection root.
     local ee="$root/build/ee"
