@@ -274,11 +274,11 @@ def _readings(adhoc_ratio, book_ratio, fan_out_ratio, scale):
         readings.append("- Fan-out: met (%.2f of the serial time)." % fan_out_ratio)
     else:
         readings.append(
-            "- Fan-out: missed by %.2f (%.2f against 0.35). The renders do overlap (the role takes about half the serial time), but"
+            "- Fan-out: missed by %.3f (%.3f against 0.35). The renders do overlap (the role takes %.0f%% of the serial time), but"
             " each environment also runs about ten short Ansible tasks (list the reports, start each async send, poll it, record it),"
             " each a Python process; with 4 forks on this machine's cores that CPU time, not Grafana, sets the wall time. Closing it:"
             " more controller cores, or a send module that takes several reports of one environment in one process." % (
-                fan_out_ratio - 0.35, fan_out_ratio))
+                fan_out_ratio - 0.35, fan_out_ratio, fan_out_ratio * 100))
     if scale:
         first, last = scale[0], scale[-1]
         per_env = (last[2] - first[2]) / max(last[0] - first[0], 1)
