@@ -56,7 +56,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 UTILS = os.path.join(ROOT, 'tests', 'utils')
-BUILD = os.path.join(ROOT, 'build')
+# REPORTOPS_BUILD_DIR lets two runs in one checkout use separate build trees (and locks).
+BUILD = os.path.abspath(os.environ.get('REPORTOPS_BUILD_DIR') or os.path.join(ROOT, 'build'))
 VENVS = os.path.join(ROOT, '.venv')
 NAMESPACE, NAME = 'reportops', 'grafana'
 VENV_RECIPE = '1'  # bump to force every .venv/core-* to be rebuilt
