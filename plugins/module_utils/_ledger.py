@@ -110,6 +110,30 @@ def _flock(path, exclusive, deadline, holder):
         os.close(fd)
 
 
+class Reservation:
+    """A ledger's hold on one delivery: `skip_reason` (None to send), then `sent` or `failed` once."""
+
+    def __init__(self, skip_reason_text):
+        self.skip_reason = skip_reason_text
+
+    def sent(self, details):
+        """Record a confirmed send."""
+
+    def failed(self, may_have_acted):
+        """The send failed; `may_have_acted` when Grafana may have sent it anyway (timeout, 5xx)."""
+
+
+class _RecordingReservation(Reservation):
+    """Records a confirmed send in its ledger (both ledgers have `record`)."""
+
+    def __init__(self, ledger, delivery, deadline, skip_reason_text):
+        super().__init__(skip_reason_text)
+        self.ledger, self.delivery, self.deadline = ledger, delivery, deadline
+
+    def sent(self, details):
+        self.ledger.record(self.delivery, details, self.deadline)
+
+
 class FileLedger:
     """Deliveries in a JSON file on this host; runs that share the file serialise per delivery."""
 
@@ -136,6 +160,16 @@ class FileLedger:
     def last_sent(self, delivery):
         entry = self._read().get(delivery)
         return entry["sent_at"] if entry else None
+
+    def peek(self, delivery, delivery_key, min_interval):
+        """Why the delivery would be skipped now, or None; reads only (check mode)."""
+        return skip_reason(self.last_sent(delivery), min_interval, delivery_key)
+
+    @contextlib.contextmanager
+    def reserve(self, delivery, deadline, delivery_key, min_interval):
+        """Hold the delivery for this run until the block ends; the reservation says whether to skip."""
+        with self.delivery_lock(delivery, deadline):
+            yield _RecordingReservation(self, delivery, deadline, self.peek(delivery, delivery_key, min_interval))
 
     def record(self, delivery, details, deadline):
         """Add a confirmed send; the file is replaced atomically so a crash leaves the old or the new one."""
@@ -201,6 +235,14 @@ class GrafanaLedger:
         found = self.client.find_annotations(self.tags(delivery))
         newest = max((annotation.get("time") or 0 for annotation in found), default=0)
         return newest / 1000.0 if newest else None
+
+    def peek(self, delivery, delivery_key, min_interval):
+        return skip_reason(self.last_sent(delivery), min_interval, delivery_key)
+
+    @contextlib.contextmanager
+    def reserve(self, delivery, deadline, delivery_key, min_interval):
+        with self.delivery_lock(delivery, deadline):
+            yield _RecordingReservation(self, delivery, deadline, self.peek(delivery, delivery_key, min_interval))
 
     def record(self, delivery, details, deadline):
         text = "reportops.grafana sent report %s (%s)" % (details["report_id"], details.get("delivery_key") or "no delivery key")

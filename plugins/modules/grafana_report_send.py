@@ -207,7 +207,6 @@ skipped_reason:
   sample: this delivery was last sent at 2026-11-26T06:00:02Z, 2h 3m ago, within min_interval (43200s).
 """
 
-import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -216,77 +215,43 @@ from ansible_collections.reportops.grafana.plugins.module_utils._client import (
     GrafanaClient,
     GrafanaError,
     module_kwargs,
-    normalize_report_id,
-    split_recipients,
 )
-from ansible_collections.reportops.grafana.plugins.module_utils._ledger import (
-    FileLedger,
-    GrafanaLedger,
-    LedgerError,
-    default_ledger_path,
-    delivery_id,
-    parse_interval,
-    skip_reason,
+from ansible_collections.reportops.grafana.plugins.module_utils._delivery import (
+    Delivery,
+    DeliveryError,
+    checked_delivery_key,
+    checked_emails,
+    checked_interval,
+    checked_report_id,
+    checked_retries,
+    deliver,
+    delivery_ledger,
 )
 
-# A plain address: no display name, quotes, spaces or control characters; a dotted domain.
-_ADDRESS = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-                      r"@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
-MAX_RETRIES = 10
 
-
-def checked_emails(module):
-    values = module.params["emails"]
-    if any(not isinstance(value, str) for value in values):
-        module.fail_json(msg="emails must be a list of strings.")
-    recipients = split_recipients(values)
-    if not recipients:
-        module.fail_json(msg="emails is empty: give at least one address, or use_emails_from_report: true.")
-    invalid = [address for address in recipients if len(address) > 254 or not _ADDRESS.match(address)]
-    if invalid:
-        module.fail_json(msg="emails has %d invalid address(es): %s. Give plain addresses such as ops@example.com, without display names."
-                         % (len(invalid), ", ".join(repr(address[:100]) for address in invalid[:5])))
-    return recipients
-
-
-def checked_params(module):
-    """Everything validated before any request: (report_id, recipients or None, min_interval)."""
-    params = module.params
-    report_id = normalize_report_id(params["report_id"])
-    if report_id is None:
-        module.fail_json(msg="report_id must be a positive integer (the report's id, not a dashboard uid), got %r."
-                         % (params["report_id"],))
+def checked_params(params):
+    """The delivery the options describe, validated before any request."""
     if params["emails"] is not None and params["use_emails_from_report"]:
-        module.fail_json(msg="emails and use_emails_from_report: true are mutually exclusive; give one of them.")
+        raise DeliveryError("emails and use_emails_from_report: true are mutually exclusive; give one of them.")
     if params["emails"] is None and not params["use_emails_from_report"]:
-        module.fail_json(msg="one of emails or use_emails_from_report: true is required.")
-    recipients = checked_emails(module) if params["emails"] is not None else None
-    min_interval = None
-    if params["min_interval"] is not None:
-        min_interval = parse_interval(params["min_interval"])
-        if min_interval is None:
-            module.fail_json(msg="min_interval must be a positive duration such as 90s, 30m, 12h, 7d or a number of seconds, got %r."
-                             % params["min_interval"])
-    if params["delivery_key"] is not None and not params["delivery_key"].strip():
-        module.fail_json(msg="delivery_key must not be empty.")
-    if not 0 <= params["retries"] <= MAX_RETRIES:
-        module.fail_json(msg="retries must be between 0 and %d, got %d." % (MAX_RETRIES, params["retries"]))
-    return report_id, recipients, min_interval
+        raise DeliveryError("one of emails or use_emails_from_report: true is required.")
+    checked_retries(params["retries"])
+    return Delivery(report_id=checked_report_id(params["report_id"]),
+                    recipients=checked_emails(params["emails"]) if params["emails"] is not None else None,
+                    delivery_key=checked_delivery_key(params["delivery_key"]),
+                    min_interval=checked_interval(params["min_interval"]))
 
 
-def read_report(module, client, report_id, result):
-    """The report, or None with a warning when the credentials may not read it."""
+def read_report(module, client, report_id):
+    """(the report, HTTP status) or (None, 403) with a warning when the credentials may not read it."""
     try:
-        report = client.get_report(report_id)
+        return client.get_report(report_id), 200
     except GrafanaError as exc:
         if exc.status != 403:
             raise
         module.warn("Could not read report %s to check it (%s); sending needs reports:send, reading needs reports:read."
                     % (report_id, exc.grafana_message or "HTTP 403"))
-        result["status"] = exc.status
-        return None
-    result.update(report=report, status=200)
-    return report
+        return None, exc.status
 
 
 def main():
@@ -300,73 +265,37 @@ def main():
         ledger_path=dict(type="path"),
         retries=dict(type="int", default=2),
     )))
-    report_id, recipients, min_interval = checked_params(module)
-    client = GrafanaClient(module)
-    params = module.params
-    use_ledger = params["delivery_key"] is not None or min_interval is not None
-    file_ledger = FileLedger(params["ledger_path"] or default_ledger_path())
-    ledger = GrafanaLedger(client, file_ledger) if params["ledger"] == "grafana" else file_ledger
-    # The file ledger is shared by every Grafana it is used with; the Grafana one lives in the org itself.
-    scope = "%s|org=%s" % (client.base_url, params["org_id"] or "default") if params["ledger"] == "file" else ""
-    delivery = delivery_id(report_id, recipients, params["delivery_key"], scope)
-
-    result = dict(changed=False, sent=False, report_id=report_id, recipients=recipients or [],
-                  recipients_source="report" if recipients is None else "emails", attempts=0)
-    started = time.time()
-
-    def finish(fail_message=None, **extra):
-        result.update((name, value) for name, value in extra.items() if value is not None)
-        result["elapsed"] = round(time.time() - started, 3)
-        if fail_message:
-            module.fail_json(msg=fail_message, **result)
-        module.exit_json(**result)
-
-    def send():
-        try:
-            answer, result["attempts"] = client.send_report(report_id, recipients, params["retries"])
-        except GrafanaError as exc:
-            result["attempts"] = exc.attempts
-            raise
-        result.update(changed=True, sent=True, status=200, message=answer.get("message", "Report was sent"))
-
-    def ledger_skip():
-        reason = skip_reason(ledger.last_sent(delivery), min_interval, params["delivery_key"]) if use_ledger else None
-        if reason:
-            result.update(skipped_reason=reason, message="Not sent: %s" % reason)
-        return reason
-
     try:
-        if module.check_mode or recipients is None:
-            report = read_report(module, client, report_id, result)
-            if recipients is None:
-                result["recipients"] = split_recipients([report.get("recipients", "")]) if report else []
-        if module.check_mode:
-            if not ledger_skip():
-                name = " (%s)" % result["report"].get("name") if result.get("report") else ""
-                result.update(changed=True, message="Check mode: report %s%s would be sent to %s." % (
-                    report_id, name, ", ".join(result["recipients"]) or "its saved recipients"))
-            finish()
+        delivery = checked_params(module.params)
+    except DeliveryError as exc:
+        module.fail_json(msg=str(exc))
+    client = GrafanaClient(module)
+    ledger, scope = delivery_ledger(client, module.params)
 
-        deadline = started + params["timeout"]
-        if not use_ledger:
-            send()
-            finish()
-        ledger.prepare()
-        with ledger.delivery_lock(delivery, deadline):
-            if ledger_skip():
-                finish()
-            send()
-            try:
-                ledger.record(delivery, dict(report_id=report_id, delivery_key=params["delivery_key"]), deadline)
-            except (LedgerError, GrafanaError) as exc:
-                # The report went out: say so, and say the next run may not know it.
-                module.warn("Report %s was sent, but the ledger could not record it, so a re-run may send it again: %s"
-                            % (report_id, getattr(exc, "message", exc)))
-        finish()
-    except GrafanaError as exc:
-        finish(exc.message, status=exc.status)
-    except LedgerError as exc:
-        finish(str(exc))
+    result = dict(changed=False, sent=False, report_id=delivery.report_id)
+    report = None
+    started = time.time()
+    # Check mode proves that the report exists; a send to the saved recipients returns them.
+    if module.check_mode or delivery.recipients is None:
+        try:
+            report, result["status"] = read_report(module, client, delivery.report_id)
+        except GrafanaError as exc:
+            module.fail_json(msg=exc.message, recipients=delivery.recipients or [], attempts=0,
+                             recipients_source="emails" if delivery.recipients else "report",
+                             elapsed=round(time.time() - started, 3), **dict(result, status=exc.status))
+        if report is not None:
+            result["report"] = report
+    outcome = deliver(client, ledger, scope, delivery, module.params["retries"], module.check_mode, report, module.warn)
+    result.update((name, outcome[name]) for name in
+                  ("changed", "sent", "message", "recipients", "recipients_source", "attempts") if name in outcome)
+    if "http_status" in outcome:
+        result["status"] = outcome["http_status"]
+    if "skipped_reason" in outcome:
+        result["skipped_reason"] = outcome["skipped_reason"]
+    result["elapsed"] = round(time.time() - started, 3)
+    if outcome["status"] == "failed":
+        module.fail_json(msg=outcome["message"], **result)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

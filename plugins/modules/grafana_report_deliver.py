@@ -1,0 +1,287 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) reportops.grafana contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: grafana_report_deliver
+short_description: Send several Grafana Enterprise reports to one Grafana, in parallel
+version_added: 0.2.0
+description:
+  - Sends the deliveries in O(deliveries) to one Grafana in one module run, at most O(concurrency) at once, through
+    C(POST /api/reports/email). It is the engine of the role P(reportops.grafana.report_delivery#role), which runs it
+    once per environment.
+  - Every delivery is checked, and every report name turned into this Grafana's report id with one listing of the
+    reports (C(GET /api/reports)), before anything is sent. A problem in any delivery fails the run with nothing sent,
+    naming the delivery and the field, or the report name that is missing or ambiguous.
+  - Each delivery works as M(reportops.grafana.grafana_report_send) does, with the same validation, retries, errors
+    and delivery ledger. The ledger file may be shared by threads and by other runs on the host.
+  - A delivery that fails does not stop the others. When all have finished, the module fails if any failed, naming
+    them; its RV(deliveries) still show what was sent.
+author:
+  - reportops maintainers (@reportops)
+extends_documentation_fragment:
+  - reportops.grafana.connection
+  - reportops.grafana.connection.ATTRIBUTES
+attributes:
+  check_mode:
+    support: full
+    description:
+      - Sends nothing. Lists the reports to prove that each one exists and that the credentials work, and says for each
+        delivery whether it would be sent (V(checked)) or skipped by the ledger (V(skipped)). Credentials without
+        C(reports:read) give a warning, unless a report name has to be resolved.
+  diff_mode:
+    support: none
+    description: Nothing to compare; a send has no before and after.
+options:
+  deliveries:
+    description:
+      - The deliveries to send to this Grafana. Names must be unique.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description:
+          - Names the delivery in results and messages. 1 to 64 letters, digits, C(.), C(_) or C(-), starting with a
+            letter or digit.
+        type: str
+        required: true
+      report:
+        description:
+          - The name of the report, looked up in this Grafana (report ids differ between Grafana instances).
+          - Exactly one of O(deliveries[].report) and O(deliveries[].report_id) is required.
+        type: str
+      report_id:
+        description:
+          - The id of the report in this Grafana (not a dashboard id), a positive integer.
+        type: raw
+      emails:
+        description:
+          - Addresses to send the report to, as in M(reportops.grafana.grafana_report_send)'s O(reportops.grafana.grafana_report_send#module:emails).
+          - Exactly one of O(deliveries[].emails) and O(deliveries[].use_emails_from_report=true) is required.
+        type: list
+        elements: str
+      use_emails_from_report:
+        description:
+          - Send to the recipients saved in the report.
+        type: bool
+        default: false
+      delivery_key:
+        description:
+          - Names this delivery in the ledger, as in M(reportops.grafana.grafana_report_send).
+        type: str
+      min_interval:
+        description:
+          - Skip the delivery if it succeeded less than this long ago, such as C(90s), C(30m), C(12h), C(7d).
+        type: str
+  concurrency:
+    description:
+      - The most sends at once. Grafana renders 4 reports at once by default (C([reporting] concurrent_render_limit)),
+        and queues the others.
+    type: int
+    default: 4
+  ledger:
+    description:
+      - Where the delivery ledger lives, as in M(reportops.grafana.grafana_report_send). Used by deliveries with a
+        O(deliveries[].delivery_key) or O(deliveries[].min_interval).
+    type: str
+    choices: [file, grafana]
+    default: file
+  ledger_path:
+    description:
+      - The ledger file, as in M(reportops.grafana.grafana_report_send).
+    type: path
+  retries:
+    description:
+      - How many times to repeat a send when Grafana provably did not act on it (no connection, 429, 503).
+    type: int
+    default: 2
+seealso:
+  - module: reportops.grafana.grafana_report_send
+  - role: reportops.grafana.report_delivery
+"""
+
+EXAMPLES = r"""
+- name: Send three reports to one Grafana, two by name
+  reportops.grafana.grafana_report_deliver:
+    url: https://grafana.example.com
+    token: "{{ grafana_token }}"
+    deliveries:
+      - name: weekly-slo
+        report: Weekly SLO
+        use_emails_from_report: true
+        min_interval: 12h
+      - name: capacity
+        report: Daily Capacity
+        emails: [ops@example.com, capacity@example.com]
+      - name: exec
+        report_id: 7
+        emails: board@example.com
+        delivery_key: "exec-{{ now(utc=true).strftime('%Y-%m') }}"
+  register: delivered
+
+- name: Show what happened to each delivery
+  ansible.builtin.debug:
+    msg: "{{ delivered.deliveries | map(attribute='status') | list }}"
+"""
+
+RETURN = r"""
+elapsed:
+  description: Seconds the whole run took.
+  returned: when the deliveries were valid
+  type: float
+  sample: 3.52
+deliveries:
+  description: One record per delivery, in the order of O(deliveries). Also returned when the module fails after sending.
+  returned: when the deliveries were valid
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The delivery's name.
+      type: str
+      sample: weekly-slo
+    report:
+      description: The report name the delivery gave, or null when it gave O(deliveries[].report_id).
+      type: str
+      sample: Weekly SLO
+    report_id:
+      description: The report id in this Grafana, as the string of digits sent to Grafana.
+      type: str
+      sample: "3"
+    status:
+      description:
+        - V(sent) (Grafana confirmed the send), V(skipped) (the ledger skipped it), V(checked) (check mode, it would be
+          sent) or V(failed).
+      type: str
+      sample: sent
+    message:
+      description: Grafana's message, why the ledger skipped it, or what failed and what to do.
+      type: str
+      sample: Report was sent
+    recipients:
+      description: The addresses it was (or would be) sent to; for saved recipients, those of the report listing.
+      type: list
+      elements: str
+      sample: [sre@example.com]
+    attempts:
+      description: How many times the send was tried; 0 when nothing was sent.
+      type: int
+      sample: 1
+    elapsed:
+      description: Seconds this delivery took, waiting for a free slot not included.
+      type: float
+      sample: 2.41
+"""
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.reportops.grafana.plugins.module_utils._client import (
+    GrafanaClient,
+    GrafanaError,
+    module_kwargs,
+)
+from ansible_collections.reportops.grafana.plugins.module_utils._delivery import (
+    DeliveryError,
+    checked_deliveries,
+    checked_retries,
+    deliver,
+    delivery_ledger,
+    resolve_report_names,
+)
+
+RECORD_FIELDS = ("name", "report", "report_id", "status", "message", "recipients", "attempts", "elapsed")
+
+
+def checked_params(params):
+    """The deliveries, validated before any request."""
+    if params["concurrency"] < 1:
+        raise DeliveryError("concurrency must be at least 1, got %d." % params["concurrency"])
+    checked_retries(params["retries"])
+    return checked_deliveries(params["deliveries"])
+
+
+def listed_reports(module, client, deliveries):
+    """Reports by id (one listing), or None when no listing is needed or it was denied where it is optional."""
+    needs_names = any(delivery.report is not None for delivery in deliveries)
+    if not (needs_names or module.check_mode or any(delivery.recipients is None for delivery in deliveries)):
+        return None
+    try:
+        reports = client.list_reports()
+    except GrafanaError as exc:
+        if exc.status != 403 or needs_names:
+            raise
+        module.warn("Could not list the reports to check them (%s); sending needs reports:send, listing needs reports:read."
+                    % (exc.grafana_message or "HTTP 403"))
+        return None
+    if not isinstance(reports, list):
+        raise DeliveryError("Grafana answered GET /api/reports with something that is not a list; check url.")
+    return reports
+
+
+def planned(deliveries, reports):
+    """The deliveries with names resolved, each with its report; every report proven to exist when listed."""
+    if reports is None:
+        return [(delivery, None) for delivery in deliveries]
+    by_id = dict((str(report.get("id")), report) for report in reports if isinstance(report, dict))
+    resolved = resolve_report_names(deliveries, list(by_id.values()))
+    missing = ["delivery '%s': report %s does not exist in this Grafana (use the report's id, not a dashboard's)."
+               % (delivery.name, delivery.report_id) for delivery in resolved if delivery.report_id not in by_id]
+    if missing:
+        raise DeliveryError(" ".join(missing))
+    return [(delivery, by_id[delivery.report_id]) for delivery in resolved]
+
+
+def main():
+    module = AnsibleModule(**module_kwargs(dict(
+        deliveries=dict(type="list", elements="dict", required=True, options=dict(
+            name=dict(type="str", required=True),
+            report=dict(type="str"),
+            report_id=dict(type="raw"),
+            emails=dict(type="list", elements="str"),
+            use_emails_from_report=dict(type="bool", default=False),
+            delivery_key=dict(type="str", no_log=False),
+            min_interval=dict(type="str"),
+        )),
+        concurrency=dict(type="int", default=4),
+        ledger=dict(type="str", choices=["file", "grafana"], default="file"),
+        ledger_path=dict(type="path"),
+        retries=dict(type="int", default=2),
+    )))
+    # Beyond types, the deliveries are checked by the shared model, every problem of every delivery named at once.
+    try:
+        deliveries = checked_params(module.params)
+    except DeliveryError as exc:
+        module.fail_json(msg=str(exc))
+    client = GrafanaClient(module)
+    ledger, scope = delivery_ledger(client, module.params)
+    started = time.time()
+    try:
+        plan = planned(deliveries, listed_reports(module, client, deliveries))
+    except (DeliveryError, GrafanaError) as exc:
+        module.fail_json(msg="Nothing was sent: %s" % getattr(exc, "message", exc), elapsed=round(time.time() - started, 3))
+
+    def run(item):
+        delivery, report = item
+        return deliver(client, ledger, scope, delivery, module.params["retries"], module.check_mode, report, module.warn)
+
+    with ThreadPoolExecutor(max_workers=min(module.params["concurrency"], len(plan) or 1)) as pool:
+        outcomes = list(pool.map(run, plan))
+    records = [dict((field, outcome.get(field)) for field in RECORD_FIELDS) for outcome in outcomes]
+    result = dict(changed=any(outcome["changed"] for outcome in outcomes), deliveries=records,
+                  elapsed=round(time.time() - started, 3))
+    failed = [record for record in records if record["status"] == "failed"]
+    if failed:
+        module.fail_json(msg="%d of %d deliveries failed: %s" % (len(failed), len(records), " ".join(
+            "%s: %s" % (record["name"], record["message"]) for record in failed)), **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
