@@ -203,15 +203,15 @@ def checked_deliveries(deliveries, extra_options=()):
         raise DeliveryError("deliveries must be a list of dictionaries, got %r." % (deliveries,))
     problems, checked, seen = [], [], set()
     for index, options in enumerate(deliveries):
+        name = options.get("name") if isinstance(options, dict) else None
+        if isinstance(name, str) and name:
+            if name in seen:
+                problems.append("delivery '%s': name: defined more than once; names must be unique." % name)
+            seen.add(name)
         try:
-            checked.append(checked_delivery(options, None if isinstance(options, dict) and options.get("name")
-                                            else "delivery #%d" % (index + 1), extra_options))
+            checked.append(checked_delivery(options, None if name else "delivery #%d" % (index + 1), extra_options))
         except DeliveryError as exc:
             problems.append(str(exc))
-            continue
-        if checked[-1].name in seen:
-            problems.append("delivery '%s': name: defined more than once; names must be unique." % checked[-1].name)
-        seen.add(checked[-1].name)
     if problems:
         raise DeliveryError(" ".join(problems))
     return checked

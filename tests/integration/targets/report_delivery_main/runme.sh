@@ -64,7 +64,7 @@ for env in dev staging prod; do equals "$env sends in check mode" "$(sim $env se
 echo "== a failing environment does not stop the others"
 sim staging fault '{"path": "/api/reports/email", "mode": "status", "status": 500, "count": 1}'
 run_failing "failures" "${deliver[@]}" -e @files/deliveries-failing.yml
-contains "dev: nothing sent | FAILED: delivery 'quarterly': report 'Quarterly Review' does not exist in this environment"
+contains "dev: nothing sent | FAILED: Nothing was sent: delivery 'quarterly': report 'Quarterly Review' does not exist in this Grafana"
 contains '"staging: 1 sent, 1 failed | '
 contains 'FAILED: Grafana failed on report'
 contains '"prod: 2 sent"'
@@ -78,15 +78,15 @@ echo "== a report name that exists twice fails before sending"
 sim prod reset
 run_failing "ambiguous name" "${deliver[@]}" --limit prod \
     -e '{"report_delivery_deliveries": [{"name": "exec", "report": "Exec Summary", "emails": "board@example.com"}]}'
-contains "report name 'Exec Summary' matches 2 reports in this environment (ids 11, 12)"
+contains "report name 'Exec Summary' matches 2 reports in this Grafana (ids 11, 12)"
 equals "prod sends" "$(sim prod sends)" 0
 
 echo "== invalid deliveries fail before sending"
 run_failing "invalid deliveries" "${deliver[@]}" --limit dev \
     -e '{"report_delivery_deliveries": [{"name": "bad name", "report": "Weekly SLO", "report_id": 1, "emails": "a@example.com", "schedule": "0 25 * * *"}]}'
 contains "the hour field (2nd) has 25, outside 0-23"
-contains "set exactly one of report (a report name) and report_id"
-contains "the name may hold only letters"
+contains "report: set exactly one of report (a report name) and report_id"
+contains "delivery 'bad name': name must be 1 to 64 letters"
 
 echo "== at most report_delivery_concurrency sends at once per environment"
 sim dev reset

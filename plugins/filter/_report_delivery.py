@@ -1,0 +1,281 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) reportops.grafana contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# Private to the reportops.grafana collection: the logic of the role report_delivery, which calls these filters.
+# Not a public API, may change without notice.
+
+"""Filters of the role report_delivery: which deliveries an environment sends, the summary of a run,
+the AWX statistics, and what the `schedule` entry point writes (hosts, inventory, timers, cron lines)."""
+
+from __future__ import annotations
+
+import random
+import re
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.reportops.grafana.plugins.filter.cron import CronError, parse_cron
+from ansible_collections.reportops.grafana.plugins.module_utils._delivery import (
+    DeliveryError,
+    checked_deliveries,
+    checked_name,
+)
+
+# Keys of report_delivery_deliveries that only the role knows (the rest are grafana_report_deliver's).
+ROLE_OPTIONS = ("environments", "schedule", "state")
+STATUSES = ("sent", "checked", "skipped", "failed")
+# The variables of an environment that its scheduled runs need, copied to the written inventory.
+CONNECTION_VARIABLES = (
+    "report_delivery_url", "report_delivery_token", "report_delivery_url_username", "report_delivery_url_password",
+    "report_delivery_org_id", "report_delivery_validate_certs", "report_delivery_ca_path", "report_delivery_client_cert",
+    "report_delivery_client_key", "report_delivery_timeout", "report_delivery_concurrency", "report_delivery_ledger",
+    "report_delivery_ledger_path", "report_delivery_retries",
+)
+# Unquoted in a unit file, a cron line and a shell command, these characters are safe.
+_SAFE_WORD = re.compile(r"^[A-Za-z0-9_./+,:@=-]+$")
+_VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SECRET_NAME = re.compile(r"TOKEN|PASSWORD|PASSWD|SECRET|API_?KEY|PRIVATE_?KEY", re.IGNORECASE)
+_UNSAFE_VALUE = re.compile(r"[\"\\%$\n]")
+# Ansible's own words around a filter's error; the summary keeps only the role's sentence.
+_ERROR_PREFIX = re.compile(r"^.*?(?=Invalid report_delivery_)", re.DOTALL)
+
+
+def names_list(value, field):
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
+        return list(value)
+    raise DeliveryError("%s must be a list of names, got %r." % (field, value))
+
+
+def checked_role_deliveries(deliveries, problems):
+    """(options, Delivery) for each delivery of the role's list (absent ones too), problems appended."""
+    if deliveries is None:
+        deliveries = []
+    if not isinstance(deliveries, (list, tuple)):
+        problems.append("report_delivery_deliveries must be a list of dictionaries.")
+        return []
+    for index, options in enumerate(deliveries):
+        if not isinstance(options, dict):
+            continue  # checked_deliveries names it
+        where = "delivery '%s'" % options["name"] if options.get("name") else "delivery #%d" % (index + 1)
+        if options.get("state", "present") not in ("present", "absent"):
+            problems.append("%s: state must be present or absent, got %r." % (where, options.get("state")))
+        if options.get("environments") is not None:
+            try:
+                if not names_list(options["environments"], "environments"):
+                    raise DeliveryError("environments must not be empty")
+            except DeliveryError as exc:
+                problems.append("%s: environments must be a non-empty list of inventory host or group names (%s)." % (where, exc))
+        if options.get("schedule"):
+            try:
+                parse_cron(options["schedule"])
+            except (CronError, TypeError) as exc:
+                problems.append("%s: schedule: %s" % (where, exc))
+    try:
+        checked = checked_deliveries(deliveries, extra_options=ROLE_OPTIONS)
+    except DeliveryError as exc:
+        problems.append(str(exc))
+        return []
+    return list(zip(deliveries, checked))
+
+
+def _present(checked):
+    return [(options, delivery) for options, delivery in checked if options.get("state", "present") == "present"]
+
+
+def _raise(problems, variable="report_delivery_deliveries"):
+    if problems:
+        raise AnsibleFilterError("Invalid %s: %s" % (variable, " ".join(problems)))
+
+
+def selected_deliveries(deliveries, environments=None, only=None):
+    """(options, Delivery) of the present deliveries that apply to an environment known by these names.
+
+    Every delivery is checked (by the same code as the modules), not only those selected, so that a
+    mistake fails every environment alike and before anything is sent. Without `environments`,
+    deliveries are not filtered by environment.
+    """
+    problems = []
+    checked = checked_role_deliveries(deliveries, problems)
+    try:
+        wanted = [checked_name(name, "report_delivery_only") for name in names_list(only, "report_delivery_only")]
+    except DeliveryError as exc:
+        problems.append(str(exc))
+        wanted = []
+    known = set(delivery.name for options, delivery in checked)
+    missing = [name for name in wanted if name not in known]
+    if missing and not problems:
+        problems.append("report_delivery_only names unknown deliveries: %s (known: %s)."
+                        % (", ".join(missing), ", ".join(sorted(known)) or "none"))
+    _raise(problems)
+    names = None if environments is None else set(names_list(environments, "environments"))
+    return [(options, delivery) for options, delivery in _present(checked)
+            if (not wanted or delivery.name in wanted)
+            and (names is None or options.get("environments") is None
+                 or names.intersection(names_list(options["environments"], "environments")))]
+
+
+def report_delivery_plan(deliveries, environments, only=None):
+    """The deliveries this environment sends, as grafana_report_deliver's `deliveries`."""
+    return [delivery.options() for options, delivery in selected_deliveries(deliveries, environments, only)]
+
+
+def _run_line(host, run):
+    """One summary line for an environment from its registered grafana_report_deliver result."""
+    records = run.get("deliveries") or []
+    counts = ["%d %s" % (count, status) for status, count in
+              ((status, sum(1 for record in records if record.get("status") == status)) for status in STATUSES) if count]
+    error = run_error(run)
+    line = "%s: %s" % (host, ", ".join(counts) if counts else "nothing sent" if error else "nothing to deliver")
+    line += "".join(" | %s FAILED: %s" % (record.get("name"), record.get("message"))
+                    for record in records if record.get("status") == "failed")
+    if error and not records:
+        line += " | FAILED: %s" % error
+    return line
+
+
+def run_error(run):
+    """Why a run failed as a whole (no delivery records), or ''."""
+    if not run.get("failed"):
+        return ""
+    return _ERROR_PREFIX.sub("", str(run.get("msg") or "the delivery task failed"), count=1)
+
+
+def report_delivery_summary(hosts, hostvars, play_hosts):
+    """One line per environment of the play."""
+    lines = []
+    for host in hosts:
+        if host not in play_hosts:
+            lines.append("%s: FAILED before sending (invalid variables or an earlier task, see above)" % host)
+        else:
+            lines.append(_run_line(host, hostvars[host].get("_report_delivery_run") or {}))
+    return lines
+
+
+def report_delivery_stats(run, host):
+    """The environment's records for AWX/AAP (set_stats), without any connection value."""
+    return {host: {"deliveries": list(run.get("deliveries") or []), "error": run_error(run)}}
+
+
+def report_delivery_hosts(names, groups):
+    """The inventory hosts named in report_delivery_environment_hosts, groups expanded, in order."""
+    hosts, unknown = [], []
+    all_hosts = set(groups.get("all", []))
+    for name in names or []:
+        members = [name] if name in all_hosts else list(groups.get(name, [])) if name in groups else None
+        if members is None:
+            unknown.append(name)
+        hosts.extend(member for member in members or [] if member not in hosts)
+    if unknown:
+        raise AnsibleFilterError("Invalid report_delivery_environment_hosts: not in the inventory: %s." % ", ".join(unknown))
+    if not hosts:
+        raise AnsibleFilterError("Invalid report_delivery_environment_hosts: it names no inventory host.")
+    return hosts
+
+
+def report_delivery_inventory(hosts, hostvars, python_interpreter=""):
+    """The inventory of the scheduled runs: each environment host with its connection variables and groups.
+
+    The interpreter is, unless set, the Python that runs the scheduled ansible-playbook, resolved when it runs:
+    interpreter discovery may pick a broken python3 from PATH.
+    """
+    inventory_hosts, children = {}, {}
+    for host in hosts:
+        variables = hostvars[host]
+        host_vars = {"ansible_connection": "local",
+                     "ansible_python_interpreter": python_interpreter or "{{ ansible_playbook_python }}"}
+        for name in CONNECTION_VARIABLES:
+            value = variables.get(name)
+            if value is not None:
+                # str() decrypts a vaulted value: the file is the credential store of the scheduled runs (0600).
+                host_vars[name] = value if isinstance(value, (bool, int, float)) else str(value)
+        inventory_hosts[host] = host_vars
+        for group in variables.get("group_names") or []:
+            if group not in ("all", "ungrouped"):
+                children.setdefault(group, {"hosts": {}})["hosts"][host] = None
+    inventory = {"hosts": inventory_hosts}
+    if children:
+        inventory["children"] = children
+    return {"all": inventory}
+
+
+def _settings_problems(settings):
+    problems = []
+    for name in ("report_delivery_schedule_dir", "report_delivery_systemd_dir", "report_delivery_cron_file",
+                 "report_delivery_ansible_playbook", "report_delivery_user", "report_delivery_unit_prefix"):
+        if not _SAFE_WORD.match(str(settings.get(name) or "")):
+            problems.append("%s may hold only letters, digits and _ . / + , : @ = - (no spaces, quotes, %% or $), got %r."
+                            % (name, settings.get(name)))
+    if settings.get("report_delivery_scheduler") == "cron" and "." in str(settings.get("report_delivery_cron_file", "")).rsplit("/", 1)[-1]:
+        problems.append("report_delivery_cron_file: cron ignores files in /etc/cron.d whose name has a dot.")
+    if int(settings.get("report_delivery_randomized_delay") or 0) < 0:
+        problems.append("report_delivery_randomized_delay must not be negative.")
+    for name, value in sorted((settings.get("report_delivery_environment") or {}).items()):
+        if not _VARIABLE_NAME.match(name) or _SECRET_NAME.search(name):
+            problems.append("report_delivery_environment: %s is not allowed (a variable name, and no secret: unit and "
+                            "cron files are readable)." % name)
+        elif _UNSAFE_VALUE.search(str(value)):
+            problems.append("report_delivery_environment: the value of %s must not hold quotes, backslashes, %% or $." % name)
+    return problems
+
+
+def report_delivery_jobs(deliveries, settings):
+    """One job per present delivery with a schedule: what its timer or cron line runs, and when.
+
+    The deliveries are checked by the code that sends them, so a timer cannot be installed that would
+    fail at its hour; the schedule settings are checked too, all before anything is written.
+    """
+    problems = []
+    present = _present(checked_role_deliveries(deliveries, problems))
+    settings_problems = _settings_problems(settings)
+    if settings_problems:
+        message = "Invalid schedule settings: " + " ".join(settings_problems)
+        if problems:
+            message += " Invalid report_delivery_deliveries: " + " ".join(problems)
+        raise AnsibleFilterError(message)
+    _raise(problems)
+    schedule_dir = settings["report_delivery_schedule_dir"]
+    delay = int(settings.get("report_delivery_randomized_delay") or 0)
+    jobs = []
+    for options, delivery in present:
+        if not options.get("schedule"):
+            continue
+        cron = parse_cron(options["schedule"])
+        vars_file = "%s/deliveries/%s.yml" % (schedule_dir, delivery.name)
+        delivery_options = delivery.options()
+        schedule = " ".join(cron.expression.split())
+        delivery_options["schedule"] = schedule
+        jobs.append(dict(
+            name=delivery.name,
+            schedule=schedule,
+            cron=cron.normalized,
+            calendars=cron.oncalendar(),
+            # Cron has no randomized delay: a fixed one per delivery, the same on every run.
+            cron_delay=random.Random(delivery.name).randint(0, delay) if delay else 0,
+            unit="%s-%s" % (settings["report_delivery_unit_prefix"], delivery.name),
+            unit_files=["%s/%s-%s.%s" % (settings["report_delivery_systemd_dir"], settings["report_delivery_unit_prefix"],
+                                         delivery.name, suffix) for suffix in ("service", "timer")],
+            vars_file=vars_file,
+            command="%s -i %s/inventory.yml -e @%s reportops.grafana.deliver"
+                    % (settings["report_delivery_ansible_playbook"], schedule_dir, vars_file),
+            variables={"report_delivery_only": [delivery.name], "report_delivery_deliveries": [delivery_options]},
+        ))
+    return jobs
+
+
+class FilterModule(object):
+    """Internal filters of the role report_delivery."""
+
+    def filters(self):
+        return {
+            "_report_delivery_plan": report_delivery_plan,
+            "_report_delivery_summary": report_delivery_summary,
+            "_report_delivery_stats": report_delivery_stats,
+            "_report_delivery_hosts": report_delivery_hosts,
+            "_report_delivery_inventory": report_delivery_inventory,
+            "_report_delivery_jobs": report_delivery_jobs,
+        }
