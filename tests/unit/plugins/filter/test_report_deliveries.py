@@ -91,19 +91,19 @@ def test_resolve_missing_and_duplicate():
     with pytest.raises(AnsibleFilterError) as error:
         report_deliveries(deliveries, reports=REPORTS)
     message = str(error.value)
-    assert "delivery 'a': report 'Quarterly' does not exist in this environment" in message
+    assert "delivery 'a': report 'Quarterly' does not exist in this Grafana" in message
     assert "(its reports: Daily Capacity, Exec Summary, Weekly SLO)" in message
-    assert "delivery 'b': report name 'Exec Summary' matches 2 reports in this environment (ids 7, 8)" in message
+    assert "delivery 'b': report name 'Exec Summary' matches 2 reports in this Grafana (ids 7, 8)" in message
 
 
 @pytest.mark.parametrize("delivery, message", [
-    ({"report": "X", "emails": "a@example.com"}, "delivery #1 has no name"),
-    ({"name": "a b", "report": "X", "emails": "a@example.com"}, "the name may hold only letters"),
-    ({"name": "-a", "report": "X", "emails": "a@example.com"}, "the name may hold only letters"),
-    ({"name": "a" * 65, "report": "X", "emails": "a@example.com"}, "the name may hold only letters"),
-    ({"name": "a", "emails": "a@example.com"}, "delivery 'a': set exactly one of report (a report name) and report_id"),
+    ({"report": "X", "emails": "a@example.com"}, "delivery #1: name must be 1 to 64 letters"),
+    ({"name": "a b", "report": "X", "emails": "a@example.com"}, "delivery 'a b': name must be 1 to 64 letters"),
+    ({"name": "-a", "report": "X", "emails": "a@example.com"}, "name must be 1 to 64 letters"),
+    ({"name": "a" * 65, "report": "X", "emails": "a@example.com"}, "name must be 1 to 64 letters"),
+    ({"name": "a", "emails": "a@example.com"}, "delivery 'a': report: set exactly one of report (a report name) and report_id"),
     ({"name": "a", "report": "X", "report_id": 1, "emails": "a@example.com"}, "set exactly one of report"),
-    ({"name": "a", "report_id": "x1", "emails": "a@example.com"}, "report_id must be a positive integer, got 'x1'"),
+    ({"name": "a", "report_id": "x1", "emails": "a@example.com"}, "report_id must be a positive integer (the report's id, not a dashboard uid), got 'x1'"),
     ({"name": "a", "report_id": 0, "emails": "a@example.com"}, "report_id must be a positive integer"),
     ({"name": "a", "report": "X"}, "set exactly one of emails and use_emails_from_report: true"),
     ({"name": "a", "report": "X", "emails": "a@example.com", "use_emails_from_report": True}, "set exactly one of emails"),
@@ -111,10 +111,10 @@ def test_resolve_missing_and_duplicate():
     ({"name": "a", "report": "X", "emails": {"a": 1}}, "emails must be a list of addresses or a string"),
     ({"name": "a", "report": "X", "emails": "a@example.com", "environments": []}, "environments must be a non-empty list"),
     ({"name": "a", "report": "X", "emails": "a@example.com", "schedule": "0 7 * * moon"},
-     "delivery 'a': Invalid cron expression '0 7 * * moon': the day-of-week field (5th)"),
+     "delivery 'a': schedule: Invalid cron expression '0 7 * * moon': the day-of-week field (5th)"),
     ({"name": "a", "report": "X", "emails": "a@example.com", "state": "gone"}, "state must be present or absent, got 'gone'"),
     ({"name": "a", "report": "X", "emial": "a@example.com"}, "unknown option(s) emial"),
-    ("a", "delivery #1 is not a dictionary"),
+    ("a", "delivery #1 must be a dictionary"),
 ])
 def test_invalid(delivery, message):
     with pytest.raises(AnsibleFilterError) as error:
@@ -133,13 +133,27 @@ def test_every_problem_at_once():
     message = str(error.value)
     assert "set exactly one of emails" in message
     assert "the minute field (1st) has 61" in message
-    assert "delivery 'a' is defined more than once" in message
+    assert "delivery 'a': name: defined more than once" in message
 
 
 @pytest.mark.parametrize("value", [{"name": "a"}, "weekly"])
 def test_not_a_list(value):
     with pytest.raises(AnsibleFilterError, match="must be a list of dictionaries"):
         report_deliveries(value)
+
+
+@pytest.mark.parametrize("delivery, message", [
+    # Refused here as the module would refuse them at send time: one validation for a value.
+    ({"name": "a", "report": "X", "emails": "not-an-address"}, "emails has 1 invalid address(es): 'not-an-address'"),
+    ({"name": "a", "report": "X", "emails": "a@example.com", "min_interval": "12x"}, "min_interval must be a positive duration"),
+    ({"name": "a", "report": "X", "emails": "a@example.com", "delivery_key": "  "}, "delivery_key must be a non-empty string"),
+    ({"name": "a", "report_id": "\u00b2", "emails": "a@example.com"}, "report_id must be a positive integer"),
+    ({"name": "a", "report_id": True, "emails": "a@example.com"}, "report_id must be a positive integer"),
+])
+def test_invalid_as_the_module_says(delivery, message):
+    with pytest.raises(AnsibleFilterError) as error:
+        report_deliveries([delivery])
+    assert message in str(error.value)
 
 
 def test_empty():

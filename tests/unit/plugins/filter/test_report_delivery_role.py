@@ -1,0 +1,222 @@
+# Copyright (c) reportops.grafana contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Unit tests of the role's private filters (plugins/filter/_report_delivery.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.reportops.grafana.plugins.filter._report_delivery import (
+    FilterModule,
+    report_delivery_hosts,
+    report_delivery_inventory,
+    report_delivery_jobs,
+    report_delivery_plan,
+    report_delivery_stats,
+    report_delivery_summary,
+)
+
+DELIVERIES = [
+    {"name": "weekly-slo", "report": "Weekly SLO", "use_emails_from_report": True, "min_interval": " 1h ",
+     "schedule": "0  7 * * mon-fri"},
+    {"name": "capacity", "report": "Daily Capacity", "emails": "ops@example.com; cap@example.com", "schedule": "@daily"},
+    {"name": "prod-only", "report_id": 9, "emails": ["a@example.com"], "environments": ["production"], "delivery_key": "k"},
+    {"name": "retired", "report": "Weekly SLO", "emails": "old@example.com", "state": "absent", "schedule": "0 8 * * *"},
+]
+SETTINGS = dict(report_delivery_scheduler="systemd", report_delivery_schedule_dir="/etc/rg",
+                report_delivery_systemd_dir="/etc/systemd/system", report_delivery_cron_file="/etc/cron.d/rg",
+                report_delivery_ansible_playbook="/opt/venv/bin/ansible-playbook", report_delivery_user="root",
+                report_delivery_unit_prefix="rg", report_delivery_randomized_delay=120,
+                report_delivery_environment={"ANSIBLE_COLLECTIONS_PATH": "/opt/collections"})
+
+
+class HostVars(dict):
+    """hostvars as filters see it: host name to a mapping of that host's variables."""
+
+
+def test_filter_names():
+    assert sorted(FilterModule().filters()) == sorted([
+        "_report_delivery_plan", "_report_delivery_summary", "_report_delivery_stats", "_report_delivery_hosts",
+        "_report_delivery_inventory", "_report_delivery_jobs"])
+
+
+def test_plan_gives_module_options_for_this_environment():
+    plan = report_delivery_plan(DELIVERIES, ["dev", "grafana_environments"])
+    assert plan == [
+        {"name": "weekly-slo", "report": "Weekly SLO", "use_emails_from_report": True, "min_interval": "1h"},
+        {"name": "capacity", "report": "Daily Capacity", "emails": ["ops@example.com", "cap@example.com"]},
+    ]
+    assert [d["name"] for d in report_delivery_plan(DELIVERIES, ["prod", "production"])] == ["weekly-slo", "capacity", "prod-only"]
+    assert report_delivery_plan(DELIVERIES, ["prod", "production"])[2] == {
+        "name": "prod-only", "report_id": "9", "emails": ["a@example.com"], "delivery_key": "k"}
+
+
+@pytest.mark.parametrize("only, expected", [
+    ([], ["weekly-slo", "capacity"]), (None, ["weekly-slo", "capacity"]), ("capacity", ["capacity"]),
+    (["prod-only"], []), (["retired"], []),
+])
+def test_plan_only(only, expected):
+    assert [d["name"] for d in report_delivery_plan(DELIVERIES, ["dev"], only)] == expected
+
+
+def test_plan_checks_every_delivery_not_only_this_environments():
+    deliveries = DELIVERIES + [{"name": "elsewhere", "report_id": 1, "emails": "bad", "environments": ["qa"]}]
+    with pytest.raises(AnsibleFilterError, match=r"^Invalid report_delivery_deliveries: delivery 'elsewhere': emails has 1 invalid"):
+        report_delivery_plan(deliveries, ["dev"])
+
+
+@pytest.mark.parametrize("only, expected", [
+    (["weekly-sloo"], "report_delivery_only names unknown deliveries: weekly-sloo (known: capacity, prod-only, retired, weekly-slo)."),
+    (["bad name"], "report_delivery_only must be 1 to 64 letters"),
+    ({"a": 1}, "report_delivery_only must be a list of names"),
+])
+def test_plan_bad_only(only, expected):
+    with pytest.raises(AnsibleFilterError) as error:
+        report_delivery_plan(DELIVERIES, ["dev"], only)
+    assert expected in str(error.value)
+
+
+@pytest.mark.parametrize("delivery, expected", [
+    ({"name": "a", "report_id": 1, "emails": "a@example.com", "environments": []}, "environments must be a non-empty list"),
+    ({"name": "a", "report_id": 1, "emails": "a@example.com", "environments": [1]}, "environments must be a non-empty list"),
+    ({"name": "a", "report_id": 1, "emails": "a@example.com", "state": "gone"}, "state must be present or absent, got 'gone'"),
+    ({"name": "a", "report_id": 1, "emails": "a@example.com", "schedule": 7}, "schedule: Invalid cron expression 7"),
+    ({"name": "a", "report_id": 1, "emails": "a@example.com", "color": "red"}, "unknown option(s) color"),
+])
+def test_plan_role_options(delivery, expected):
+    with pytest.raises(AnsibleFilterError) as error:
+        report_delivery_plan([delivery], ["dev"])
+    assert expected in str(error.value)
+
+
+RUNS = {
+    "dev": {"changed": True, "deliveries": [{"name": "a", "status": "sent"}, {"name": "b", "status": "sent"},
+                                            {"name": "c", "status": "skipped"}]},
+    "staging": {"failed": True, "msg": "1 of 2 deliveries failed: b: boom",
+                "deliveries": [{"name": "a", "status": "sent"}, {"name": "b", "status": "failed", "message": "boom"}]},
+    "prod": {"failed": True, "msg": "Error while resolving value for 'deliveries': The filter plugin "
+                                    "'reportops.grafana._report_delivery_plan' failed: Invalid report_delivery_deliveries: x"},
+    "qa": {"changed": False, "deliveries": []},
+}
+
+
+def test_summary_one_line_per_environment():
+    hostvars = HostVars((host, {"_report_delivery_run": run}) for host, run in RUNS.items())
+    lines = report_delivery_summary(["dev", "staging", "prod", "qa", "gone"], hostvars, ["dev", "staging", "prod", "qa"])
+    assert lines == [
+        "dev: 2 sent, 1 skipped",
+        "staging: 1 sent, 1 failed | b FAILED: boom",
+        "prod: nothing sent | FAILED: Invalid report_delivery_deliveries: x",
+        "qa: nothing to deliver",
+        "gone: FAILED before sending (invalid variables or an earlier task, see above)",
+    ]
+
+
+def test_summary_of_a_check_mode_run():
+    hostvars = HostVars(dev={"_report_delivery_run": {"deliveries": [{"name": "a", "status": "checked"}]}})
+    assert report_delivery_summary(["dev"], hostvars, ["dev"]) == ["dev: 1 checked"]
+
+
+def test_stats():
+    assert report_delivery_stats(RUNS["dev"], "dev") == {"dev": {"deliveries": RUNS["dev"]["deliveries"], "error": ""}}
+    assert report_delivery_stats(RUNS["prod"], "prod") == {"prod": {"deliveries": [], "error": "Invalid report_delivery_deliveries: x"}}
+
+
+GROUPS = {"all": ["dev", "staging", "prod", "scheduler"], "ungrouped": ["scheduler"],
+          "grafana_environments": ["dev", "staging", "prod"], "production": ["prod"]}
+
+
+@pytest.mark.parametrize("names, expected", [
+    (["grafana_environments"], ["dev", "staging", "prod"]),
+    (["prod", "grafana_environments"], ["prod", "dev", "staging"]),
+    (["production", "prod"], ["prod"]),
+])
+def test_hosts(names, expected):
+    assert report_delivery_hosts(names, GROUPS) == expected
+
+
+@pytest.mark.parametrize("names, expected", [
+    (["qa", "grafana_environments", "uat"], "not in the inventory: qa, uat"),
+    ([], "it names no inventory host"),
+])
+def test_hosts_invalid(names, expected):
+    with pytest.raises(AnsibleFilterError, match=expected):
+        report_delivery_hosts(names, GROUPS)
+
+
+def test_inventory_keeps_connection_variables_and_groups_and_runs_the_playbooks_python():
+    hostvars = HostVars(
+        dev={"report_delivery_url": "http://dev", "report_delivery_token": "t1", "report_delivery_org_id": 2,
+             "report_delivery_validate_certs": False, "report_delivery_ledger_path": None, "unrelated": "x",
+             "group_names": ["grafana_environments"]},
+        prod={"report_delivery_url": "http://prod", "group_names": ["grafana_environments", "production"]},
+    )
+    inventory = report_delivery_inventory(["dev", "prod"], hostvars)
+    assert inventory == {"all": {
+        "hosts": {
+            "dev": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+                    "report_delivery_url": "http://dev", "report_delivery_token": "t1", "report_delivery_org_id": 2,
+                    "report_delivery_validate_certs": False},
+            "prod": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+                     "report_delivery_url": "http://prod"},
+        },
+        "children": {"grafana_environments": {"hosts": {"dev": None, "prod": None}}, "production": {"hosts": {"prod": None}}},
+    }}
+    pinned = report_delivery_inventory(["prod"], hostvars, "/usr/bin/python3.11")
+    assert pinned["all"]["hosts"]["prod"]["ansible_python_interpreter"] == "/usr/bin/python3.11"
+
+
+def test_jobs():
+    jobs = report_delivery_jobs(DELIVERIES, SETTINGS)
+    assert [job["name"] for job in jobs] == ["weekly-slo", "capacity"]
+    slo = jobs[0]
+    assert slo["schedule"] == "0 7 * * mon-fri" and slo["cron"] == "0 7 * * 1-5"
+    assert slo["calendars"] == ["Mon..Fri *-*-* 07:00:00"]
+    assert slo["unit"] == "rg-weekly-slo"
+    assert slo["unit_files"] == ["/etc/systemd/system/rg-weekly-slo.service", "/etc/systemd/system/rg-weekly-slo.timer"]
+    assert slo["vars_file"] == "/etc/rg/deliveries/weekly-slo.yml"
+    assert slo["command"] == "/opt/venv/bin/ansible-playbook -i /etc/rg/inventory.yml -e @/etc/rg/deliveries/weekly-slo.yml reportops.grafana.deliver"
+    assert slo["variables"] == {"report_delivery_only": ["weekly-slo"], "report_delivery_deliveries": [
+        {"name": "weekly-slo", "report": "Weekly SLO", "use_emails_from_report": True, "min_interval": "1h", "schedule": "0 7 * * mon-fri"}]}
+    assert 0 <= slo["cron_delay"] <= 120
+    assert slo["cron_delay"] == report_delivery_jobs(DELIVERIES, SETTINGS)[0]["cron_delay"]  # the same on every run
+    assert report_delivery_jobs(DELIVERIES, dict(SETTINGS, report_delivery_randomized_delay=0))[0]["cron_delay"] == 0
+
+
+@pytest.mark.parametrize("delivery, expected", [
+    # What the module would refuse at the timer's hour is refused when the timer is installed.
+    ({"min_interval": "12x"}, "min_interval must be a positive duration"),
+    ({"emails": "not-an-address"}, "emails has 1 invalid address(es)"),
+    ({"delivery_key": ""}, "delivery_key must be a non-empty string"),
+    ({"schedule": "0 25 * * *"}, "the hour field (2nd) has 25"),
+])
+def test_jobs_refuse_what_would_fail_at_send_time(delivery, expected):
+    base = {"name": "a", "report_id": 1, "emails": "a@example.com", "schedule": "@daily"}
+    with pytest.raises(AnsibleFilterError) as error:
+        report_delivery_jobs([dict(base, **delivery)], SETTINGS)
+    assert str(error.value).startswith("Invalid report_delivery_deliveries: delivery 'a': ") and expected in str(error.value)
+
+
+@pytest.mark.parametrize("settings, expected", [
+    (dict(report_delivery_schedule_dir="/etc/my dir"), "report_delivery_schedule_dir may hold only letters"),
+    (dict(report_delivery_user="$(id)"), "report_delivery_user may hold only letters"),
+    (dict(report_delivery_scheduler="cron", report_delivery_cron_file="/etc/cron.d/rg.cron"), "cron ignores files"),
+    (dict(report_delivery_randomized_delay=-1), "report_delivery_randomized_delay must not be negative"),
+    (dict(report_delivery_environment={"GRAFANA_TOKEN": "x"}), "report_delivery_environment: GRAFANA_TOKEN is not allowed"),
+    (dict(report_delivery_environment={"my_api_key": "x"}), "report_delivery_environment: my_api_key is not allowed"),
+    (dict(report_delivery_environment={"1X": "x"}), "report_delivery_environment: 1X is not allowed"),
+    (dict(report_delivery_environment={"PATH": "/bin:$HOME"}), "the value of PATH must not hold quotes, backslashes, % or $"),
+])
+def test_jobs_refuse_unsafe_settings(settings, expected):
+    with pytest.raises(AnsibleFilterError) as error:
+        report_delivery_jobs(DELIVERIES, dict(SETTINGS, **settings))
+    assert str(error.value).startswith("Invalid schedule settings: ") and expected in str(error.value)
+
+
+def test_jobs_report_settings_and_deliveries_at_once():
+    with pytest.raises(AnsibleFilterError) as error:
+        report_delivery_jobs([{"name": "a", "report_id": 0, "emails": "a@example.com"}], dict(SETTINGS, report_delivery_user="a b"))
+    assert "Invalid schedule settings: report_delivery_user" in str(error.value)
+    assert "Invalid report_delivery_deliveries: delivery 'a': report_id must be" in str(error.value)

@@ -1,0 +1,141 @@
+# Copyright (c) reportops.grafana contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Unit tests of the delivery model shared by both send modules and the role's filters."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.reportops.grafana.plugins.module_utils import _delivery
+from ansible_collections.reportops.grafana.plugins.module_utils._delivery import (
+    Delivery,
+    DeliveryError,
+    checked_bool,
+    checked_deliveries,
+    checked_delivery,
+    checked_emails,
+    checked_interval,
+    checked_report_id,
+    deliver,
+    resolve_report_names,
+)
+from ansible_collections.reportops.grafana.plugins.module_utils._ledger import FileLedger
+
+
+@pytest.mark.parametrize("value, expected", [(3, "3"), ("007", "7"), (" 12 ", "12")])
+def test_report_id(value, expected):
+    assert checked_report_id(value) == expected
+
+
+@pytest.mark.parametrize("value", [0, -1, "x1", "\u00b2", "1.5", True, None, [1], "٣"])
+def test_report_id_invalid(value):
+    with pytest.raises(DeliveryError, match="report_id must be a positive integer"):
+        checked_report_id(value)
+
+
+def test_emails_split_deduplicated_in_order():
+    assert checked_emails(["b@example.com; a@example.com", "B@EXAMPLE.com\nc@example.com"]) == [
+        "b@example.com", "a@example.com", "c@example.com"]
+    assert checked_emails("x@example.com,y@example.com") == ["x@example.com", "y@example.com"]
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("", "emails is empty"), ([" ; "], "emails is empty"), ({"a": 1}, "must be a list of addresses"), ([1], "must be a list"),
+    ("Ops <ops@example.com>", "invalid address"), ("ops@localhost", "invalid address"), ("a@b@example.com", "invalid address"),
+])
+def test_emails_invalid(value, expected):
+    with pytest.raises(DeliveryError, match=expected):
+        checked_emails(value)
+
+
+@pytest.mark.parametrize("value, expected", [("90s", 90), ("30m", 1800), ("1h30m", 5400), ("3600", 3600), (None, None), (60, 60)])
+def test_interval(value, expected):
+    assert checked_interval(value) == expected
+
+
+@pytest.mark.parametrize("value", ["12x", "0", "", "1h30", True, 1.5])
+def test_interval_invalid(value):
+    with pytest.raises(DeliveryError, match="min_interval must be a positive duration"):
+        checked_interval(value)
+
+
+@pytest.mark.parametrize("value, expected", [(True, True), ("yes", True), ("0", False), (0, False), ("off", False)])
+def test_bool(value, expected):
+    assert checked_bool(value, "x") is expected
+
+
+def test_bool_invalid():
+    with pytest.raises(DeliveryError, match="use_emails_from_report must be a boolean, got 'maybe'"):
+        checked_bool("maybe", "use_emails_from_report")
+
+
+def test_checked_delivery_and_its_options():
+    delivery = checked_delivery({"name": "a", "report": "Weekly", "use_emails_from_report": "yes", "min_interval": " 12h "})
+    assert (delivery.report, delivery.report_id, delivery.recipients, delivery.min_interval) == ("Weekly", None, None, 43200)
+    assert delivery.uses_ledger
+    assert delivery.options() == {"name": "a", "report": "Weekly", "use_emails_from_report": True, "min_interval": "12h"}
+    resolved = delivery.resolved("5")
+    assert resolved.report_id == "5" and resolved.options()["report"] == "Weekly" and "report_id" not in resolved.options()
+    by_id = checked_delivery({"name": "b", "report_id": 4, "emails": "x@example.com", "delivery_key": "k"})
+    assert by_id.options() == {"name": "b", "report_id": "4", "emails": ["x@example.com"], "delivery_key": "k"}
+
+
+def test_checked_deliveries_lists_every_problem():
+    with pytest.raises(DeliveryError) as error:
+        checked_deliveries([{"name": "a", "report_id": 1}, "x", {"report_id": 1, "emails": "a@example.com"},
+                            {"name": "a", "report_id": 2, "emails": "b@example.com", "extra": 1}])
+    message = str(error.value)
+    for text in ("delivery 'a': emails: set exactly one", "delivery #2 must be a dictionary", "delivery #3: name must be",
+                 "delivery 'a': name: defined more than once", "delivery 'a': unknown option(s) extra"):
+        assert text in message
+
+
+def test_resolve_report_names():
+    deliveries = checked_deliveries([{"name": "a", "report": "W", "emails": "a@example.com"},
+                                     {"name": "b", "report_id": 9, "emails": "a@example.com"}])
+    assert [d.report_id for d in resolve_report_names(deliveries, [{"id": 5, "name": "W"}])] == ["5", "9"]
+    with pytest.raises(DeliveryError, match="report 'W' does not exist in this Grafana \\(its reports: none\\)"):
+        resolve_report_names(deliveries, [])
+
+
+@pytest.fixture
+def client(make_client):
+    return make_client(url="http://grafana.test:3000", token="t0ken-value", timeout=60)
+
+
+def test_deliver_sends_and_records_then_skips(client, fetch, tmp_path):
+    ledger = FileLedger(str(tmp_path / "ledger.json"))
+    delivery = Delivery("3", ["a@example.com"], delivery_key="once")
+    fetch.reply(200, {"message": "Report was sent"})
+    first = deliver(client, ledger, "scope", delivery, 0, False)
+    assert (first["status"], first["sent"], first["changed"], first["attempts"]) == ("sent", True, True, 1)
+    second = deliver(client, ledger, "scope", delivery, 0, False)
+    assert second["status"] == "skipped" and "delivery key 'once' was already sent" in second["skipped_reason"]
+    other_scope = deliver(client, ledger, "another Grafana", delivery, 0, True)
+    assert other_scope["status"] == "checked"
+    assert len(fetch.calls) == 1
+
+
+def test_deliver_failure_is_an_outcome_not_an_exception(client, fetch, tmp_path):
+    fetch.reply(404, {"message": "report not found"})
+    outcome = deliver(client, FileLedger(str(tmp_path / "l.json")), "", Delivery("8", None, delivery_key="k"), 0, False)
+    assert outcome["status"] == "failed" and outcome["http_status"] == 404 and "Report 8 was not found" in outcome["message"]
+    assert outcome["recipients"] == [] and outcome["recipients_source"] == "report"
+    # Nothing recorded: the next run tries again.
+    fetch.reply(200, {"message": "Report was sent"})
+    assert deliver(client, FileLedger(str(tmp_path / "l.json")), "", Delivery("8", None, delivery_key="k"), 0, False)["sent"]
+
+
+def test_deliver_warns_when_the_ledger_cannot_record(client, fetch, tmp_path, monkeypatch):
+    ledger = FileLedger(str(tmp_path / "l.json"))
+
+    def broken(*args):
+        raise _delivery.LedgerError("disk full")
+
+    monkeypatch.setattr(ledger, "record", broken)
+    warnings = []
+    fetch.reply(200, {"message": "Report was sent"})
+    outcome = deliver(client, ledger, "", Delivery("3", ["a@example.com"], delivery_key="k", name="weekly"), 0, False,
+                      warn=warnings.append)
+    assert outcome["status"] == "sent"
+    assert warnings == ["Delivery 'weekly': report 3 was sent, but the ledger could not record it, so a re-run may send it again: disk full"]
