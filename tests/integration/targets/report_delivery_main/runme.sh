@@ -101,4 +101,13 @@ contains '"dev: 6 sent"'
 peak="$(sim dev peak)"
 [ "$peak" -le 4 ] || fail "dev peak renders with the default concurrency: $peak, expected at most 4"
 
+echo "== HOME is not the passwd home (CI runners, containers, sudo keeping HOME)"
+sim dev reset
+mkdir -p "$work/elsewhere"
+run "another HOME" env HOME="$work/elsewhere" "${deliver[@]}" --limit dev -e "report_delivery_ledger_path=$work/ledger-home.json"
+contains '"dev: 3 sent"'
+equals "dev sends with another HOME" "$(sim dev sends)" 3
+run "another HOME, again" env HOME="$work/elsewhere" "${deliver[@]}" --limit dev -e "report_delivery_ledger_path=$work/ledger-home.json"
+contains '"dev: 3 skipped"'
+
 echo "report_delivery_main: all checks passed"

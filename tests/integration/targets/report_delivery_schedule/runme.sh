@@ -21,7 +21,6 @@ report_delivery_systemd_dir: $units
 report_delivery_cron_file: $cron_file
 report_delivery_manage_service: false
 report_delivery_ansible_playbook: $playbook
-report_delivery_python_interpreter: $python
 report_delivery_user: $(id -un)
 report_delivery_randomized_delay: 30
 report_delivery_environment:
@@ -36,13 +35,22 @@ file_has() {  # file_has FILE TEXT
 }
 fingerprint() { (cd "$work" && find etc systemd cron.d -type f -print0 | sort -z | xargs -0 -r md5sum); }
 
-run_unit() {  # run_unit SERVICE_FILE: run its ExecStart= with its Environment= settings
+# A controller where every python on PATH is a broken shim (as a half-removed pyenv or a stale
+# venv leaves them): the scheduled run must use the Python of its ansible-playbook, not discovery.
+broken_bin="$work/broken-bin"
+mkdir -p "$broken_bin"
+for name in python python3 python3.8 python3.9 python3.10 python3.11 python3.12 python3.13 python3.14; do
+    printf '#!/bin/sh\necho "%s: this interpreter is broken" >&2\nexit 127\n' "$name" >"$broken_bin/$name"
+    chmod +x "$broken_bin/$name"
+done
+
+run_unit() {  # run_unit SERVICE_FILE: run its ExecStart= with its Environment= settings, broken pythons first on PATH
     local exec_start env_args=()
     exec_start="$(sed -n 's/^ExecStart=//p' "$1")"
     while IFS= read -r line; do env_args+=("$line"); done < <(sed -n 's/^Environment="\(.*\)"$/\1/p' "$1")
     # Word splitting of ExecStart is intended: the role writes only unquoted, space-free words.
     # shellcheck disable=SC2086
-    env "${env_args[@]}" $exec_start
+    env PATH="$broken_bin:$PATH" "${env_args[@]}" $exec_start
 }
 
 run_cron_line() {  # run_cron_line NAME: run the command of its line, with the file's variables
@@ -63,6 +71,8 @@ equals "timer mode" "$(mode "$units/reportops-grafana-weekly-slo.timer")" 644
 equals "service mode" "$(mode "$units/reportops-grafana-weekly-slo.service")" 644
 no_secrets "$units"/* "$etc"/deliveries/*
 grep -q prod-secret-token-3333 "$etc/inventory.yml" || fail "the inventory file lacks prod's (decrypted) token"
+grep -qF "ansible_python_interpreter: '{{ ansible_playbook_python }}'" "$etc/inventory.yml" \
+    || fail "the inventory file does not use the Python of the scheduled ansible-playbook"
 grep -qF 'ANSIBLE_VAULT;' "$etc/inventory.yml" && fail "the inventory file holds a vaulted value"
 timer="$units/reportops-grafana-weekly-slo.timer"
 file_has "$timer" "OnCalendar=Mon..Fri *-*-* 07:00:00"
@@ -100,7 +110,7 @@ equals "files after check mode" "$(fingerprint)" "$before"
 
 echo "== systemd: the timer's command sends the report to every environment"
 output="$work/unit.log"
-run_unit "$service" >"$output" 2>&1 || fail "the ExecStart of $service failed"
+run_unit "$service" >"$output" 2>&1 || fail "the ExecStart of $service failed (broken pythons first on PATH)"
 no_secrets "$output"
 contains '"dev: 1 sent"'
 equals "dev outbox" "$(sim dev outbox)" "1 lead@example.com,sre-dev@example.com"
