@@ -41,6 +41,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import argparse
+import ctypes
 import fcntl
 import glob
 import hashlib
@@ -302,33 +303,74 @@ def collection_files():
     return sorted(files)
 
 
-def stop_leftovers(path):
-    """Send SIGTERM to processes whose command line mentions path (e.g. simulators a failed target left running); return their ids."""
-    stopped = []
-    if not os.path.isdir('/proc'):
-        return stopped
-    marker = os.path.join(path, '').encode()
-    for entry in os.listdir('/proc'):
-        if not entry.isdigit() or int(entry) == os.getpid():
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def become_subreaper():
+    """Adopt the processes that steps leave behind (Linux prctl), so that leaks are found by parentage.
+
+    A simulator started with --background leaves its parent; as a subreaper this harness becomes its
+    parent instead of init, and can name and end exactly the processes its own steps started,
+    never a process that merely mentions the same path in its command line.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def adopted_children():
+    """Return (pid, command line) of the living children of this process, after reaping finished ones."""
+    while True:
+        try:
+            pid, _status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid == 0:
+            break
+    children = []
+    me = os.getpid()
+    for entry in os.listdir('/proc') if os.path.isdir('/proc') else []:
+        if not entry.isdigit():
             continue
         try:
-            with open('/proc/%s/cmdline' % entry, 'rb') as cmdline:
-                if marker not in cmdline.read():
-                    continue
-            os.kill(int(entry), signal.SIGTERM)
-            stopped.append(entry)
-        except OSError:
+            with open('/proc/%s/stat' % entry) as handle:  # pylint: disable=unspecified-encoding
+                fields = handle.read().rsplit(')', 1)[1].split()
+            if int(fields[1]) != me or fields[0] == 'Z':
+                continue
+            with open('/proc/%s/cmdline' % entry, 'rb') as handle:
+                command = handle.read().replace(b'\0', b' ').decode('utf-8', 'replace').strip()
+        except (OSError, ValueError, IndexError):
             continue
-    return stopped
+        children.append((int(entry), command))
+    return children
+
+
+def end_leaked_processes():
+    """End the processes a step left running (children adopted by this harness); return what they were."""
+    leaked = adopted_children()
+    for pid, _command in leaked:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except OSError:
+            pass
+    deadline = time.time() + 10
+    while time.time() < deadline and adopted_children():
+        time.sleep(0.2)
+    for pid, _command in adopted_children():
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    adopted_children()
+    return leaked
 
 
 def lay_out(core):
     """Copy the collection afresh to build/core-<core>/ansible_collections/NAMESPACE/NAME; return that path."""
     top = os.path.join(BUILD, 'core-%s' % core)
     dest = os.path.join(top, 'ansible_collections', NAMESPACE, NAME)
-    leftovers = stop_leftovers(top)
-    if leftovers:
-        say('stopped processes left running from an earlier run in %s: %s' % (os.path.relpath(top, ROOT), ' '.join(leftovers)))
     shutil.rmtree(top, ignore_errors=True)
     count = 0
     for relative in collection_files():
@@ -391,7 +433,7 @@ class Runner:
         test_files = has_files(directory, ('test_*.py', '*_test.py'))
         if not os.path.isdir(directory):
             return SKIP, 'no tests/simulator directory yet'
-        code, _output = run([self.python, '-m', 'pytest', 'tests/simulator', '-q', '-p', 'no:cacheprovider'] + extra_args('PYTEST_ARGS'),
+        code, _output = run([self.python, '-m', 'pytest', 'tests/simulator', 'tests/utils/test_harness.py', '-q', '-p', 'no:cacheprovider'] + extra_args('PYTEST_ARGS'),
                             cwd=self.coll, env=self.env, log=self.log('simulator-tests'))
         if code == 5:
             if test_files:
@@ -456,9 +498,11 @@ class Runner:
         ran = re.findall(r'^Running (\S+) integration test (?:role|script)', output, re.M)
         note = 'ansible-test integration on Python %s: %d targets ran%s (exit %d)' % (
             self.version, len(ran), ' (%s)' % ', '.join(ran) if ran else '', code)
-        leftovers = stop_leftovers(os.path.dirname(os.path.dirname(os.path.dirname(self.coll))))
-        if leftovers:
-            note += '; stopped %d processes the targets left running (pids %s)' % (len(leftovers), ' '.join(leftovers))
+        leaked = end_leaked_processes()
+        if leaked:
+            note += '; FAILED: the targets left %d processes running, now ended: %s' % (
+                len(leaked), '; '.join('pid %d: %s' % (pid, command[:200]) for pid, command in leaked))
+            return FAIL, note
         if code != 0:
             return FAIL, note
         if not ran:
@@ -609,6 +653,7 @@ def main():
 
     started = time.time()
     results = Results()
+    become_subreaper()
     os.makedirs(BUILD, exist_ok=True)
     if not args.child:
         lock = take_lock()  # pylint: disable=unused-variable  # held until this process exits

@@ -176,6 +176,10 @@ fresh=(-e "report_delivery_schedule_dir=$work/fresh" -e "report_delivery_systemd
 run_failing "invalid cron expression" "${schedule[@]}" "${fresh[@]}" \
     -e '{"report_delivery_deliveries": [{"name": "bad", "report": "Weekly SLO", "emails": "a@example.com", "schedule": "0 7 * jab mon"}]}'
 contains "Invalid cron expression '0 7 * jab mon': the month field (4th) has 'jab'"
+run_failing "a delivery that would fail at its hour" "${schedule[@]}" "${fresh[@]}" \
+    -e '{"report_delivery_deliveries": [{"name": "later", "report": "Weekly SLO", "emails": "not-an-address", "min_interval": "12x", "schedule": "@daily"}]}'
+contains "delivery 'later': emails has 1 invalid address(es): 'not-an-address'"
+contains "delivery 'later': min_interval must be a positive duration"
 run_failing "a secret in report_delivery_environment" "${schedule[@]}" "${fresh[@]}" \
     -e '{"report_delivery_environment": {"GRAFANA_TOKEN": "x"}}'
 contains "report_delivery_environment: GRAFANA_TOKEN is not allowed"
