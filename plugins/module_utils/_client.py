@@ -18,7 +18,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.six.moves.urllib.parse import urlencode, urlsplit
 from ansible.module_utils.urls import fetch_url
 
-COLLECTION_VERSION = "0.1.0"
+COLLECTION_VERSION = "0.2.0"
 USER_AGENT = "reportops.grafana/%s" % COLLECTION_VERSION
 
 # Every Grafana path the collection uses, in one place: the /api/reports/{id} routes are
