@@ -145,20 +145,23 @@ def run_error(run):
     return _ERROR_PREFIX.sub("", str(run.get("msg") or "the delivery task failed"), count=1)
 
 
-def report_delivery_summary(hosts, hostvars, play_hosts):
+def _runs(hosts, hostvars):
+    """(host, its registered grafana_report_deliver result, or None if it never ran) for each host."""
+    return [(host, hostvars[host].get("_report_delivery_run")) for host in hosts]
+
+
+def report_delivery_summary(hosts, hostvars):
     """One line per environment of the play."""
-    lines = []
-    for host in hosts:
-        if host not in play_hosts:
-            lines.append("%s: FAILED before sending (invalid variables or an earlier task, see above)" % host)
-        else:
-            lines.append(_run_line(host, hostvars[host].get("_report_delivery_run") or {}))
-    return lines
+    return [_run_line(host, run) if run is not None else
+            "%s: FAILED before sending (invalid variables or an earlier task, see above)" % host
+            for host, run in _runs(hosts, hostvars)]
 
 
-def report_delivery_stats(run, host):
-    """The environment's records for AWX/AAP (set_stats), without any connection value."""
-    return {host: {"deliveries": list(run.get("deliveries") or []), "error": run_error(run)}}
+def report_delivery_stats(hosts, hostvars):
+    """Each environment's records for AWX/AAP (set_stats), without any connection value."""
+    return dict((host, {"deliveries": list((run or {}).get("deliveries") or []),
+                        "error": run_error(run) if run is not None else "did not run"})
+                for host, run in _runs(hosts, hostvars))
 
 
 def report_delivery_hosts(names, groups):
