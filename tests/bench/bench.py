@@ -140,20 +140,21 @@ class Bench:
 
     # -- fan-out and scale (the role) ---------------------------------------------------------
 
-    def environments(self, count, render_seconds, reports_per_env):
+    def environments(self, case, count, render_seconds, reports_per_env):
         """`count` simulators whose reports share names but not ids, and an inventory for them."""
         hosts = {}
         for number in range(count):
             reports = [{"id": 100 * (number + 1) + index, "org_id": 1, "name": "Report %d" % index,
                         "recipients": "team%d@example.com" % index} for index in range(reports_per_env)]
-            sim = self.simulator("env%d" % number, render_seconds, reports)
+            # A state folder per case and environment: a reused one would hide a running simulator.
+            sim = self.simulator("%s-env%d" % (case, number), render_seconds, reports)
             hosts["env%d" % number] = {"report_delivery_url": sim.url, "report_delivery_token": TOKEN}
         deliveries = [{"name": "delivery-%d" % index, "report": "Report %d" % index, "use_emails_from_report": True}
                       for index in range(reports_per_env)]
         inventory = {"all": {"vars": {"ansible_connection": "local", "ansible_python_interpreter": self.python,
                                       "report_delivery_deliveries": deliveries},
                              "hosts": hosts}}
-        return self.write("inventory-%d.json" % count, json.dumps(inventory)), self.simulators[-count:]
+        return self.write("inventory-%s.json" % case, json.dumps(inventory)), self.simulators[-count:]
 
     def role_run(self, inventory, forks):
         return self.timed([os.path.join(self.bin, "ansible-playbook"), "-i", inventory, "-f", str(forks),
@@ -161,7 +162,7 @@ class Bench:
 
     def fan_out(self):
         render, environments, per_env = 3.0, 4, 2
-        inventory, simulators = self.environments(environments, render, per_env)
+        inventory, simulators = self.environments("fan-out", environments, render, per_env)
         role = self.role_run(inventory, forks=environments)
         tasks = []
         for number, sim in enumerate(simulators):
@@ -178,7 +179,7 @@ class Bench:
     def scale(self, counts, per_env=8, render=1.0, limit=4):
         rows = []
         for count in counts:
-            inventory, simulators = self.environments(count, render, per_env)
+            inventory, simulators = self.environments("scale-%d" % count, count, render, per_env)
             wall = self.role_run(inventory, forks=count)
             floor = math.ceil(per_env / float(limit)) * render
             peak = max(sim.stats()["max_concurrent_renders"] for sim in simulators)
