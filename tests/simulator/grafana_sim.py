@@ -35,6 +35,7 @@ import subprocess
 import sys
 import threading
 import time
+import zoneinfo
 from collections import namedtuple
 from contextlib import contextmanager
 from email.message import EmailMessage
@@ -175,6 +176,19 @@ def report_defaults(org_id, report_id):
 REPORT_SIM_KEYS = ("org_id", "render_seconds")
 # Report fields a client cannot change through POST/PUT.
 REPORT_FIXED_KEYS = ("id", "uid", "orgId", "userId", "created", "updated")
+# Values of a report definition (CreateOrUpdateReport in the Enterprise OpenAPI spec).
+REPORT_FORMATS = ("pdf", "csv", "image", "pdf-tables", "pdf-tables-appendix")
+REPORT_FREQUENCIES = ("once", "hourly", "daily", "weekly", "monthly", "last", "custom", "never")
+REPORT_INTERVALS = ("hours", "days", "weeks", "months")
+REPORT_STATES = ("scheduled", "paused", "draft", "expired", "not scheduled")
+REPORT_ORIENTATIONS = ("portrait", "landscape")
+REPORT_LAYOUTS = ("grid", "simple")
+# What Grafana fills in where a definition leaves a field out or empty (the scale factor is
+# inferred from the UI's default). Clients that compare definitions must cope with these.
+REPORT_FILLED_DEFAULTS = {"formats": ["pdf"], "scaleFactor": 2, "orientation": "landscape", "layout": "grid"}
+# GET/POST /api/reports/settings: the org's branding and themes.
+SETTINGS_FOOTER_MODES = ("sent-by", "none")
+SETTINGS_THEMES = ("light", "dark")
 
 
 def load_config(path):
@@ -319,6 +333,7 @@ class SimState:  # pylint: disable=too-many-public-methods,too-many-instance-att
             self.reports = {org["id"]: {} for org in self.config["orgs"]}
             for entry in self.config["reports"]:
                 self.reports[entry["report"]["orgId"]][entry["report"]["id"]] = copy.deepcopy(entry)
+            self.report_settings = {}
             self.annotations = []
             self.faults = []
             self.next_annotation_id = 1
@@ -376,29 +391,44 @@ class SimState:  # pylint: disable=too-many-public-methods,too-many-instance-att
             return copy.deepcopy(entry["report"]), self.settings["render_seconds"] if seconds is None else seconds
 
     def create_report(self, org_id, fields, user_id):
-        """Store a new report with id max(existing)+1 in its org; return the id."""
+        """Store a new report with id max(existing)+1 in its org, Grafana's defaults filled; return the id."""
         with self.lock:
             org_reports = self.reports.setdefault(org_id, {})
             report_id = max(org_reports, default=0) + 1
-            report = deep_merge(report_defaults(org_id, report_id), fields)
+            report = completed_report(deep_merge(report_defaults(org_id, report_id), fields))
             report.update(id=report_id, orgId=org_id, userId=user_id, created=utc_now_iso(), updated=utc_now_iso())
             org_reports[report_id] = {"report": report, "render_seconds": None}
             return report_id
 
     def update_report(self, org_id, report_id, fields):
-        """Merge ``fields`` into a stored report; return False if there is no such report."""
+        """Replace a stored report's definition with ``fields`` (defaults filled, as on create);
+        return False if there is no such report."""
         with self.lock:
             entry = self.reports.get(org_id, {}).get(report_id)
             if entry is None:
                 return False
-            entry["report"] = deep_merge(entry["report"], fields)
-            entry["report"]["updated"] = utc_now_iso()
+            old = entry["report"]
+            report = completed_report(deep_merge(report_defaults(org_id, report_id), fields))
+            report.update({key: old[key] for key in REPORT_FIXED_KEYS}, updated=utc_now_iso())
+            entry["report"] = report
             return True
 
     def delete_report(self, org_id, report_id):
         """Remove a report; return False if there was none."""
         with self.lock:
             return self.reports.get(org_id, {}).pop(report_id, None) is not None
+
+    def get_report_settings(self, org_id):
+        """Return a copy of the org's report settings (defaults if it never saved any)."""
+        with self.lock:
+            return copy.deepcopy(self.report_settings.get(org_id) or report_settings_defaults(org_id))
+
+    def save_report_settings(self, org_id, fields, user_id):
+        """Replace the org's report settings: fields left out get their defaults back."""
+        with self.lock:
+            settings = deep_merge(report_settings_defaults(org_id), fields)
+            settings.update(id=org_id, userId=user_id)
+            self.report_settings[org_id] = settings
 
     # Annotations ---------------------------------------------------------------------------
 
@@ -667,7 +697,117 @@ def report_fields(data, creating):
         raise ApiError(400, "report name is required")
     if "recipients" in fields:
         check_addresses(split_recipients(fields["recipients"]))
+    check_definition(fields)
     return fields
+
+
+def parse_date_time(value, what):
+    """Return an RFC 3339 date-time as an aware datetime (None for null or ""); 400 if it is not one."""
+    if value in (None, ""):
+        return None
+    try:
+        parsed = datetime.datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value)
+    except (TypeError, ValueError) as exc:
+        raise ApiError(400, f"invalid {what}: {value!r} is not an RFC 3339 date-time") from exc
+    if parsed.tzinfo is None:
+        raise ApiError(400, f"invalid {what}: {value!r} has no time zone offset")
+    return parsed
+
+
+def time_zone(name):
+    """Return the ZoneInfo of an IANA name; 400 if Grafana would not know it."""
+    try:
+        return zoneinfo.ZoneInfo(name or "UTC")
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError) as exc:
+        raise ApiError(400, f"invalid time zone: {name}") from exc
+
+
+def check_choice(value, choices, what):
+    """Raise 400 unless ``value`` is one of ``choices`` (or unset)."""
+    if value not in (None, "") and value not in choices:
+        raise ApiError(400, f"invalid {what}: {value!r}, expected one of {', '.join(choices)}")
+
+
+def check_definition(fields):  # pylint: disable=too-many-branches  # one check per field, in the spec's order
+    """Raise 400 with Grafana-like messages for the values of a report definition that it refuses."""
+    for report_format in fields.get("formats") or []:
+        check_choice(report_format, REPORT_FORMATS, "report format")
+    check_choice(fields.get("state"), REPORT_STATES, "report state")
+    if fields.get("replyTo"):
+        check_addresses([fields["replyTo"]])
+    options = fields.get("options") or {}
+    check_choice(options.get("orientation"), REPORT_ORIENTATIONS, "orientation")
+    check_choice(options.get("layout"), REPORT_LAYOUTS, "layout")
+    if not isinstance(options.get("timeRange") or {}, dict):
+        raise ApiError(400, "bad request data")
+    schedule = fields.get("schedule") or {}
+    check_choice(schedule.get("frequency"), REPORT_FREQUENCIES, "schedule frequency")
+    check_choice(schedule.get("intervalFrequency"), REPORT_INTERVALS, "schedule interval frequency")
+    if schedule.get("frequency") == "custom" and not (schedule.get("intervalFrequency") and schedule.get("intervalAmount")):
+        raise ApiError(400, "a custom schedule needs intervalFrequency and a positive intervalAmount")
+    time_zone(schedule.get("timeZone"))
+    start = parse_date_time(schedule.get("startDate"), "start date")
+    end = parse_date_time(schedule.get("endDate"), "end date")
+    if start and end and end <= start:
+        raise ApiError(400, "end date must be after the start date")
+    for item in fields.get("dashboards") or []:
+        dashboard = item.get("dashboard") if isinstance(item, dict) else None
+        if not isinstance(dashboard, dict) or not isinstance(dashboard.get("uid"), str) or not dashboard["uid"]:
+            raise ApiError(400, "dashboard uid is required")
+        variables = item.get("reportVariables") or {}
+        if not isinstance(item.get("timeRange") or {}, dict) or not isinstance(variables, dict) or not all(
+                isinstance(values, list) and all(isinstance(value, str) for value in values) for values in variables.values()):
+            raise ApiError(400, "bad request data")
+
+
+def completed_report(report):
+    """Return a stored definition as Grafana reads it back: its defaults filled, dates in its time zone."""
+    report = copy.deepcopy(report)
+    for key in ("formats", "scaleFactor"):
+        report[key] = report[key] or copy.deepcopy(REPORT_FILLED_DEFAULTS[key])
+    for key in ("orientation", "layout"):
+        report["options"][key] = report["options"].get(key) or REPORT_FILLED_DEFAULTS[key]
+    report["options"].setdefault("timeRange", {"from": "", "to": ""})
+    schedule = report["schedule"]
+    schedule["timeZone"] = schedule.get("timeZone") or "UTC"
+    zone = time_zone(schedule["timeZone"])
+    # Grafana keeps the instant and answers in the schedule's time zone, whatever offset was sent.
+    for key in ("startDate", "endDate"):
+        moment = parse_date_time(schedule.get(key), key)
+        schedule[key] = moment.astimezone(zone).isoformat(timespec="seconds") if moment else None
+    dashboards = []
+    for item in report["dashboards"]:
+        uid = item["dashboard"]["uid"]
+        # The simulator has no dashboards: each uid stands for one, with a stable id and the uid as name.
+        dashboards.append({"dashboard": {"id": int.from_bytes(uid.encode()[:3].ljust(3, b"\0"), "big"), "uid": uid, "name": uid},
+                           "timeRange": {"from": "", "to": "", **(item.get("timeRange") or {})},
+                           "reportVariables": item.get("reportVariables") or {}})
+    report["dashboards"] = dashboards
+    return report
+
+
+def report_settings_defaults(org_id):
+    """Return the report settings of an org that never saved any, as Grafana answers them."""
+    return {"id": 0, "orgId": org_id, "userId": 0,
+            "branding": {"reportLogoUrl": "", "emailLogoUrl": "", "emailFooterMode": "sent-by",
+                         "emailFooterText": "Sent by", "emailFooterLink": "https://grafana.com/"},
+            "embeddedImageTheme": "dark", "pdfTheme": "light"}
+
+
+def settings_fields(data):
+    """Return the branding and themes of a POST /api/reports/settings body; 400 for what Grafana refuses."""
+    branding = data.get("branding") or {}
+    if not isinstance(branding, dict) or any(
+            not isinstance(branding.get(key) or "", str) for key in report_settings_defaults(0)["branding"]):
+        raise ApiError(400, "bad request data")
+    check_choice(branding.get("emailFooterMode"), SETTINGS_FOOTER_MODES, "email footer mode")
+    for key in ("reportLogoUrl", "emailLogoUrl", "emailFooterLink"):
+        if branding.get(key) and not re.fullmatch(r"https?://[^\s]+", branding[key]):
+            raise ApiError(400, f"invalid {key}: must be an http(s) URL")
+    for key in ("embeddedImageTheme", "pdfTheme"):
+        check_choice(data.get(key), SETTINGS_THEMES, key)
+    return {"branding": {key: value for key, value in branding.items() if key in report_settings_defaults(0)["branding"]},
+            **{key: data[key] for key in ("embeddedImageTheme", "pdfTheme") if data.get(key)}}
 
 
 # (method, path pattern, handler method, RBAC action or None for routes without auth)
@@ -677,6 +817,10 @@ API_ROUTES = [
     ("POST", r"/api/reports/email", "api_send_report", "reports:send"),
     ("GET", r"/api/reports", "api_list_reports", "reports:read"),
     ("POST", r"/api/reports", "api_create_report", "reports:create"),
+    # Before the {id} routes, which would take "settings" for an id.
+    ("GET", r"/api/reports/settings", "api_get_report_settings", "reports.settings:read"),
+    ("POST", r"/api/reports/settings", "api_save_report_settings", "reports.settings:write"),
+    ("POST", r"/api/reports/test-email", "api_test_email", "reports:send"),
     ("GET", r"/api/reports/(?P<id>[^/]+)", "api_get_report", "reports:read"),
     ("PUT", r"/api/reports/(?P<id>[^/]+)", "api_update_report", "reports:write"),
     ("DELETE", r"/api/reports/(?P<id>[^/]+)", "api_delete_report", "reports:delete"),
@@ -1027,9 +1171,9 @@ class SimHandler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-met
         return 200, {"id": self.state.create_report(principal.org_id, fields, principal.user_id), "message": "Report created"}
 
     def api_update_report(self, principal, match, body, **_):
-        """PUT /api/reports/{id}: given fields replace the stored ones (nested objects are merged)."""
+        """PUT /api/reports/{id}: the body replaces the whole definition; fields left out get defaults."""
         report_id = path_id(match)
-        fields = report_fields(self._bind_json(body), creating=False)
+        fields = report_fields(self._bind_json(body), creating=True)
         if not self.state.update_report(principal.org_id, report_id, fields):
             raise ApiError(404, "Report not found")
         return 200, {"message": "Report updated"}
@@ -1039,6 +1183,29 @@ class SimHandler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-met
         if not self.state.delete_report(principal.org_id, path_id(match)):
             raise ApiError(404, "Report not found")
         return 200, {"message": "Report config was removed"}
+
+    def api_get_report_settings(self, principal, **_):
+        """GET /api/reports/settings."""
+        return 200, self.state.get_report_settings(principal.org_id)
+
+    def api_save_report_settings(self, principal, body, **_):
+        """POST /api/reports/settings: creates or replaces the org's branding and themes."""
+        self.state.save_report_settings(principal.org_id, settings_fields(self._bind_json(body)), principal.user_id)
+        return 200, {"message": "Report settings saved"}
+
+    def api_test_email(self, principal, body, **_):
+        """POST /api/reports/test-email: render an unsaved definition and mail it to its recipients (report id 0)."""
+        fields = report_fields(self._bind_json(body), creating=True)
+        recipients = split_recipients(fields.get("recipients"))
+        if not recipients:
+            raise ApiError(400, "recipients are required to send a test email")
+        report = completed_report(deep_merge(report_defaults(principal.org_id, 0), fields))
+        with self.state.render_slots.hold():
+            self.state.shutdown_event.wait(self.state.setting("render_seconds"))
+        if not self.state.setting("smtp_enabled"):
+            raise ApiError(500, "SMTP not configured, check your grafana.ini config file's [smtp] section")
+        self.state.deliver_mail(principal.org_id, report, recipients)
+        return 200, {"message": "Test email sent"}
 
     def api_create_annotation(self, principal, body, **_):
         """POST /api/annotations."""

@@ -366,7 +366,9 @@ def test_create_update_delete_report(sim):
     assert set(report) == REPORT_KEYS
     assert (report["name"], report["orgId"], report["formats"]) == ("New one", 1, ["pdf"])
 
-    updated = sim.api("PUT", "/api/reports/4", "admin", json={"subject": "Changed", "schedule": {"frequency": "daily"}})
+    # PUT replaces the definition: what the body leaves out gets Grafana's defaults back.
+    updated = sim.api("PUT", "/api/reports/4", "admin", json={"name": "New one", "recipients": "n@example.com",
+                                                               "subject": "Changed", "schedule": {"frequency": "daily"}})
     assert updated.json() == {"message": "Report updated"}
     report = sim.api("GET", "/api/reports/4", "admin").json()
     assert (report["name"], report["subject"], report["schedule"]["frequency"]) == ("New one", "Changed", "daily")
@@ -403,6 +405,124 @@ def test_create_report_400(sim, body, message):
 
 def test_create_report_needs_json_content_type(sim):
     assert_error(sim.api("POST", "/api/reports", "admin", data=b'{"name": "x"}'), 400, "bad request data")
+
+
+# Report definitions ---------------------------------------------------------------------------
+
+DEFINITION = {"name": "Def", "recipients": "a@example.com", "dashboards": [{"dashboard": {"uid": "slo-overview"}}]}
+
+
+def test_create_fills_grafana_defaults_on_read_back(sim):
+    report_id = sim.api("POST", "/api/reports", "admin", json=DEFINITION).json()["id"]
+    report = sim.api("GET", f"/api/reports/{report_id}", "admin").json()
+    assert (report["formats"], report["scaleFactor"], report["state"]) == (["pdf"], 2, "scheduled")
+    assert (report["options"]["layout"], report["options"]["orientation"]) == ("grid", "landscape")
+    assert report["uid"] and report["created"] and report["updated"] and report["userId"]
+    dashboard = report["dashboards"][0]
+    assert dashboard["dashboard"]["uid"] == "slo-overview" and dashboard["dashboard"]["id"] > 0
+    assert dashboard["timeRange"] == {"from": "", "to": ""} and dashboard["reportVariables"] == {}
+
+
+def test_dates_are_read_back_in_the_schedule_time_zone(sim):
+    body = dict(DEFINITION, schedule={"frequency": "daily", "timeZone": "Europe/Warsaw",
+                                      "startDate": "2030-05-06T07:00:00Z", "endDate": "2030-06-01T00:00:00+00:00"})
+    report_id = sim.api("POST", "/api/reports", "admin", json=body).json()["id"]
+    schedule = sim.api("GET", f"/api/reports/{report_id}", "admin").json()["schedule"]
+    assert (schedule["startDate"], schedule["endDate"]) == ("2030-05-06T09:00:00+02:00", "2030-06-01T02:00:00+02:00")
+
+
+def test_put_replaces_the_definition_and_keeps_identity(sim):
+    body = dict(DEFINITION, subject="S", formats=["csv"], state="paused", options={"layout": "simple"})
+    report_id = sim.api("POST", "/api/reports", "admin", json=body).json()["id"]
+    before = sim.api("GET", f"/api/reports/{report_id}", "admin").json()
+    assert sim.api("PUT", f"/api/reports/{report_id}", "admin", json=DEFINITION).status_code == 200
+    after = sim.api("GET", f"/api/reports/{report_id}", "admin").json()
+    assert (after["subject"], after["formats"], after["state"], after["options"]["layout"]) == ("", ["pdf"], "scheduled", "grid")
+    assert [after[key] for key in ("id", "uid", "created", "userId")] == [before[key] for key in ("id", "uid", "created", "userId")]
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"formats": ["pdf", "docx"]}, "invalid report format: 'docx'"),
+    ({"state": "sleeping"}, "invalid report state"),
+    ({"replyTo": "not an address"}, "invalid email address"),
+    ({"options": {"orientation": "sideways"}}, "invalid orientation"),
+    ({"options": {"layout": "tiles"}}, "invalid layout"),
+    ({"schedule": {"frequency": "fortnightly"}}, "invalid schedule frequency"),
+    ({"schedule": {"frequency": "custom"}}, "a custom schedule needs intervalFrequency"),
+    ({"schedule": {"frequency": "custom", "intervalFrequency": "years", "intervalAmount": 2}}, "invalid schedule interval frequency"),
+    ({"schedule": {"timeZone": "Mars/Olympus"}}, "invalid time zone: Mars/Olympus"),
+    ({"schedule": {"startDate": "tomorrow"}}, "invalid start date"),
+    ({"schedule": {"startDate": "2030-01-01T00:00:00"}}, "has no time zone offset"),
+    ({"schedule": {"startDate": "2030-01-02T00:00:00Z", "endDate": "2030-01-01T00:00:00Z"}}, "end date must be after"),
+    ({"dashboards": [{"timeRange": {"from": "now-1h", "to": "now"}}]}, "dashboard uid is required"),
+    ({"dashboards": [{"dashboard": {"uid": "x"}, "reportVariables": {"env": "prod"}}]}, "bad request data"),
+])
+def test_definition_400(sim, change, message):
+    for method, path in (("POST", "/api/reports"), ("PUT", "/api/reports/1"), ("POST", "/api/reports/test-email")):
+        assert_error(sim.api(method, path, "admin", json=dict(DEFINITION, **change)), 400, message)
+    assert sim.stats()["by_route"].get("POST /api/reports") and len(sim.api("GET", "/api/reports", "admin").json()) == 3
+    assert sim.outbox() == []
+
+
+def test_put_needs_a_name_and_unknown_id_is_404(sim):
+    assert_error(sim.api("PUT", "/api/reports/1", "admin", json={"subject": "no name"}), 400, "report name is required")
+    assert_error(sim.api("PUT", "/api/reports/99", "admin", json=DEFINITION), 404, "Report not found")
+
+
+def test_test_email_mails_the_unsaved_definition(sim):
+    body = dict(DEFINITION, recipients="a@example.com;b@example.com", subject="Try me")
+    response = sim.api("POST", "/api/reports/test-email", "sender", json=body)
+    assert response.status_code == 200 and response.json() == {"message": "Test email sent"}
+    (mail,) = sim.outbox()
+    assert (mail["to"], mail["subject"], mail["report_id"]) == (["a@example.com", "b@example.com"], "Try me", 0)
+    assert len(sim.api("GET", "/api/reports", "admin").json()) == 3  # nothing saved
+    with open(os.path.join(sim.state_dir, "outbox", mail["file"]), "rb") as handle:
+        assert "slo-overview" in email.message_from_binary_file(handle, policy=email.policy.default).get_body().get_content()
+
+
+def test_test_email_needs_recipients_and_smtp(sim):
+    assert_error(sim.api("POST", "/api/reports/test-email", "admin", json=dict(DEFINITION, recipients="")), 400, "recipients are required")
+    sim.settings(smtp_enabled=False)
+    assert_error(sim.api("POST", "/api/reports/test-email", "admin", json=DEFINITION), 500, "SMTP not configured")
+    assert sim.outbox() == []
+
+
+@pytest.mark.parametrize("method, path, token, permission", [
+    ("GET", "/api/reports/settings", "sender", "reports.settings:read"),
+    ("POST", "/api/reports/settings", "sender", "reports.settings:write"),
+    ("POST", "/api/reports/test-email", "readonly", "reports:send"),
+])
+def test_settings_and_test_email_permissions(sim, method, path, token, permission):
+    body = assert_error(sim.api(method, path, token, json=DEFINITION), 403)
+    assert body["message"].endswith("Permissions needed: " + permission)
+
+
+def test_settings_defaults_save_and_replace(sim):
+    settings = sim.api("GET", "/api/reports/settings", "admin").json()
+    assert settings["branding"]["emailFooterMode"] == "sent-by"
+    assert (settings["embeddedImageTheme"], settings["pdfTheme"]) == ("dark", "light")
+    saved = sim.api("POST", "/api/reports/settings", "admin", json={
+        "branding": {"reportLogoUrl": "https://example.com/logo.png", "emailFooterMode": "none"}, "pdfTheme": "dark"})
+    assert saved.json() == {"message": "Report settings saved"}
+    settings = sim.api("GET", "/api/reports/settings", "admin").json()
+    assert settings["branding"]["reportLogoUrl"] == "https://example.com/logo.png"
+    assert (settings["branding"]["emailFooterMode"], settings["pdfTheme"], settings["embeddedImageTheme"]) == ("none", "dark", "dark")
+    # A save replaces the settings: what it leaves out gets its default back.
+    sim.api("POST", "/api/reports/settings", "admin", json={"pdfTheme": "light"})
+    assert sim.api("GET", "/api/reports/settings", "admin").json()["branding"]["reportLogoUrl"] == ""
+
+
+@pytest.mark.parametrize("body, message", [
+    ({"pdfTheme": "blue"}, "invalid pdfTheme"),
+    ({"embeddedImageTheme": "neon"}, "invalid embeddedImageTheme"),
+    ({"branding": {"emailFooterMode": "loud"}}, "invalid email footer mode"),
+    ({"branding": {"reportLogoUrl": "ftp://example.com/x.png"}}, "invalid reportLogoUrl"),
+    ({"branding": {"emailFooterText": 3}}, "bad request data"),
+    ({"branding": "none"}, "bad request data"),
+])
+def test_settings_400(sim, body, message):
+    assert_error(sim.api("POST", "/api/reports/settings", "admin", json=body), 400, message)
+    assert sim.api("GET", "/api/reports/settings", "admin").json()["pdfTheme"] == "light"
 
 
 # Annotations ----------------------------------------------------------------------------------
