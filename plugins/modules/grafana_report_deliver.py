@@ -101,7 +101,7 @@ options:
     default: 2
 seealso:
   - module: reportops.grafana.grafana_report_send
-  - role: reportops.grafana.report_delivery
+  - module: reportops.grafana.grafana_report_info
 """
 
 EXAMPLES = r"""

@@ -433,8 +433,8 @@ class Runner:
         test_files = has_files(directory, ('test_*.py', '*_test.py'))
         if not os.path.isdir(directory):
             return SKIP, 'no tests/simulator directory yet'
-        code, _output = run([self.python, '-m', 'pytest', 'tests/simulator', 'tests/utils/test_harness.py', '-q', '-p', 'no:cacheprovider'] + extra_args('PYTEST_ARGS'),
-                            cwd=self.coll, env=self.env, log=self.log('simulator-tests'))
+        code, _output = run([self.python, '-m', 'pytest', 'tests/simulator', 'tests/utils/test_harness.py', '-q', '-p', 'no:cacheprovider']
+                            + extra_args('PYTEST_ARGS'), cwd=self.coll, env=self.env, log=self.log('simulator-tests'))
         if code == 5:
             if test_files:
                 return FAIL, 'pytest collected no tests although tests/simulator has test files'
