@@ -27,6 +27,8 @@ PATHS = {
     "send_report": "/api/reports/email",
     "reports": "/api/reports",
     "report": "/api/reports/{report_id}",
+    "report_settings": "/api/reports/settings",
+    "test_email": "/api/reports/test-email",
     "annotations": "/api/annotations",
 }
 
@@ -177,6 +179,37 @@ class GrafanaClient:
     def list_reports(self):
         reports, dummy = self.request("GET", PATHS["reports"], subject="the reports", permission="reports:read")
         return reports
+
+    def create_report(self, definition):
+        """POST /api/reports; returns the new report's id."""
+        created, dummy = self.request("POST", PATHS["reports"], body=definition,
+                                      subject="report '%s'" % definition.get("name"), permission="reports:create")
+        return created.get("id")
+
+    def update_report(self, report_id, definition):
+        """PUT /api/reports/{id}: the definition replaces the saved one, so it must be whole."""
+        self.request("PUT", PATHS["report"].format(report_id=report_id), body=definition,
+                     subject="report %s" % report_id, permission="reports:write")
+
+    def delete_report(self, report_id):
+        self.request("DELETE", PATHS["report"].format(report_id=report_id),
+                     subject="report %s" % report_id, permission="reports:delete")
+
+    def send_test_email(self, definition):
+        """POST /api/reports/test-email: Grafana renders the (unsaved) definition and mails its recipients."""
+        answer, dummy = self.request("POST", PATHS["test_email"], body=definition,
+                                     subject="the test email of report '%s'" % definition.get("name"), permission="reports:send")
+        return answer
+
+    def get_settings(self):
+        settings, dummy = self.request("GET", PATHS["report_settings"], subject="the report settings",
+                                       permission="reports.settings:read")
+        return settings
+
+    def save_settings(self, settings):
+        """POST /api/reports/settings: creates or replaces the organization's report settings."""
+        self.request("POST", PATHS["report_settings"], body=settings, subject="the report settings",
+                     permission="reports.settings:write")
 
     def create_annotation(self, annotation):
         created, dummy = self.request("POST", PATHS["annotations"], body=annotation,

@@ -1,0 +1,502 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) reportops.grafana contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# Private to the reportops.grafana collection: not a public API, may change without notice.
+
+"""Report definitions: the options of grafana_report, their checks, and their mapping to and from
+Grafana's report objects.
+
+Grafana fills its own defaults into a report and answers dates in the schedule's time zone, so a
+definition is compared with a report only on the fields the user set, each in a normalised form
+(recipients without order or case, dates as instants, formats as a set). The same checks serve the
+module and the role's filter, which checks a list of definitions before any environment is touched.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import re
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.common.text.converters import to_text
+from ansible.module_utils.errors import UnsupportedError
+
+from ansible_collections.reportops.grafana.plugins.module_utils._client import split_recipients
+from ansible_collections.reportops.grafana.plugins.module_utils._delivery import invalid_addresses
+
+try:  # Python 3.9+; without it, dates need an explicit UTC offset.
+    import zoneinfo
+except ImportError:  # pragma: no cover - Python 3.8
+    zoneinfo = None
+
+FORMATS = ["pdf", "csv", "image", "pdf-tables", "pdf-tables-appendix"]
+# "never" is deprecated by Grafana but still accepted: a report that is only sent on demand.
+FREQUENCIES = ["once", "hourly", "daily", "weekly", "monthly", "last", "custom", "never"]
+INTERVAL_UNITS = ["hours", "days", "weeks", "months"]
+WORKDAY_FREQUENCIES = ("hourly", "daily")
+MAX_SCALE_FACTOR = 10
+# What Grafana answers for a field that a definition left out or empty: equal to an unset value.
+GRAFANA_DEFAULTS = {"formats": ["pdf"], "orientation": "landscape", "layout": "grid", "scale_factor": 2}
+# Report states that Grafana computes from the schedule: never sent back, Grafana works them out again.
+COMPUTED_STATES = ("expired", "not scheduled")
+
+_TIME_RANGE_OPTIONS = {"from": dict(type="str"), "to": dict(type="str")}
+
+# The options of grafana_report besides the connection; also what the role's definitions are checked against.
+REPORT_ARGUMENT_SPEC = dict(
+    name=dict(type="str", required=True),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+    recipients=dict(type="list", elements="str"),
+    reply_to=dict(type="str"),
+    subject=dict(type="str"),
+    message=dict(type="str"),
+    dashboards=dict(type="list", elements="dict", options=dict(
+        uid=dict(type="str", required=True),
+        time_range=dict(type="dict", options=_TIME_RANGE_OPTIONS),
+        variables=dict(type="dict"),
+    )),
+    schedule=dict(type="dict", options=dict(
+        frequency=dict(type="str", choices=FREQUENCIES),
+        start=dict(type="str"),
+        end=dict(type="str"),
+        time_zone=dict(type="str"),
+        workdays_only=dict(type="bool"),
+        interval_amount=dict(type="int"),
+        interval_unit=dict(type="str", choices=INTERVAL_UNITS),
+        last_day_of_month=dict(type="bool"),
+    )),
+    formats=dict(type="list", elements="str", choices=FORMATS),
+    orientation=dict(type="str", choices=["portrait", "landscape"]),
+    layout=dict(type="str", choices=["grid", "simple"]),
+    time_range=dict(type="dict", options=_TIME_RANGE_OPTIONS),
+    scale_factor=dict(type="int"),
+    include_dashboard_link=dict(type="bool"),
+    pdf_show_template_variables=dict(type="bool"),
+    pdf_combine_one_file=dict(type="bool"),
+    paused=dict(type="bool"),
+    send_test_email=dict(type="bool", default=False),
+)
+# Options that are not part of the report's definition.
+CONTROL_OPTIONS = ("name", "state", "send_test_email")
+
+_DATE_TIME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$",
+                        re.IGNORECASE)
+# Grafana time range values: relative (now-7d, now/d, now-1M/M), epoch milliseconds, or a date.
+_TIME_VALUE = re.compile(r"^(now([+-][0-9]+[smhdwMy])*(/[smhdwMy])?|[0-9]{10,13}|\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?)$")
+_ZONE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$")
+_UTC_NAMES = ("UTC", "Etc/UTC", "Z")
+
+
+class DefinitionError(ValueError):
+    """Invalid input; the message names the field and says what is expected."""
+
+
+# -- checks ------------------------------------------------------------------------------------
+
+
+def validated_options(options):
+    """The options of one definition (a dict as a role variable gives it) checked against the module's
+    argument spec, with its defaults; raises DefinitionError naming every problem."""
+    if not isinstance(options, dict):
+        raise DefinitionError("a definition must be a dictionary of grafana_report options, got %r." % (options,))
+    result = ArgumentSpecValidator(REPORT_ARGUMENT_SPEC).validate(copy.deepcopy(options))
+    if result.error_messages:
+        # The validator's text for an unknown key is only "KEY. Supported parameters include: ...".
+        raise DefinitionError(" ".join(("unsupported option %s" if isinstance(error, UnsupportedError) else "%s") % to_text(error)
+                                       for error in result.errors.errors))
+    return result.validated_parameters
+
+
+def checked_definition(params):
+    """The user's definition, normalised, from options that passed the argument spec.
+
+    Unset options (None) stay None: only what the user set is compared and changed.
+    Raises DefinitionError, naming the field, for anything Grafana would refuse or misread.
+    """
+    name = params["name"]
+    if not isinstance(name, str) or not name.strip():
+        raise DefinitionError("name must be a non-empty string: the report's name, unique in the organization.")
+    definition = dict((key, params.get(key)) for key in REPORT_ARGUMENT_SPEC)
+    definition["name"] = name.strip()
+    if definition["state"] == "absent":
+        if definition["send_test_email"]:
+            raise DefinitionError("send_test_email needs state=present: there is no definition to mail.")
+        return definition
+    if definition["recipients"] is not None:
+        definition["recipients"] = checked_addresses(definition["recipients"], "recipients")
+    if definition["reply_to"]:
+        definition["reply_to"] = checked_addresses([definition["reply_to"]], "reply_to", single=True)[0]
+    if definition["dashboards"] is not None:
+        definition["dashboards"] = checked_dashboards(definition["dashboards"])
+    if definition["time_range"] is not None:
+        definition["time_range"] = checked_time_range(definition["time_range"], "time_range")
+    if definition["schedule"] is not None:
+        definition["schedule"] = checked_schedule(definition["schedule"])
+    if definition["formats"] is not None:
+        if not definition["formats"]:
+            raise DefinitionError("formats must not be empty: give one or more of %s." % ", ".join(FORMATS))
+        definition["formats"] = sorted(set(definition["formats"]), key=definition["formats"].index)
+    if definition["scale_factor"] is not None and not 1 <= definition["scale_factor"] <= MAX_SCALE_FACTOR:
+        raise DefinitionError("scale_factor must be between 1 and %d, got %d." % (MAX_SCALE_FACTOR, definition["scale_factor"]))
+    return definition
+
+
+def checked_addresses(values, field, single=False):
+    recipients = split_recipients([to_text(value) for value in values])
+    if not recipients:
+        raise DefinitionError("%s must not be empty: give at least one address such as ops@example.com." % field)
+    if single and len(recipients) > 1:
+        raise DefinitionError("%s must be one address, got %d." % (field, len(recipients)))
+    invalid = invalid_addresses(recipients)
+    if invalid:
+        raise DefinitionError("%s has %d invalid address(es): %s. Give plain addresses such as ops@example.com, without display names."
+                              % (field, len(invalid), ", ".join(repr(address[:100]) for address in invalid[:5])))
+    return recipients
+
+
+def checked_time_range(value, field):
+    time_range = {}
+    for key in ("from", "to"):
+        text = "" if value.get(key) is None else "".join(to_text(value[key]).split())
+        if text and not _TIME_VALUE.match(text):
+            raise DefinitionError("%s.%s must be a Grafana time such as now-7d, now/d, an epoch in milliseconds or a date, got %r."
+                                  % (field, key, value[key]))
+        time_range[key] = text
+    if bool(time_range["from"]) != bool(time_range["to"]):
+        raise DefinitionError("%s needs both from and to (or neither, for the dashboard's own range)." % field)
+    return time_range
+
+
+def checked_dashboards(dashboards):
+    if not dashboards:
+        raise DefinitionError("dashboards must not be empty: a report renders at least one dashboard (give its uid).")
+    checked = []
+    for index, item in enumerate(dashboards):
+        field = "dashboards[%d]" % index
+        uid = (item.get("uid") or "").strip()
+        if not uid:
+            raise DefinitionError("%s.uid must be the dashboard's uid (from its URL, /d/UID/...), got %r." % (field, item.get("uid")))
+        variables = None
+        if item.get("variables") is not None:
+            variables = {}
+            for name, values in item["variables"].items():
+                values = [values] if isinstance(values, (str, int, float)) and not isinstance(values, bool) else values
+                if not isinstance(values, list) or any(isinstance(value, (dict, list, bool)) or value is None for value in values):
+                    raise DefinitionError("%s.variables.%s must be a list of values (strings), got %r." % (field, name, values))
+                variables[to_text(name)] = [to_text(value) for value in values]
+        time_range = None if item.get("time_range") is None else checked_time_range(item["time_range"], field + ".time_range")
+        checked.append(dict(uid=uid, time_range=time_range, variables=variables))
+    return checked
+
+
+def checked_schedule(schedule):
+    schedule = dict(schedule)
+    frequency = schedule.get("frequency")
+    if schedule.get("time_zone") is not None:
+        schedule["time_zone"] = checked_zone_name(schedule["time_zone"])
+    for key in ("start", "end"):
+        if schedule.get(key) is not None and schedule[key].strip() == "" and key == "end":
+            schedule[key] = ""  # no end date
+        elif schedule.get(key) is not None:
+            parse_moment(schedule[key], "schedule." + key)
+    interval = [key for key in ("interval_amount", "interval_unit") if schedule.get(key) is not None]
+    if frequency == "custom" and len(interval) < 2:
+        raise DefinitionError("schedule.frequency custom needs schedule.interval_amount and schedule.interval_unit "
+                              "(for example 2 and weeks).")
+    if interval and frequency != "custom":
+        raise DefinitionError("schedule.%s needs schedule.frequency custom." % interval[0])
+    if schedule.get("interval_amount") is not None and schedule["interval_amount"] < 1:
+        raise DefinitionError("schedule.interval_amount must be a positive number, got %d." % schedule["interval_amount"])
+    if schedule.get("workdays_only") and frequency not in WORKDAY_FREQUENCIES:
+        raise DefinitionError("schedule.workdays_only needs schedule.frequency hourly or daily.")
+    if schedule.get("last_day_of_month") and frequency != "monthly":
+        raise DefinitionError("schedule.last_day_of_month needs schedule.frequency monthly.")
+    start, end = schedule.get("start"), schedule.get("end")
+    if start and end:
+        first, last = parse_moment(start, "schedule.start"), parse_moment(end, "schedule.end")
+        # Both in one zone, or both with an offset: comparable now. Otherwise once the zone is known.
+        if (first.tzinfo is None) == (last.tzinfo is None) and last <= first:
+            raise DefinitionError("schedule.end (%s) must be after schedule.start (%s)." % (end, start))
+    return schedule
+
+
+def checked_zone_name(name):
+    name = name.strip()
+    if not _ZONE_NAME.match(name) or (tz_database() and zone(name) is None):
+        raise DefinitionError("schedule.time_zone must be an IANA time zone such as Europe/Warsaw or UTC, got %r." % name)
+    return name
+
+
+# -- dates and time zones ----------------------------------------------------------------------
+
+
+def tz_database():
+    """Whether this Python can resolve IANA time zones (zoneinfo and a time zone database)."""
+    return zone("Europe/London") is not None
+
+
+def zone(name):
+    """The tzinfo of an IANA name, or None when it is unknown or cannot be resolved here."""
+    if name in _UTC_NAMES:
+        return datetime.timezone.utc
+    if zoneinfo is None or not name:
+        return None
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (ValueError, KeyError, OSError, zoneinfo.ZoneInfoNotFoundError):
+        return None
+
+
+def parse_moment(value, field):
+    """A date-time (naive when it has no offset); DefinitionError if it is not one.
+
+    Accepts 2030-05-06, 2030-05-06 09:00, 2030-05-06T09:00:00, with Z or an offset such as +02:00.
+    """
+    match = _DATE_TIME.match(to_text(value).strip())
+    if not match:
+        raise DefinitionError("%s must be a date and time such as 2030-05-06 09:00 or 2030-05-06T09:00:00+02:00, got %r." % (field, value))
+    year, month, day, hour, minute, second, offset = match.groups()
+    tzinfo = None
+    if offset:
+        if offset.upper() == "Z":
+            tzinfo = datetime.timezone.utc
+        else:
+            digits = offset.replace(":", "")
+            minutes = int(digits[1:3]) * 60 + int(digits[3:5])
+            tzinfo = datetime.timezone(datetime.timedelta(minutes=-minutes if digits[0] == "-" else minutes))
+    try:
+        return datetime.datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0), tzinfo=tzinfo)
+    except ValueError as exc:
+        raise DefinitionError("%s is not a valid date: %s (%s)." % (field, value, exc))
+
+
+def instant(value, zone_name, field):
+    """A user's or Grafana's date-time as an aware datetime; a naive one is in `zone_name`."""
+    moment = parse_moment(value, field)
+    if moment.tzinfo is not None:
+        return moment
+    tzinfo = zone(zone_name or "UTC")
+    if tzinfo is None:
+        raise DefinitionError("%s (%s) has no UTC offset, and time zone %r cannot be resolved on this host (no time zone "
+                              "database); give the offset, such as 2030-05-06T09:00:00+02:00." % (field, value, zone_name))
+    return moment.replace(tzinfo=tzinfo)
+
+
+def rendered(moment, zone_name):
+    """An aware datetime as RFC 3339 in the schedule's time zone (in UTC where that cannot be resolved)."""
+    return moment.astimezone(zone(zone_name) or datetime.timezone.utc).isoformat()
+
+
+# -- views: a report in the module's terms -----------------------------------------------------
+
+
+def dashboards_of(report):
+    """A report's dashboards; Grafana before 9 had one, in dashboardUid."""
+    dashboards = report.get("dashboards")
+    if not dashboards and report.get("dashboardUid"):
+        dashboards = [{"dashboard": {"uid": report["dashboardUid"]}}]
+    return dashboards or []
+
+
+def _time_range_view(value):
+    value = value or {}
+    return {"from": "".join(to_text(value.get("from") or "").split()), "to": "".join(to_text(value.get("to") or "").split())}
+
+
+def report_view(report):
+    """Every managed field of a Grafana report, in the module's option names and forms."""
+    schedule = report.get("schedule") or {}
+    options = report.get("options") or {}
+    zone_name = schedule.get("timeZone") or ""
+    dates = {}
+    for key, field in (("start", "startDate"), ("end", "endDate")):
+        dates[key] = rendered(instant(schedule[field], zone_name, field), zone_name) if schedule.get(field) else ""
+    return dict(
+        name=report.get("name"),
+        recipients=split_recipients([report.get("recipients") or ""]),
+        reply_to=report.get("replyTo") or "",
+        subject=report.get("subject") or "",
+        message=report.get("message") or "",
+        dashboards=[dict(uid=(item.get("dashboard") or {}).get("uid") or "",
+                         time_range=_time_range_view(item.get("timeRange")),
+                         variables=dict((name, list(values or [])) for name, values in (item.get("reportVariables") or {}).items()))
+                    for item in dashboards_of(report)],
+        schedule=dict(
+            frequency=schedule.get("frequency") or "",
+            start=dates["start"],
+            end=dates["end"],
+            time_zone=zone_name,
+            workdays_only=bool(schedule.get("workdaysOnly")),
+            interval_amount=schedule.get("intervalAmount") or 0,
+            interval_unit=schedule.get("intervalFrequency") or "",
+            last_day_of_month=schedule.get("dayOfMonth") == "last",
+        ),
+        formats=list(report.get("formats") or GRAFANA_DEFAULTS["formats"]),
+        orientation=options.get("orientation") or GRAFANA_DEFAULTS["orientation"],
+        layout=options.get("layout") or GRAFANA_DEFAULTS["layout"],
+        time_range=_time_range_view(options.get("timeRange")),
+        scale_factor=report.get("scaleFactor") or GRAFANA_DEFAULTS["scale_factor"],
+        include_dashboard_link=bool(report.get("enableDashboardUrl")),
+        pdf_show_template_variables=bool(options.get("pdfShowTemplateVariables")),
+        pdf_combine_one_file=bool(options.get("pdfCombineOneFile")),
+        paused=report.get("state") == "paused",
+    )
+
+
+def comparable(view):
+    """A view with the differences that do not matter to Grafana taken out."""
+    view = copy.deepcopy(view)
+    if "recipients" in view:
+        view["recipients"] = sorted(address.lower() for address in view["recipients"])
+    if "reply_to" in view:
+        view["reply_to"] = view["reply_to"].lower()
+    if "formats" in view:
+        view["formats"] = sorted(set(view["formats"]))
+    for item in view.get("dashboards") or []:
+        item["variables"] = dict((name, sorted(values)) for name, values in (item.get("variables") or {}).items())
+    schedule = view.get("schedule") or {}
+    for key in ("start", "end"):
+        if schedule.get(key):
+            schedule[key] = parse_moment(schedule[key], key).astimezone(datetime.timezone.utc)
+    return view
+
+
+# -- the plan: what to compare, show and send --------------------------------------------------
+
+
+def _merged_dashboards(wanted, current_view):
+    """The user's dashboards, each taking what it leaves unset from the current one with its uid."""
+    unused = list((current_view or {}).get("dashboards") or [])
+    merged = []
+    for item in wanted:
+        match = next((entry for entry in unused if entry["uid"] == item["uid"]), None)
+        if match is not None:
+            unused.remove(match)
+        merged.append(dict(
+            uid=item["uid"],
+            time_range=item["time_range"] if item["time_range"] is not None else (match or {}).get("time_range", {"from": "", "to": ""}),
+            variables=item["variables"] if item["variables"] is not None else (match or {}).get("variables", {}),
+        ))
+    return merged
+
+
+def schedule_zone(definition, current=None):
+    """The time zone a naive start or end of the definition is in: its own, else the report's, else UTC."""
+    schedule = definition.get("schedule") or {}
+    return schedule.get("time_zone") or ((current or {}).get("schedule") or {}).get("timeZone") or "UTC"
+
+
+def wanted_view(definition, current=None):
+    """The fields the user set, in the module's forms (dates in the schedule's time zone)."""
+    current_view = report_view(current) if current else None
+    view = {}
+    for key, value in definition.items():
+        if key in CONTROL_OPTIONS or value is None:
+            continue
+        if key == "dashboards":
+            value = _merged_dashboards(value, current_view)
+        elif key == "schedule":
+            zone_name = schedule_zone(definition, current)
+            value = dict((name, item) for name, item in value.items() if item is not None)
+            for name in ("start", "end"):
+                if value.get(name):
+                    value[name] = rendered(instant(value[name], zone_name, "schedule." + name), zone_name)
+        view[key] = value
+    schedule = view.get("schedule") or {}
+    start = schedule.get("start") or (current_view or {}).get("schedule", {}).get("start")
+    if schedule.get("end") and start and parse_moment(schedule["end"], "end") <= parse_moment(start, "start"):
+        raise DefinitionError("schedule.end (%s) must be after the start (%s)." % (schedule["end"], start))
+    return view
+
+
+def current_view_of(wanted, current):
+    """The current report's values of exactly the fields in `wanted`."""
+    full = report_view(current)
+    view = {}
+    for key, value in wanted.items():
+        view[key] = dict((name, full[key][name]) for name in value) if key == "schedule" else full[key]
+    return view
+
+
+def changed_fields(before, after):
+    """Dotted names of the fields that differ once normalised, such as recipients or schedule.start."""
+    before, after = comparable(before), comparable(after)
+    changed = []
+    for key in after:
+        if key == "schedule":
+            changed.extend("schedule." + name for name in after[key] if after[key][name] != before[key].get(name))
+        elif after[key] != before.get(key):
+            changed.append(key)
+    return changed
+
+
+def definition_of(report):
+    """The body of a PUT that keeps a report as it is: its definition without the fields Grafana owns."""
+    body = dict((key, copy.deepcopy(report[key])) for key in
+                ("name", "subject", "recipients", "replyTo", "message", "enableDashboardUrl", "enableCsv", "formats",
+                 "scaleFactor", "options", "schedule") if key in report)
+    if report.get("state") and report["state"] not in COMPUTED_STATES:
+        body["state"] = report["state"]
+    body["dashboards"] = [{"dashboard": {"uid": (item.get("dashboard") or {}).get("uid")},
+                           "timeRange": copy.deepcopy(item.get("timeRange") or {"from": "", "to": ""}),
+                           "reportVariables": copy.deepcopy(item.get("reportVariables") or {})}
+                          for item in dashboards_of(report)]
+    return body
+
+
+def grafana_body(wanted, base=None):
+    """`base` (a definition, {} for a new report) with the wanted fields (a wanted_view) applied."""
+    body = copy.deepcopy(base or {})
+    options = body.get("options") or {}
+    simple = dict(reply_to="replyTo", subject="subject", message="message", scale_factor="scaleFactor",
+                  include_dashboard_link="enableDashboardUrl")
+    option_fields = dict(orientation="orientation", layout="layout", pdf_show_template_variables="pdfShowTemplateVariables",
+                         pdf_combine_one_file="pdfCombineOneFile")
+    for key, value in wanted.items():
+        if key in simple:
+            body[simple[key]] = value
+        elif key in option_fields:
+            options[option_fields[key]] = value
+        elif key == "time_range":
+            options["timeRange"] = dict(value)
+        elif key == "recipients":
+            body["recipients"] = ",".join(value)
+        elif key == "formats":
+            body["formats"] = list(value)
+        elif key == "paused":
+            body["state"] = "paused" if value else "scheduled"
+        elif key == "dashboards":
+            body["dashboards"] = [{"dashboard": {"uid": item["uid"]}, "timeRange": dict(item["time_range"]),
+                                   "reportVariables": dict(item["variables"])} for item in value]
+        elif key == "schedule":
+            body["schedule"] = _schedule_body(value, body.get("schedule") or {})
+    if options:
+        body["options"] = options
+    return body
+
+
+def _schedule_body(wanted, schedule):
+    schedule = dict(schedule)
+    names = dict(frequency="frequency", time_zone="timeZone", workdays_only="workdaysOnly",
+                 interval_amount="intervalAmount", interval_unit="intervalFrequency")
+    for key, value in wanted.items():
+        if key in names:
+            schedule[names[key]] = value
+        elif key == "start":
+            schedule["startDate"] = value
+        elif key == "end":
+            schedule["endDate"] = value or None
+        elif key == "last_day_of_month":
+            schedule["dayOfMonth"] = "last" if value else ""
+    # Fields of another frequency would linger from the saved schedule: clear them.
+    frequency = wanted.get("frequency")
+    if frequency is not None:
+        if frequency != "custom":
+            schedule.update(intervalFrequency="", intervalAmount=0)
+        if frequency not in WORKDAY_FREQUENCIES:
+            schedule["workdaysOnly"] = False
+        if frequency != "monthly":
+            schedule["dayOfMonth"] = ""
+    return schedule
