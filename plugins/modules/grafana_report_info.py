@@ -10,7 +10,7 @@ module: grafana_report_info
 short_description: Read Grafana Enterprise reports
 version_added: 0.1.0
 description:
-  - Lists the reports of a Grafana organization, or finds one by id or by name.
+  - Lists the reports of a Grafana organization, or finds one by id, by name or by uid.
   - Report ids differ between Grafana instances while names are shared, so this module turns a report name into
     the id that M(reportops.grafana.grafana_report_send) needs in each environment.
   - Needs the C(reports:read) permission.
@@ -29,15 +29,22 @@ attributes:
 options:
   report_id:
     description:
-      - Return only the report with this id (a positive integer). Mutually exclusive with O(name).
+      - Return only the report with this id (a positive integer). Mutually exclusive with O(name) and O(uid).
       - A report that does not exist gives an empty list.
     type: raw
     aliases: [id]
   name:
     description:
-      - Return only the reports with exactly this name (case-sensitive). Mutually exclusive with O(report_id).
+      - Return only the reports with exactly this name (case-sensitive). Mutually exclusive with O(report_id) and O(uid).
       - A name that matches nothing gives an empty list; Grafana allows several reports with one name.
     type: str
+  uid:
+    description:
+      - Return only the report with this uid (case-sensitive), which Grafana assigns when the report is created.
+        Mutually exclusive with O(report_id) and O(name).
+      - Grafana has no route by uid, so this lists the reports and picks it; a uid that matches nothing gives an empty list.
+    type: str
+    version_added: 0.2.0
 seealso:
   - module: reportops.grafana.grafana_report_send
 """
@@ -138,8 +145,9 @@ def main():
     kwargs = module_kwargs(dict(
         report_id=dict(type="raw", aliases=["id"]),
         name=dict(type="str"),
+        uid=dict(type="str"),
     ))
-    kwargs["mutually_exclusive"] = kwargs["mutually_exclusive"] + [("report_id", "name")]
+    kwargs["mutually_exclusive"] = kwargs["mutually_exclusive"] + [("report_id", "name", "uid")]
     module = AnsibleModule(**kwargs)
     report_id = None
     if module.params["report_id"] is not None:
@@ -159,8 +167,9 @@ def main():
             reports = client.list_reports()
             if not isinstance(reports, list):
                 module.fail_json(msg="Grafana answered GET /api/reports with something that is not a list; check url.")
-            if module.params["name"] is not None:
-                reports = [report for report in reports if report.get("name") == module.params["name"]]
+            for key in ("name", "uid"):
+                if module.params[key] is not None:
+                    reports = [report for report in reports if report.get(key) == module.params[key]]
     except GrafanaError as exc:
         module.fail_json(msg=exc.message, **({"status": exc.status} if exc.status else {}))
     module.exit_json(changed=False, reports=[summarized(report) for report in reports])

@@ -32,6 +32,12 @@ def test_by_name_is_exact(run_module, fetch):
     assert run_module(main, dict(BASE, name="Nope")).result["reports"] == []
 
 
+def test_by_uid(run_module, fetch):
+    fetch.reply(200, [WEEKLY, LEGACY, dict(WEEKLY, id=8, uid="r8")]).reply(200, [WEEKLY])
+    assert [report["id"] for report in run_module(main, dict(BASE, uid="r8")).result["reports"]] == [8]
+    assert run_module(main, dict(BASE, uid="R8")).result["reports"] == []
+
+
 def test_by_id(run_module, fetch):
     fetch.reply(200, WEEKLY).reply(404, {"message": "Report not found"})
     assert run_module(main, dict(BASE, report_id="3")).result["reports"][0]["name"] == "Weekly SLO"
@@ -48,6 +54,7 @@ def test_forbidden_names_reports_read(run_module, fetch):
 @pytest.mark.parametrize("args, text", [
     (dict(report_id="x1"), "report_id must be a positive integer"),
     (dict(report_id=3, name="Weekly SLO"), "mutually exclusive"),
+    (dict(uid="r3", name="Weekly SLO"), "mutually exclusive"),
 ])
 def test_invalid_input(run_module, fetch, args, text):
     outcome = run_module(main, dict(BASE, **args))

@@ -1,0 +1,182 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) reportops.grafana contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: grafana_report_settings
+short_description: Manage the report branding and themes of a Grafana organization
+version_added: 0.2.0
+description:
+  - Sets the organization-wide report settings of Grafana Enterprise (C(/api/reports/settings)) - logos, the mail
+    footer and the themes of PDFs and embedded images.
+  - Only the options you set are compared; the others keep their saved values. A change sends the whole settings
+    object once, because Grafana replaces the settings with the body of C(POST /api/reports/settings). A second run
+    with the same options sends no write.
+  - Every option is checked before any request.
+  - Needs C(reports.settings:read), and C(reports.settings:write) to change them.
+author:
+  - reportops maintainers (@reportops)
+extends_documentation_fragment:
+  - reportops.grafana.connection
+  - reportops.grafana.connection.ATTRIBUTES
+attributes:
+  check_mode:
+    support: full
+    description: Reads the settings and predicts the change; writes nothing.
+  diff_mode:
+    support: full
+    description: Shows the options you set, before and after.
+options:
+  report_logo_url:
+    description:
+      - URL of the logo in the PDF (Grafana field C(branding.reportLogoUrl)), C(http) or C(https). Empty for Grafana's.
+    type: str
+  email_logo_url:
+    description:
+      - URL of the logo in the mail (Grafana field C(branding.emailLogoUrl)), C(http) or C(https). Empty for Grafana's.
+    type: str
+  email_footer_mode:
+    description:
+      - V(sent-by) shows O(email_footer_text) and O(email_footer_link) in the mail footer; V(none) shows no footer
+        (Grafana field C(branding.emailFooterMode)).
+    type: str
+    choices: [sent-by, none]
+  email_footer_text:
+    description:
+      - Text of the mail footer (Grafana field C(branding.emailFooterText)).
+    type: str
+  email_footer_link:
+    description:
+      - Link of the mail footer (Grafana field C(branding.emailFooterLink)), C(http) or C(https).
+    type: str
+  embedded_image_theme:
+    description:
+      - Theme of the images embedded in the mail (Grafana field C(embeddedImageTheme)).
+    type: str
+    choices: [light, dark]
+  pdf_theme:
+    description:
+      - Theme of the PDF (Grafana field C(pdfTheme)).
+    type: str
+    choices: [light, dark]
+seealso:
+  - module: reportops.grafana.grafana_report
+"""
+
+EXAMPLES = r"""
+- name: Company branding and a light theme for every report
+  reportops.grafana.grafana_report_settings:
+    url: https://grafana.example.com
+    token: "{{ grafana_token }}"
+    report_logo_url: https://static.example.com/logo.png
+    email_logo_url: https://static.example.com/logo-small.png
+    email_footer_mode: sent-by
+    email_footer_text: Sent by the SRE team
+    email_footer_link: https://wiki.example.com/reports
+    pdf_theme: light
+    embedded_image_theme: light
+"""
+
+RETURN = r"""
+settings:
+  description:
+    - The report settings as Grafana answers them after the change; in check mode, those that would be saved.
+  returned: always
+  type: dict
+  sample: {"branding": {"reportLogoUrl": "https://static.example.com/logo.png", "emailLogoUrl": "", "emailFooterMode": "sent-by",
+                        "emailFooterText": "Sent by", "emailFooterLink": "https://grafana.com/"},
+           "embeddedImageTheme": "dark", "pdfTheme": "light"}
+changed_fields:
+  description: The options that differed.
+  returned: always
+  type: list
+  elements: str
+  sample: [pdf_theme]
+"""
+
+import copy
+import re
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.reportops.grafana.plugins.module_utils._client import (
+    GrafanaClient,
+    GrafanaError,
+    module_kwargs,
+)
+
+# Option: (Grafana's branding key, or None for a top-level key, the Grafana field name).
+FIELDS = dict(
+    report_logo_url=("branding", "reportLogoUrl"),
+    email_logo_url=("branding", "emailLogoUrl"),
+    email_footer_mode=("branding", "emailFooterMode"),
+    email_footer_text=("branding", "emailFooterText"),
+    email_footer_link=("branding", "emailFooterLink"),
+    embedded_image_theme=(None, "embeddedImageTheme"),
+    pdf_theme=(None, "pdfTheme"),
+)
+URL_OPTIONS = ("report_logo_url", "email_logo_url", "email_footer_link")
+ARGUMENT_SPEC = dict(
+    report_logo_url=dict(type="str"),
+    email_logo_url=dict(type="str"),
+    email_footer_mode=dict(type="str", choices=["sent-by", "none"]),
+    email_footer_text=dict(type="str"),
+    email_footer_link=dict(type="str"),
+    embedded_image_theme=dict(type="str", choices=["light", "dark"]),
+    pdf_theme=dict(type="str", choices=["light", "dark"]),
+)
+_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+
+
+def wanted_settings(params):
+    """The options the user set, stripped; raises ValueError naming a bad URL."""
+    wanted = dict((name, params[name].strip()) for name in FIELDS if params.get(name) is not None)
+    for name in URL_OPTIONS:
+        if wanted.get(name) and not _URL.match(wanted[name]):
+            raise ValueError("%s must be an http:// or https:// URL (or empty for Grafana's default), got %r." % (name, wanted[name]))
+    return wanted
+
+
+def settings_view(settings):
+    """Grafana's settings in the module's option names."""
+    branding = settings.get("branding") or {}
+    return dict((name, (branding if group else settings).get(key) or "") for name, (group, key) in FIELDS.items())
+
+
+def settings_body(current, wanted):
+    """The whole settings object to save: the current branding and themes with the wanted ones applied."""
+    body = dict(branding=copy.deepcopy(current.get("branding") or {}))
+    body.update((key, current[key]) for key in ("embeddedImageTheme", "pdfTheme") if key in current)
+    for name, value in wanted.items():
+        group, key = FIELDS[name]
+        (body["branding"] if group else body)[key] = value
+    return body
+
+
+def main():
+    module = AnsibleModule(**module_kwargs(ARGUMENT_SPEC))
+    try:
+        wanted = wanted_settings(module.params)
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+    client = GrafanaClient(module)
+    try:
+        current = client.get_settings()
+        before = dict((name, value) for name, value in settings_view(current).items() if name in wanted)
+        fields = sorted(name for name in wanted if wanted[name] != before[name])
+        settings = current
+        if fields:
+            settings = settings_body(current, wanted)
+            if not module.check_mode:
+                client.save_settings(settings)
+                settings = client.get_settings()
+    except GrafanaError as exc:
+        module.fail_json(msg=exc.message, **({"status": exc.status} if exc.status else {}))
+    module.exit_json(changed=bool(fields), settings=settings, changed_fields=fields, diff=dict(before=before, after=wanted))
+
+
+if __name__ == "__main__":
+    main()
