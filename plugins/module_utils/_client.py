@@ -30,7 +30,10 @@ PATHS = {
     "report_settings": "/api/reports/settings",
     "test_email": "/api/reports/test-email",
     "annotations": "/api/annotations",
+    "annotation": "/api/annotations/{annotation_id}",
 }
+# The RBAC scope of annotations that belong to no dashboard (the delivery ledger's).
+ORG_ANNOTATIONS_SCOPE = "annotations:type:organization"
 
 # Grafana answers these only when it did not act on the request, so a POST may be repeated.
 RETRYABLE_STATUSES = (429, 503)
@@ -212,15 +215,31 @@ class GrafanaClient:
                      permission="reports.settings:write")
 
     def create_annotation(self, annotation):
-        created, dummy = self.request("POST", PATHS["annotations"], body=annotation,
-                                      subject="the ledger annotation", permission="annotations:create")
+        created, dummy = self.request("POST", PATHS["annotations"], body=annotation, subject="the ledger annotation",
+                                      permission="annotations:create (scope %s)" % ORG_ANNOTATIONS_SCOPE)
         return created
 
     def find_annotations(self, tags, limit=1):
+        """Organization annotations with all of `tags`, newest `time` first, at most `limit`."""
         query = [("tags", tag) for tag in tags] + [("type", "annotation"), ("limit", limit)]
-        found, dummy = self.request("GET", PATHS["annotations"], query=query,
-                                    subject="the ledger annotations", permission="annotations:read")
+        found, dummy = self.request("GET", PATHS["annotations"], query=query, subject="the ledger annotations",
+                                    permission="annotations:read (scope %s)" % ORG_ANNOTATIONS_SCOPE)
         return found
+
+    def update_annotation(self, annotation_id, fields):
+        """PATCH /api/annotations/{id}: only the fields given change (text, tags, time, timeEnd)."""
+        self.request("PATCH", PATHS["annotation"].format(annotation_id=annotation_id), body=fields,
+                     subject="the ledger annotation %s" % annotation_id,
+                     permission="annotations:write (scope %s)" % ORG_ANNOTATIONS_SCOPE)
+
+    def delete_annotation(self, annotation_id):
+        self.request("DELETE", PATHS["annotation"].format(annotation_id=annotation_id),
+                     subject="the ledger annotation %s" % annotation_id,
+                     permission="annotations:delete (scope %s)" % ORG_ANNOTATIONS_SCOPE)
+
+    def longest_request(self, retries):
+        """The longest request() with `retries` can take: every attempt times out and every wait is the longest."""
+        return self.timeout * (retries + 1) + RETRY_DELAY_CAP * retries
 
     # -- transport ---------------------------------------------------------------------------
 
@@ -303,6 +322,9 @@ class GrafanaClient:
                                 attempts=attempts, may_have_acted=acting)
 
         grafana_message, body_summary = _grafana_message(info)
+        # A 500 with Grafana's own error body is its handler reporting that the render or the mail failed;
+        # other 5xx (a proxy's 502/504, a 500 page that is not Grafana's) may hide a send still under way.
+        grafana_failed = status == 500 and grafana_message is not None
         said = "HTTP %d%s" % (status, ": %s" % grafana_message if grafana_message else "")
         if 300 <= status < 400:
             location = info.get("location", "")
@@ -321,7 +343,7 @@ class GrafanaClient:
                        "and check org_id and that this Grafana has Enterprise reporting." % (_capitalized(subject), said))
         elif status in RETRYABLE_STATUSES:
             message = "Grafana was unavailable for %s%s (%s); nothing was sent, try again later." % (subject, tried, said)
-        elif status == 500:
+        elif grafana_failed:
             outcome = " %s may not have been sent." % _capitalized(subject) if acting else ""
             message = "Grafana failed on %s (%s); see the Grafana server log (rendering or SMTP).%s" % (subject, said, outcome)
         elif status >= 500:
@@ -330,7 +352,7 @@ class GrafanaClient:
         else:
             message = "Grafana answered %s for %s." % (said, subject)
         return GrafanaError(message, status=status, grafana_message=grafana_message, attempts=attempts,
-                            may_have_acted=acting and status >= 500 and status not in RETRYABLE_STATUSES)
+                            may_have_acted=acting and status >= 500 and status not in RETRYABLE_STATUSES and not grafana_failed)
 
 
 def _capitalized(text):

@@ -291,13 +291,14 @@ def deliver(client, ledger, scope, delivery, retries, check_mode, report=None, w
             return finish("sent", send())
         deadline = started + client.timeout
         ledger.prepare()
-        with ledger.reserve(ledger_id, deadline, delivery.delivery_key, delivery.min_interval) as reservation:
+        with ledger.reserve(ledger_id, deadline, delivery.delivery_key, delivery.min_interval, retries) as reservation:
             if reservation.skip_reason:
                 return skipped(reservation.skip_reason)
             try:
                 message = send()
             except GrafanaError as exc:
-                reservation.failed(exc.may_have_acted)
+                # The ledger says what it did with the delivery: released, or held while Grafana may still send.
+                exc.message = " ".join(filter(None, (exc.message, reservation.failed(exc.may_have_acted))))
                 raise
             try:
                 reservation.sent(dict(report_id=delivery.report_id, delivery_key=delivery.delivery_key))

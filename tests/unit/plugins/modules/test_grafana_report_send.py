@@ -8,6 +8,7 @@ import os
 
 import pytest
 
+from ansible_collections.reportops.grafana.plugins.module_utils._ledger import claim_text
 from ansible_collections.reportops.grafana.plugins.modules.grafana_report_send import main
 
 TOKEN = "glsa_unit_test_token_value_0123456789"
@@ -178,24 +179,35 @@ def test_corrupt_ledger_fails_without_sending(send, fetch, args):
     assert outcome.failed and args["ledger_path"] in outcome.result["msg"] and fetch.calls == []
 
 
-def test_grafana_ledger_reads_then_sends_then_annotates(send, fetch):
-    fetch.reply(200, []).reply(200, {"message": "Report was sent"}).reply(200, {"id": 1, "message": "Annotation added"})
+def own_claim(annotation_id, created=1_700_000_100_000):
+    """This run's claim as Grafana lists it back."""
+    return {"id": annotation_id, "time": created, "created": created, "updated": created, "tags": ["reportops.grafana"],
+            "text": claim_text(dict(v=1, state="claimed", runner="unit", lease=80, delivery_key="k1"))}
+
+
+def test_grafana_ledger_claims_then_sends_then_records(send, fetch):
+    fetch.reply(200, {"id": 5, "message": "Annotation added"}).reply(200, [own_claim(5)]).reply(200, [own_claim(5)])
+    fetch.reply(200, {"message": "Report was sent"}).reply(200, {"message": "Annotation patched"})
     result = send(emails=["ops@example.com"], delivery_key="k1", ledger="grafana").result
     assert result["sent"]
     assert [(call["method"], call["url"].split("?")[0].rsplit("/api", 1)[1]) for call in fetch.calls] == [
-        ("GET", "/annotations"), ("POST", "/reports/email"), ("POST", "/annotations")]
-    annotation = fetch.bodies()[2]
-    assert "reportops.grafana" in annotation["tags"] and "report:3" in annotation["tags"]
+        ("POST", "/annotations"), ("GET", "/annotations"), ("GET", "/annotations"), ("POST", "/reports/email"),
+        ("PATCH", "/annotations/5")]
+    record = fetch.bodies()[4]
+    assert "reportops.grafana" in record["tags"] and "report:3" in record["tags"] and '"state": "sent"' in record["text"]
 
 
 def test_grafana_ledger_skips_a_recorded_delivery(send, fetch):
-    fetch.reply(200, [{"id": 7, "time": 1_700_000_000_000, "tags": ["reportops.grafana"]}])
+    recorded = {"id": 7, "time": 1_700_000_000_000, "tags": ["reportops.grafana"], "text": "reportops.grafana sent report 3 (k1)"}
+    fetch.reply(200, {"id": 8}).reply(200, [own_claim(8), recorded]).reply(200, {"message": "Annotation deleted"})
     result = send(emails=["ops@example.com"], delivery_key="k1", ledger="grafana").result
-    assert not result["sent"] and "2023-11-14T22:13:20Z" in result["skipped_reason"] and len(fetch.calls) == 1
+    assert not result["sent"] and "2023-11-14T22:13:20Z" in result["skipped_reason"]
+    assert [call["method"] for call in fetch.calls] == ["POST", "GET", "DELETE"]
 
 
 def test_a_send_the_ledger_cannot_record_still_counts_as_sent(send, fetch):
-    fetch.reply(200, []).reply(200, {"message": "Report was sent"}).reply(403, {"message": "Permission denied"})
+    fetch.reply(200, {"id": 5}).reply(200, [own_claim(5)]).reply(200, [own_claim(5)])
+    fetch.reply(200, {"message": "Report was sent"}).reply(403, {"message": "Permission denied"})
     outcome = send(emails=["ops@example.com"], delivery_key="k1", ledger="grafana")
     assert not outcome.failed and outcome.result["sent"]
-    assert any("could not record" in warning and "annotations:create" in warning for warning in outcome.warnings)
+    assert any("could not record" in warning and "annotations:write" in warning for warning in outcome.warnings)
