@@ -87,6 +87,16 @@ options:
     description:
       - Where the delivery ledger lives, as in M(reportops.grafana.grafana_report_send). Used by deliveries with a
         O(deliveries[].delivery_key) or O(deliveries[].min_interval).
+      - "V(grafana) is the claim protocol that M(reportops.grafana.grafana_report_send) describes, per delivery: runners
+        on any hosts started together send each delivery at most once at a time (once ever with a delivery key alone),
+        as long as Grafana lists an annotation within 1 second of giving it its id and its instances' clocks differ by
+        less than 10 seconds. A runner that dies, or a send that may have happened (timeout, dropped connection, 502,
+        504), holds the delivery until its claim's lease ends (O(timeout) x (O(retries) + 1) + 30 seconds per retry +
+        30 seconds); a send Grafana did not act on releases it. If Grafana does not list a run's own claim back,
+        nothing is sent."
+      - "Cost of V(grafana) per delivery: 4 annotation requests and a 1 second wait when it sends (plus a C(DELETE) per
+        older record or lapsed claim), 3 when it skips. The credentials need C(annotations:create),
+        C(annotations:read), C(annotations:write) and C(annotations:delete) with scope C(annotations:type:organization)."
     type: str
     choices: [file, grafana]
     default: file

@@ -19,9 +19,9 @@ description:
     delivery ledger and skips a delivery that already succeeded, so that a re-run or a relaunched AWX job does not mail
     twice."
   - "Ledger guarantees: with O(ledger=file), runs on one host that share O(ledger_path) hold a lock on the delivery
-    across the send, so concurrent runs produce exactly one send. With O(ledger=grafana), every runner that talks to the
-    same Grafana organization sees the same ledger (annotations), but two runners on different hosts that start the same
-    delivery at the same moment can both send; runs on one host are still serialised."
+    across the send, so concurrent runs produce exactly one send. With O(ledger=grafana), runners on any hosts that
+    talk to the same Grafana organization claim the delivery in Grafana before sending, so runners started together
+    produce one send; O(ledger) says under which failures this holds."
 author:
   - reportops maintainers (@reportops)
 extends_documentation_fragment:
@@ -78,8 +78,37 @@ options:
       - Where the delivery ledger lives. Used only with O(delivery_key) or O(min_interval).
       - V(file) keeps it in O(ledger_path) on the host that runs the module.
       - V(grafana) keeps it as organization annotations in Grafana itself, for runners that share no file system,
-        such as AWX jobs in fresh containers. The credentials then also need C(annotations:read) and C(annotations:create).
-        A local lock folder beside O(ledger_path) is still used.
+        such as AWX jobs in fresh containers. A local lock folder beside O(ledger_path) still serialises runs on one host.
+      - "How V(grafana) works: a run adds a claim annotation (tags C(reportops.grafana) and C(delivery:<hash>)), lists the
+        delivery's annotations back, and sends only if no recorded send rules it out and its claim has the lowest
+        annotation id among the live claims; a presumed winner lists once more after 1 second before it sends. Every
+        other run skips with RV(changed=false) and a RV(skipped_reason) naming the runner that holds the delivery and
+        since when, and deletes its claim. The winner turns its claim into the record of the send, which counts for
+        O(delivery_key) and O(min_interval), and deletes older records and lapsed claims of the delivery."
+      - "What V(grafana) guarantees: at most one send per delivery at a time (with O(delivery_key) alone, one send ever;
+        with O(min_interval), one per interval), however many runners start together, provided that Grafana lists an annotation within 1 second of giving it its id, that
+        the clocks of Grafana's instances differ by less than 10 seconds, and that the record of a send is accepted
+        within 10 seconds of the send. Ordering uses Grafana's annotation ids and lease ends Grafana's C(created) stamps,
+        never a runner's clock."
+      - "Failures with V(grafana): a claim has a lease of O(timeout) x (O(retries) + 1), plus 30 seconds per retry, plus
+        20 seconds, plus 10 seconds of clock tolerance. A runner that dies holds the delivery until its lease ends; the
+        next run after that sends. A send Grafana did not act on (no connection, a 4xx, a 500 with Grafana's own error)
+        deletes the claim, so the next run sends. A send that may have happened (a timeout, a dropped connection, 502,
+        504, a 500 page that is not Grafana's) keeps the claim until its lease ends and the message says so; a run after
+        that sends again, so a report that Grafana mails later than the lease may go out twice. If the record of a
+        confirmed send fails, a warning says that a re-run may send again. If the claim's requests take more than
+        10 seconds before the send, nothing is sent."
+      - "V(grafana) fails closed: when Grafana does not list the run's own claim back (it answers an empty list to
+        credentials whose C(annotations:read) is scoped to dashboards only), or lists 500 annotations of one delivery
+        (the most it asks for, so a claim could be hidden), nothing is sent and the run fails saying why."
+      - "Cost of V(grafana): a run that sends makes 4 annotation requests (C(POST), 2 C(GET), C(PATCH)), plus one
+        C(DELETE) per older record or lapsed claim, and waits 1 second; a run that skips makes 3 (C(POST), C(GET),
+        C(DELETE)); check mode makes one C(GET). The credentials need C(annotations:create), C(annotations:read),
+        C(annotations:write) and C(annotations:delete) with scope C(annotations:type:organization)."
+      - "The protocol relies on these documented behaviours of Grafana's annotation API: C(POST /api/annotations)
+        answers the new C(id) from the database's sequence; C(GET /api/annotations) with several C(tags) returns only
+        annotations that carry all of them, newest first, at most C(limit); each annotation carries C(created) and
+        C(updated) stamped by Grafana; C(PATCH) and C(DELETE /api/annotations/{id}) change or remove one annotation."
     type: str
     choices: [file, grafana]
     default: file
