@@ -302,6 +302,21 @@ AnnotationQuery = namedtuple("AnnotationQuery", "tags match_any time_from time_t
 # The authenticated caller of one request.
 Principal = namedtuple("Principal", "user_id login permissions org_id")
 
+# Scopes that cover annotations without a dashboard (Grafana's annotations:type:organization).
+ORG_ANNOTATION_SCOPES = ("annotations:*", "annotations:type:*", "annotations:type:organization")
+
+
+def granted(principal, action, scopes=None):
+    """Whether the principal holds ``action``: a permission is "action" (every scope) or "action scope".
+
+    With ``scopes``, only an unscoped permission or one with a scope in ``scopes`` counts.
+    """
+    for permission in principal.permissions:
+        name, dummy, scope = permission.partition(" ")
+        if name == action and (scopes is None or not scope or scope in scopes):
+            return True
+    return False
+
 
 class SimState:  # pylint: disable=too-many-public-methods,too-many-instance-attributes  # one thread-safe facade over all state
     """Everything the simulator remembers; all public methods are thread-safe."""
@@ -448,13 +463,17 @@ class SimState:  # pylint: disable=too-many-public-methods,too-many-instance-att
             })
             return annotation_id
 
-    def find_annotations(self, org_id, query):
-        """Return the org's annotations matching an AnnotationQuery, newest ``time`` first."""
+    def find_annotations(self, org_id, query, organization=True):
+        """Return the org's annotations matching an AnnotationQuery, newest ``time`` first.
+
+        Without ``organization`` (annotations:read scoped to dashboards), annotations without a
+        dashboard are left out silently, as Grafana does: 200 with fewer items, not 403.
+        """
         wanted = set(query.tags)
         found = []
         with self.lock:
             for annotation in self.annotations:
-                if annotation["orgId"] != org_id:
+                if annotation["orgId"] != org_id or not (organization or annotation["dashboardUID"]):
                     continue
                 have = set(annotation["tags"])
                 if wanted and not (have & wanted if query.match_any else wanted <= have):
@@ -469,6 +488,28 @@ class SimState:  # pylint: disable=too-many-public-methods,too-many-instance-att
                 found.append({key: copy.deepcopy(value) for key, value in annotation.items() if key != "orgId"})
         found.sort(key=lambda item: (item["time"], item["id"]), reverse=True)
         return found[:query.limit]
+
+    def change_annotation(self, principal, annotation_id, action, fields=None):
+        """PATCH (``fields``) or DELETE (None) one annotation of the caller's org; raise 404 or 403."""
+        with self.lock:
+            matches = [item for item in self.annotations if item["id"] == annotation_id and item["orgId"] == principal.org_id]
+            if not matches:
+                raise ApiError(404, "Annotation not found")
+            annotation = matches[0]
+            if not annotation["dashboardUID"] and not granted(principal, action, ORG_ANNOTATION_SCOPES):
+                raise ApiError(403, "Permission denied", kind="access", permission=action)
+            if fields is None:
+                self.annotations.remove(annotation)
+                return
+            # Grafana's PATCH changes only what is given: time and timeEnd when > 0, text when not empty.
+            for key in ("time", "timeEnd"):
+                if fields.get(key):
+                    annotation[key] = fields[key]
+            if fields.get("text"):
+                annotation["text"] = fields["text"]
+            if fields.get("tags") is not None:
+                annotation["tags"] = list(fields["tags"])
+            annotation["updated"] = now_ms()
 
     # Faults --------------------------------------------------------------------------------
 
@@ -826,6 +867,8 @@ API_ROUTES = [
     ("DELETE", r"/api/reports/(?P<id>[^/]+)", "api_delete_report", "reports:delete"),
     ("GET", r"/api/annotations", "api_list_annotations", "annotations:read"),
     ("POST", r"/api/annotations", "api_create_annotation", "annotations:create"),
+    ("PATCH", r"/api/annotations/(?P<id>[^/]+)", "api_patch_annotation", "annotations:write"),
+    ("DELETE", r"/api/annotations/(?P<id>[^/]+)", "api_delete_annotation", "annotations:delete"),
 ]
 API_ROUTES = [(method, re.compile(pattern), name, permission) for method, pattern, name, permission in API_ROUTES]
 
@@ -1041,7 +1084,7 @@ class SimHandler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-met
         if permission is not None:
             principal = self._authenticate(query)
             record["org_id"] = principal.org_id
-            if permission not in principal.permissions:
+            if not granted(principal, permission):
                 raise ApiError(403, "Permission denied", kind="access", permission=permission)
         status, payload = getattr(self, name)(principal=principal, match=match, query=query, body=body)
         if isinstance(payload, bytes):
@@ -1217,7 +1260,31 @@ class SimHandler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-met
             raise ApiError(400, "bad request data")
         if not data.get("text"):
             raise ApiError(400, "Failed to save annotation: text is required")
+        if not data.get("dashboardUID") and not granted(principal, "annotations:create", ORG_ANNOTATION_SCOPES):
+            raise ApiError(403, "Permission denied", kind="access", permission="annotations:create")
         return 200, {"message": "Annotation added", "id": self.state.add_annotation(principal, data)}
+
+    @staticmethod
+    def _annotation_id(match):
+        if not re.fullmatch(r"[0-9]+", match.group("id")):
+            raise ApiError(400, "annotationId is invalid")
+        return int(match.group("id"))
+
+    def api_patch_annotation(self, principal, match, body, **_):
+        """PATCH /api/annotations/{id}: text, tags, time, timeEnd; only the fields given change."""
+        data = self._bind_json(body)
+        times_ok = all(isinstance(data.get(key) or 0, int) and not isinstance(data.get(key), bool) for key in ("time", "timeEnd"))
+        tags = data.get("tags")
+        if not (times_ok and isinstance(data.get("text", ""), str)
+                and (tags is None or (isinstance(tags, list) and all(isinstance(tag, str) for tag in tags)))):
+            raise ApiError(400, "bad request data")
+        self.state.change_annotation(principal, self._annotation_id(match), "annotations:write", data)
+        return 200, {"message": "Annotation patched"}
+
+    def api_delete_annotation(self, principal, match, **_):
+        """DELETE /api/annotations/{id}."""
+        self.state.change_annotation(principal, self._annotation_id(match), "annotations:delete")
+        return 200, {"message": "Annotation deleted"}
 
     def api_list_annotations(self, principal, query, **_):
         """GET /api/annotations: filter by tags (all, or any with matchAny=true), time range and dashboard."""
@@ -1230,7 +1297,8 @@ class SimHandler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-met
         # Only annotations are stored, so asking for alert annotations finds nothing.
         if (query.get("type") or [""])[-1] == "alert":
             return 200, []
-        found = self.state.find_annotations(principal.org_id, AnnotationQuery(
+        found = self.state.find_annotations(principal.org_id, organization=granted(
+            principal, "annotations:read", ORG_ANNOTATION_SCOPES), query=AnnotationQuery(
             tags=[tag for tag in query.get("tags", []) if tag],
             match_any=(query.get("matchAny") or [""])[-1].lower() == "true",
             time_from=number("from"),

@@ -605,6 +605,46 @@ def test_annotation_permissions(sim):
     assert sim.api("GET", "/api/annotations", "admin").status_code == 200
 
 
+def test_annotation_patch_changes_only_what_is_given_and_delete_removes(sim):
+    claim = annotate(sim, tags=["reportops.grafana", "delivery:abc"], time=1000, timeEnd=9000)
+    [before] = sim.api("GET", "/api/annotations", "sender", params={"tags": "delivery:abc"}).json()
+    time.sleep(0.01)
+    response = sim.api("PATCH", f"/api/annotations/{claim}", "sender", json={"text": "sent", "timeEnd": 5000})
+    assert response.status_code == 200 and response.json()["message"] == "Annotation patched"
+    [after] = sim.api("GET", "/api/annotations", "sender", params={"tags": "delivery:abc"}).json()
+    assert (after["text"], after["time"], after["timeEnd"], after["tags"]) == ("sent", 1000, 5000, ["reportops.grafana", "delivery:abc"])
+    assert after["created"] == before["created"] and after["updated"] > before["updated"]
+    assert sim.api("PATCH", f"/api/annotations/{claim}", "sender", json={"tags": ["x"]}).json()["message"] == "Annotation patched"
+    assert sim.api("GET", "/api/annotations", "sender", params={"tags": "x"}).json()[0]["id"] == claim
+    assert_error(sim.api("PATCH", f"/api/annotations/{claim}", "sender", json={"time": "now"}), 400, "bad request data")
+    response = sim.api("DELETE", f"/api/annotations/{claim}", "sender")
+    assert response.status_code == 200 and response.json()["message"] == "Annotation deleted"
+    assert sim.api("GET", "/api/annotations", "sender").json() == []
+    assert_error(sim.api("DELETE", f"/api/annotations/{claim}", "sender"), 404, "Annotation not found")
+
+
+def test_organization_annotations_need_the_organization_scope(sim):
+    claim = annotate(sim, tags=["t"])
+    on_dashboard = annotate(sim, tags=["t"], dashboardUID="slo-overview")
+    # annotations:read scoped to dashboards: 200 without the organisation annotation, not 403.
+    listed = sim.api("GET", "/api/annotations", "dashboard-reader", params={"tags": "t"})
+    assert listed.status_code == 200 and [item["id"] for item in listed.json()] == [on_dashboard]
+    assert sim.api("PATCH", f"/api/annotations/{claim}", "readonly", json={"text": "x"}).status_code == 403
+    assert sim.api("DELETE", f"/api/annotations/{claim}", "readonly").status_code == 403
+
+
+def test_writes_scoped_to_dashboards_cannot_touch_organization_annotations(simulator):
+    scoped = simulator(config={"tokens": [
+        {"token": "sim-token-all", "permissions": ["annotations:create", "annotations:read"]},
+        {"token": "sim-token-dashboards", "permissions": [
+            "annotations:create annotations:type:dashboard", "annotations:write annotations:type:dashboard",
+            "annotations:delete annotations:type:dashboard"]}]})
+    claim = annotate(scoped, token="all", tags=["t"])
+    for method, path, body in (("POST", "/api/annotations", {"text": "x"}), ("PATCH", f"/api/annotations/{claim}", {"text": "x"}),
+                               ("DELETE", f"/api/annotations/{claim}", None)):
+        response = scoped.api(method, path, "dashboards", json=body)
+        assert response.status_code == 403, (method, response.text)
+    assert annotate(scoped, token="dashboards", tags=["t"], dashboardUID="slo-overview")
 # Request log and stats ------------------------------------------------------------------------
 
 
