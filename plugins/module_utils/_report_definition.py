@@ -51,7 +51,8 @@ REPORT_ARGUMENT_SPEC = dict(
     recipients=dict(type="list", elements="str"),
     reply_to=dict(type="str"),
     subject=dict(type="str"),
-    message=dict(type="str"),
+    # Not `message`: Ansible keeps that name for itself.
+    body=dict(type="str"),
     dashboards=dict(type="list", elements="dict", options=dict(
         uid=dict(type="str", required=True),
         time_range=dict(type="dict", options=_TIME_RANGE_OPTIONS),
@@ -318,7 +319,7 @@ def report_view(report):
         recipients=split_recipients([report.get("recipients") or ""]),
         reply_to=report.get("replyTo") or "",
         subject=report.get("subject") or "",
-        message=report.get("message") or "",
+        body=report.get("message") or "",
         dashboards=[dict(uid=(item.get("dashboard") or {}).get("uid") or "",
                          time_range=_time_range_view(item.get("timeRange")),
                          variables=dict((name, list(values or [])) for name, values in (item.get("reportVariables") or {}).items()))
@@ -450,7 +451,7 @@ def grafana_body(wanted, base=None):
     """`base` (a definition, {} for a new report) with the wanted fields (a wanted_view) applied."""
     body = copy.deepcopy(base or {})
     options = body.get("options") or {}
-    simple = dict(reply_to="replyTo", subject="subject", message="message", scale_factor="scaleFactor",
+    simple = dict(reply_to="replyTo", subject="subject", body="message", scale_factor="scaleFactor",
                   include_dashboard_link="enableDashboardUrl")
     option_fields = dict(orientation="orientation", layout="layout", pdf_show_template_variables="pdfShowTemplateVariables",
                          pdf_combine_one_file="pdfCombineOneFile")

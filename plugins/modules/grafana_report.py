@@ -63,9 +63,10 @@ options:
     description:
       - Subject of the mail (Grafana field C(subject)). Grafana uses the report name when it is empty.
     type: str
-  message:
+  body:
     description:
-      - Text of the mail (Grafana field C(message)).
+      - Text of the mail (Grafana field C(message); the option is not called C(message), a name Ansible keeps
+        for itself).
     type: str
   dashboards:
     description:

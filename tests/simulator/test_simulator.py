@@ -367,8 +367,8 @@ def test_create_update_delete_report(sim):
     assert (report["name"], report["orgId"], report["formats"]) == ("New one", 1, ["pdf"])
 
     # PUT replaces the definition: what the body leaves out gets Grafana's defaults back.
-    updated = sim.api("PUT", "/api/reports/4", "admin", json={"name": "New one", "recipients": "n@example.com",
-                                                               "subject": "Changed", "schedule": {"frequency": "daily"}})
+    body = {"name": "New one", "recipients": "n@example.com", "subject": "Changed", "schedule": {"frequency": "daily"}}
+    updated = sim.api("PUT", "/api/reports/4", "admin", json=body)
     assert updated.json() == {"message": "Report updated"}
     report = sim.api("GET", "/api/reports/4", "admin").json()
     assert (report["name"], report["subject"], report["schedule"]["frequency"]) == ("New one", "Changed", "daily")

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2154  # work and python are set by simulator.sh
 # Role reportops.grafana.report_delivery, entry point definitions (playbook reportops.grafana.definitions),
 # against two simulated Grafana environments, dev and prod.
 # No `set -x`: it would print the credentials that these checks look for.

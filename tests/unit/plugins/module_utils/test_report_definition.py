@@ -50,7 +50,7 @@ def test_unset_options_stay_unset():
     dict(schedule=dict(start="2030-05-06T03:00:00-04:00", frequency="weekly")),
     dict(dashboards=[dict(uid="slo")]),  # time range and variables kept from the saved one
     dict(dashboards=[dict(uid="slo", variables=dict(env=["eu", "prod"]), time_range={"from": "now - 7d", "to": "now"})]),
-    dict(time_range={"from": "", "to": ""}, paused=False, include_dashboard_link=True, message="Hi"),
+    dict(time_range={"from": "", "to": ""}, paused=False, include_dashboard_link=True, body="Hi"),
     dict(schedule=dict(end="")),
 ])
 def test_equal_after_normalising(options):
@@ -160,4 +160,3 @@ def test_bad_input_names_the_field(options, field):
     with pytest.raises(rd.DefinitionError) as raised:
         definition(**options)
     assert field in str(raised.value)
-
