@@ -252,8 +252,8 @@ Decision = collections.namedtuple("Decision", "reason problem stale record")
 def claim_text(fields):
     """An annotation's text: a line for people reading Grafana, then a JSON line for the protocol."""
     what = "'%s'" % fields["delivery_key"] if fields.get("delivery_key") else "(no delivery key)"
-    return "reportops.grafana: delivery %s %s by %s\n%s" % (what, fields["state"], fields["runner"],
-                                                              json.dumps(fields, sort_keys=True))
+    return "reportops.grafana: delivery %s %s by %s\n%s" % (
+        what, fields["state"], fields["runner"], json.dumps(fields, sort_keys=True))
 
 
 def _integer(value):

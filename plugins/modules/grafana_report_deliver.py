@@ -95,7 +95,7 @@ options:
         30 seconds); a send Grafana did not act on releases it. If Grafana does not list a run's own claim back,
         nothing is sent."
       - "Cost of V(grafana) per delivery: 4 annotation requests and a 1 second wait when it sends (plus a C(DELETE) per
-        older record or lapsed claim), 3 when it skips. The credentials need C(annotations:create),
+        older record or lapsed claim), 3 or 4 when it skips. The credentials need C(annotations:create),
         C(annotations:read), C(annotations:write) and C(annotations:delete) with scope C(annotations:type:organization)."
     type: str
     choices: [file, grafana]

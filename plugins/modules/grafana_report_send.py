@@ -82,14 +82,14 @@ options:
       - "How V(grafana) works: a run adds a claim annotation (tags C(reportops.grafana) and C(delivery:<hash>)), lists the
         delivery's annotations back, and sends only if no recorded send rules it out and its claim has the lowest
         annotation id among the live claims; a presumed winner lists once more after 1 second before it sends. Every
-        other run skips with RV(changed=false) and a RV(skipped_reason) naming the runner that holds the delivery and
+        other run skips with C(changed=false) and a RV(skipped_reason) naming the runner that holds the delivery and
         since when, and deletes its claim. The winner turns its claim into the record of the send, which counts for
         O(delivery_key) and O(min_interval), and deletes older records and lapsed claims of the delivery."
       - "What V(grafana) guarantees: at most one send per delivery at a time (with O(delivery_key) alone, one send ever;
-        with O(min_interval), one per interval), however many runners start together, provided that Grafana lists an annotation within 1 second of giving it its id, that
-        the clocks of Grafana's instances differ by less than 10 seconds, and that the record of a send is accepted
-        within 10 seconds of the send. Ordering uses Grafana's annotation ids and lease ends Grafana's C(created) stamps,
-        never a runner's clock."
+        with O(min_interval), one per interval), however many runners start together, provided that Grafana lists an
+        annotation within 1 second of giving it its id, that the clocks of Grafana's instances differ by less than
+        10 seconds, and that the record of a send is accepted within 10 seconds of the send. Ordering uses Grafana's
+        annotation ids and lease ends Grafana's C(created) stamps, never a runner's clock."
       - "Failures with V(grafana): a claim has a lease of O(timeout) x (O(retries) + 1), plus 30 seconds per retry, plus
         20 seconds, plus 10 seconds of clock tolerance. A runner that dies holds the delivery until its lease ends; the
         next run after that sends. A send Grafana did not act on (no connection, a 4xx, a 500 with Grafana's own error)
@@ -103,7 +103,7 @@ options:
         (the most it asks for, so a claim could be hidden), nothing is sent and the run fails saying why."
       - "Cost of V(grafana): a run that sends makes 4 annotation requests (C(POST), 2 C(GET), C(PATCH)), plus one
         C(DELETE) per older record or lapsed claim, and waits 1 second; a run that skips makes 3 (C(POST), C(GET),
-        C(DELETE)); check mode makes one C(GET). The credentials need C(annotations:create), C(annotations:read),
+        C(DELETE)), or 4 when it learns on the second listing; check mode makes one C(GET). The credentials need C(annotations:create), C(annotations:read),
         C(annotations:write) and C(annotations:delete) with scope C(annotations:type:organization)."
       - "The protocol relies on these documented behaviours of Grafana's annotation API: C(POST /api/annotations)
         answers the new C(id) from the database's sequence; C(GET /api/annotations) with several C(tags) returns only
