@@ -42,6 +42,20 @@ MAX_RETRIES = 10
 
 # The options of one delivery in grafana_report_deliver's `deliveries`.
 DELIVERY_OPTIONS = ("name", "report", "report_id", "emails", "use_emails_from_report", "delivery_key", "min_interval")
+# Argument specs shared by the modules that send: to whom and what the ledger remembers (options of
+# grafana_report_send, suboptions of grafana_report_deliver's deliveries), and the options of the
+# ledger doc fragment. The values are checked by the functions below, not by their types alone.
+DELIVERY_ARGUMENT_SPEC = dict(
+    emails=dict(type="list", elements="str"),
+    use_emails_from_report=dict(type="bool", default=False),
+    delivery_key=dict(type="str", no_log=False),
+    min_interval=dict(type="str"),
+)
+LEDGER_ARGUMENT_SPEC = dict(
+    ledger=dict(type="str", choices=["file", "grafana"], default="file"),
+    ledger_path=dict(type="path"),
+    retries=dict(type="int", default=2),
+)
 
 
 class DeliveryError(ValueError):

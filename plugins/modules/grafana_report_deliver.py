@@ -25,6 +25,7 @@ author:
 extends_documentation_fragment:
   - reportops.grafana.connection
   - reportops.grafana.connection.ATTRIBUTES
+  - reportops.grafana.ledger
 attributes:
   check_mode:
     support: full
@@ -83,32 +84,6 @@ options:
         and queues the others.
     type: int
     default: 4
-  ledger:
-    description:
-      - Where the delivery ledger lives, as in M(reportops.grafana.grafana_report_send). Used by deliveries with a
-        O(deliveries[].delivery_key) or O(deliveries[].min_interval).
-      - "V(grafana) is the claim protocol that M(reportops.grafana.grafana_report_send) describes, per delivery: runners
-        on any hosts started together send each delivery at most once at a time (once ever with a delivery key alone),
-        as long as Grafana lists an annotation within 1 second of giving it its id and its instances' clocks differ by
-        less than 10 seconds. A runner that dies, or a send that may have happened (timeout, dropped connection, 502,
-        504), holds the delivery until its claim's lease ends (O(timeout) x (O(retries) + 1) + 30 seconds per retry +
-        30 seconds); a send Grafana did not act on releases it. If Grafana does not list a run's own claim back,
-        nothing is sent."
-      - "Cost of V(grafana) per delivery: 4 annotation requests and a 1 second wait when it sends (plus a C(DELETE) per
-        older record or lapsed claim), 3 or 4 when it skips. The credentials need C(annotations:create),
-        C(annotations:read), C(annotations:write) and C(annotations:delete) with scope C(annotations:type:organization)."
-    type: str
-    choices: [file, grafana]
-    default: file
-  ledger_path:
-    description:
-      - The ledger file, as in M(reportops.grafana.grafana_report_send).
-    type: path
-  retries:
-    description:
-      - How many times to repeat a send when Grafana provably did not act on it (no connection, 429, 503).
-    type: int
-    default: 2
 seealso:
   - module: reportops.grafana.grafana_report_send
   - module: reportops.grafana.grafana_report_info
@@ -198,6 +173,8 @@ from ansible_collections.reportops.grafana.plugins.module_utils._client import (
     module_kwargs,
 )
 from ansible_collections.reportops.grafana.plugins.module_utils._delivery import (
+    DELIVERY_ARGUMENT_SPEC,
+    LEDGER_ARGUMENT_SPEC,
     DeliveryError,
     checked_deliveries,
     checked_retries,
@@ -254,15 +231,10 @@ def main():
             name=dict(type="str", required=True),
             report=dict(type="str"),
             report_id=dict(type="raw"),
-            emails=dict(type="list", elements="str"),
-            use_emails_from_report=dict(type="bool", default=False),
-            delivery_key=dict(type="str", no_log=False),
-            min_interval=dict(type="str"),
+            **DELIVERY_ARGUMENT_SPEC
         )),
         concurrency=dict(type="int", default=4),
-        ledger=dict(type="str", choices=["file", "grafana"], default="file"),
-        ledger_path=dict(type="path"),
-        retries=dict(type="int", default=2),
+        **LEDGER_ARGUMENT_SPEC
     )))
     # Beyond types, the deliveries are checked by the shared model, every problem of every delivery named at once.
     try:

@@ -27,6 +27,7 @@ author:
 extends_documentation_fragment:
   - reportops.grafana.connection
   - reportops.grafana.connection.ATTRIBUTES
+  - reportops.grafana.ledger
 attributes:
   check_mode:
     support: full
@@ -73,57 +74,6 @@ options:
       - Skip the send when the same delivery succeeded less than this long ago.
       - A number of seconds, or numbers with units C(s), C(m), C(h), C(d), C(w), such as C(90s), C(30m), C(12h), C(7d), C(1h30m).
     type: str
-  ledger:
-    description:
-      - Where the delivery ledger lives. Used only with O(delivery_key) or O(min_interval).
-      - V(file) keeps it in O(ledger_path) on the host that runs the module.
-      - V(grafana) keeps it as organization annotations in Grafana itself, for runners that share no file system,
-        such as AWX jobs in fresh containers. A local lock folder beside O(ledger_path) still serialises runs on one host.
-      - "How V(grafana) works: a run adds a claim annotation (tags C(reportops.grafana) and C(delivery:<hash>)), lists the
-        delivery's annotations back, and sends only if no recorded send rules it out and its claim has the lowest
-        annotation id among the live claims; a presumed winner lists once more after 1 second before it sends. Every
-        other run skips with C(changed=false) and a RV(skipped_reason) naming the runner that holds the delivery and
-        since when, and deletes its claim. The winner turns its claim into the record of the send, which counts for
-        O(delivery_key) and O(min_interval), and deletes older records and lapsed claims of the delivery."
-      - "What V(grafana) guarantees: at most one send per delivery at a time (with O(delivery_key) alone, one send ever;
-        with O(min_interval), one per interval), however many runners start together, provided that Grafana lists an
-        annotation within 1 second of giving it its id, that the clocks of Grafana's instances differ by less than
-        10 seconds, and that the record of a send is accepted within 10 seconds of the send. Ordering uses Grafana's
-        annotation ids and lease ends Grafana's C(created) stamps, never a runner's clock."
-      - "Failures with V(grafana): a claim has a lease of O(timeout) x (O(retries) + 1), plus 30 seconds per retry, plus
-        20 seconds, plus 10 seconds of clock tolerance. A runner that dies holds the delivery until its lease ends; the
-        next run after that sends. A send Grafana did not act on (no connection, a 4xx, a 500 with Grafana's own error)
-        deletes the claim, so the next run sends. A send that may have happened (a timeout, a dropped connection, 502,
-        504, a 500 page that is not Grafana's) keeps the claim until its lease ends and the message says so; a run after
-        that sends again, so a report that Grafana mails later than the lease may go out twice. If the record of a
-        confirmed send fails, a warning says that a re-run may send again. If the claim's requests take more than
-        10 seconds before the send, nothing is sent."
-      - "V(grafana) fails closed: when Grafana does not list the run's own claim back (it answers an empty list to
-        credentials whose C(annotations:read) is scoped to dashboards only), or lists 500 annotations of one delivery
-        (the most it asks for, so a claim could be hidden), nothing is sent and the run fails saying why."
-      - "Cost of V(grafana): a run that sends makes 4 annotation requests (C(POST), 2 C(GET), C(PATCH)), plus one
-        C(DELETE) per older record or lapsed claim, and waits 1 second; a run that skips makes 3 (C(POST), C(GET),
-        C(DELETE)), or 4 when it learns on the second listing; check mode makes one C(GET). The credentials need C(annotations:create), C(annotations:read),
-        C(annotations:write) and C(annotations:delete) with scope C(annotations:type:organization)."
-      - "The protocol relies on these documented behaviours of Grafana's annotation API: C(POST /api/annotations)
-        answers the new C(id) from the database's sequence; C(GET /api/annotations) with several C(tags) returns only
-        annotations that carry all of them, newest first, at most C(limit); each annotation carries C(created) and
-        C(updated) stamped by Grafana; C(PATCH) and C(DELETE /api/annotations/{id}) change or remove one annotation."
-    type: str
-    choices: [file, grafana]
-    default: file
-  ledger_path:
-    description:
-      - The ledger file, created 0600 in a 0700 folder, with a C(locks) folder beside it. It holds no credentials.
-      - Defaults to C(reportops-grafana/ledger.json) under E(XDG_STATE_HOME), or under C(~/.local/state).
-    type: path
-  retries:
-    description:
-      - How many times to repeat the send when Grafana provably did not act on it, that is when no connection could be
-        made or Grafana answered 429 or 503 (honouring C(Retry-After), at most 30 seconds).
-      - A timeout, a dropped connection, 500, 502 or 504 are never retried, because Grafana may have sent the report.
-    type: int
-    default: 2
 seealso:
   - module: reportops.grafana.grafana_report_info
   - name: Grafana reporting API
@@ -246,6 +196,8 @@ from ansible_collections.reportops.grafana.plugins.module_utils._client import (
     module_kwargs,
 )
 from ansible_collections.reportops.grafana.plugins.module_utils._delivery import (
+    DELIVERY_ARGUMENT_SPEC,
+    LEDGER_ARGUMENT_SPEC,
     Delivery,
     DeliveryError,
     checked_delivery_key,
@@ -286,13 +238,7 @@ def read_report(module, client, report_id):
 def main():
     module = AnsibleModule(**module_kwargs(dict(
         report_id=dict(type="raw", required=True, aliases=["id"]),
-        emails=dict(type="list", elements="str"),
-        use_emails_from_report=dict(type="bool", default=False),
-        delivery_key=dict(type="str", no_log=False),
-        min_interval=dict(type="str"),
-        ledger=dict(type="str", choices=["file", "grafana"], default="file"),
-        ledger_path=dict(type="path"),
-        retries=dict(type="int", default=2),
+        **dict(DELIVERY_ARGUMENT_SPEC, **LEDGER_ARGUMENT_SPEC)
     )))
     try:
         delivery = checked_params(module.params)
