@@ -176,6 +176,25 @@ class Bench:
             raise RuntimeError("fan-out: %d sends, expected %d" % (sends, 2 * environments * per_env))
         return role, serial, render
 
+    def exactly_once(self, runners=12, render=6.0):
+        """Runners that share no file start one delivery together: with ledger=grafana, and with only their own files."""
+        rows = []
+        for ledger in ("grafana", "file"):
+            sim = self.simulator("once-%s" % ledger, render)
+            command = [os.path.join(self.bin, "ansible"), "localhost", "-m", "reportops.grafana.grafana_report_send", "-a"]
+            started = time.perf_counter()
+            processes = [subprocess.Popen(command + ["url=%s report_id=1 emails=%s delivery_key=weekly-once ledger=%s ledger_path=%s" % (
+                sim.url, EMAILS, ledger, os.path.join(self.work, "once-%s-%d" % (ledger, number), "ledger.json"))],
+                env=self.env, cwd=self.work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for number in range(runners)]
+            outputs = [process.communicate()[0] for process in processes]
+            wall = time.perf_counter() - started
+            failed = sum(1 for process in processes if process.returncode != 0)
+            sends = sim.stats()["by_route"].get("POST /api/reports/email", 0)
+            skipped = sum(1 for output in outputs if "skipped_reason" in output)
+            rows.append((ledger, runners, sends, skipped, failed, wall))
+            sim.stop()
+        return rows
+
     def scale(self, counts, per_env=8, render=1.0, limit=4):
         rows = []
         for count in counts:
@@ -215,6 +234,8 @@ def main():
             (adhoc_module, adhoc_uri), (book_module, book_uri) = bench.per_call()
             print("fan-out...", flush=True)
             role, serial, render = bench.fan_out()
+            print("exactly once...", flush=True)
+            once = bench.exactly_once()
             print("scale...", flush=True)
             scale = bench.scale([int(count) for count in args.scale.split(",")])
         finally:
@@ -256,6 +277,20 @@ def main():
     ]
     lines += ["| %d | %d | %d | %.2f | %.2f | %.1f | %s | %d |" % (
         count, count, sends, wall, floor, wall / floor, _scale_goal(count, wall / floor), peak) for count, sends, wall, floor, peak in scale]
+    lines += [
+        "",
+        "## Exactly once: %d runners that share no file start one delivery together" % once[0][1],
+        "",
+        "Each runner is its own `ansible localhost -m reportops.grafana.grafana_report_send` process with its own",
+        "`ledger_path` (as AWX jobs in fresh containers), one `delivery_key`, a 6 s render. The baseline is the",
+        "same start with `ledger: file`, which only sees its own file.",
+        "",
+        "| ledger | runners | sends (POST /api/reports/email) | skipped | failed runs | wall (s) |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    lines += ["| %s | %d | %d | %d | %d | %.2f |" % row for row in once]
+    lines += ["", "Sends with `ledger: grafana` / sends with the baseline: %d / %d = %.3f; wall time ratio %.2f." % (
+        once[0][2], once[1][2], once[0][2] / float(max(once[1][2], 1)), once[0][5] / once[1][5])]
     lines += ["", "## Reading the figures", ""] + _readings(adhoc_module / adhoc_uri, book_module / book_uri, role / serial, scale)
     os.makedirs(os.path.dirname(args.output), exist_ok=True)
     with open(args.output, "w") as stream:
