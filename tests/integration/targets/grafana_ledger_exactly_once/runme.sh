@@ -43,6 +43,27 @@ r = json.loads(text.split(" => ", 1)[1])
 print(eval(sys.argv[2]))' "$work/$1.out" "$2" "${3:-}"
 }
 
+kill_tree() {  # kill_tree PID: SIGKILL the process and all its descendants, found by parentage
+    # (ansible-core 2.19+ starts its workers in sessions of their own, so a process group is not enough).
+    "$python" -c 'import os, signal, sys
+children = {}
+for entry in os.listdir("/proc"):
+    try:
+        with open("/proc/%s/stat" % entry) as handle:
+            children.setdefault(int(handle.read().rsplit(")", 1)[1].split()[1]), []).append(int(entry))
+    except (OSError, ValueError, IndexError):
+        continue
+tree, index = [int(sys.argv[1])], 0
+while index < len(tree):
+    tree.extend(children.get(tree[index], []))
+    index += 1
+for pid in tree:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass' "$1"
+}
+
 send_args() {  # send_args KEY RUNNER [EXTRA]: one delivery of report 1, this runner's own ledger folder
     echo "report_id=1 emails=sre@example.com delivery_key=$1 ledger=grafana ledger_path=$work/$2/ledger.json ${3:-}"
 }
@@ -96,7 +117,7 @@ fi
 
 # 4. A runner killed after claiming holds the delivery until its lease ends (10 + timeout 2 s + 10 s,
 #    and 10 s of clock tolerance); the next run after that sends once.
-setsid ansible localhost -o -m reportops.grafana.grafana_report_send \
+ansible localhost -o -m reportops.grafana.grafana_report_send \
     -a "$(send_args killed killed 'timeout=2 retries=0')" >"$work/killed.out" 2>&1 &
 victim=$!
 for _ in $(seq 300); do
@@ -104,7 +125,7 @@ for _ in $(seq 300); do
     sleep 0.1
 done
 claimed_at=$(date +%s)
-kill -KILL -- "-$victim"
+kill_tree "$victim"
 wait "$victim" 2>/dev/null || true
 [ "$(claims "'killed'" | cut -d' ' -f2)" = claimed ] || fail "no claim of the killed runner: $(claims "'killed'")"
 control PATCH /_sim/settings '{"render_seconds": 0.2}' >/dev/null

@@ -8,7 +8,11 @@ set -eu
 source ../report_delivery_main/files/helpers.sh
 start_environments
 
-playbook="$(command -v ansible-playbook)"
+# The ansible-playbook of this Python's installation, with its absolute shebang, as a user's would be
+# (ansible-test puts wrappers first on PATH that start `python` from PATH, which the broken-python
+# check below replaces on purpose).
+playbook="$("$python" -c 'import os, sys; path = os.path.join(sys.prefix, "bin", "ansible-playbook"); print(path if os.access(path, os.X_OK) else "")')"
+[ -n "$playbook" ] || playbook="$(command -v ansible-playbook)"
 collections_path="${ANSIBLE_COLLECTIONS_PATH:-$(cd ../../../../../.. && pwd)}"
 etc="$work/etc/reportops-grafana"
 units="$work/systemd"
