@@ -80,12 +80,14 @@ class ApiError(Exception):
     ``{"message"}`` of the router's 404/405) or ``plain`` (every other error).
     """
 
-    def __init__(self, status, message, kind="plain", permission=None):
+    def __init__(self, status, message, kind="plain", permission=None, message_id="auth.unauthorized"):
         super().__init__(message)
         self.status = status
         self.message = message
         self.kind = kind
         self.permission = permission
+        # Grafana 10+ 401 bodies name their cause (errutil message ids of pkg/services/authn/clients).
+        self.message_id = message_id
 
 
 def utc_now_iso():
@@ -220,6 +222,16 @@ def normalise_config(raw):
         "render_seconds": float(raw.get("render_seconds", 0.2)),
         "render_limit": int(raw.get("render_limit", 4)),
         "smtp_enabled": bool(raw.get("smtp_enabled", True)),
+        # Grafana's traceID in error bodies is empty unless tracing is configured.
+        "tracing": bool(raw.get("tracing", False)),
+        # [security] brute_force_login_protection_max_attempts (default 5) within a 5-minute window
+        # (pkg/services/loginattempt/loginattemptimpl/login_attempt.go); 0 disables the lockout.
+        "lockout_attempts": int(raw.get("lockout_attempts", 5)),
+        "lockout_window_seconds": float(raw.get("lockout_window_seconds", 300)),
+        # [annotations.api] max_age and max_annotations_to_keep (0: keep all), applied to annotations
+        # without a dashboard (pkg/services/annotations/annotationsimpl/cleanup.go).
+        "annotations_max_age_seconds": float(raw.get("annotations_max_age_seconds", 0)),
+        "annotations_max_count": int(raw.get("annotations_max_count", 0)),
         "orgs": [{"id": int(org["id"]), "name": str(org.get("name", f"Org {org['id']}"))} for org in raw.get("orgs", [{"id": 1}])],
     }
     if config["profile"] not in PROFILES:
@@ -250,6 +262,11 @@ def normalise_config(raw):
         }
         if not entry["orgs"] or not set(entry["orgs"]) <= org_ids:
             raise ConfigError(f"user {entry['login']}: orgs must be a non-empty list of known org ids")
+        # The org Grafana uses without an org header: the user's current org (user.org_id), which
+        # changes when the user switches org in the UI. /_sim/current-org changes it live.
+        entry["current_org"] = int(user.get("current_org", entry["orgs"][0]))
+        if entry["current_org"] not in entry["orgs"]:
+            raise ConfigError(f"user {entry['login']}: current_org must be one of its orgs")
         config["users"].append(entry)
     config["reports"] = []
     for report in raw.get("reports", []):
@@ -259,6 +276,9 @@ def normalise_config(raw):
         fields = {key: value for key, value in report.items() if key not in REPORT_SIM_KEYS}
         full = deep_merge(report_defaults(org_id, int(report["id"])), fields)
         full["id"], full["orgId"] = int(report["id"]), org_id
+        # Report ids come from one database sequence, so no two orgs share one (inferred).
+        if any(entry["report"]["id"] == full["id"] for entry in config["reports"]):
+            raise ConfigError(f"report {report.get('name')}: id {full['id']} is used twice (ids are unique across orgs)")
         config["reports"].append({"report": full, "render_seconds": report.get("render_seconds")})
     return config
 
@@ -302,26 +322,79 @@ AnnotationQuery = namedtuple("AnnotationQuery", "tags match_any time_from time_t
 # The authenticated caller of one request.
 Principal = namedtuple("Principal", "user_id login permissions org_id")
 
-# Scopes that cover annotations without a dashboard (Grafana's annotations:type:organization).
-ORG_ANNOTATION_SCOPES = ("annotations:*", "annotations:type:*", "annotations:type:organization")
+# The scope Grafana checks for annotations without a dashboard (pkg/api/annotations.go, canCreateAnnotation).
+ORG_ANNOTATION_SCOPES = ("annotations:type:organization",)
+
+
+def scope_covers(held, wanted):
+    """Whether a held RBAC scope covers ``wanted``: equal, or a wildcard ("*", "annotations:*", "dashboards:*" ...).
+
+    An empty held scope is the simulator's plain-action form and covers everything.
+    """
+    held = held.strip()
+    return not held or held in ("*", wanted) or (held.endswith(":*") and wanted.startswith(held[:-1]))
 
 
 def granted(principal, action, scopes=None):
-    """Whether the principal holds ``action``: a permission is "action" (every scope) or "action scope".
+    """Whether the principal holds ``action``; a permission is "action" (every scope) or "action scope".
 
-    With ``scopes``, only an unscoped permission or one with a scope in ``scopes`` counts.
+    With ``scopes`` (the resource's scopes, as Grafana resolves them), a held scope must cover one
+    of them; without, the action with any scope will do (the routes' middleware check).
     """
     for permission in principal.permissions:
         name, dummy, scope = permission.partition(" ")
-        if name == action and (scopes is None or not scope or scope in scopes):
+        if name == action and (scopes is None or any(scope_covers(scope, wanted) for wanted in scopes)):
             return True
     return False
+
+
+def annotation_scopes(annotation):
+    """The scopes of an annotation: its type, and for a dashboard annotation the dashboard
+    (Grafana 11 scopes dashboard annotations by dashboards:uid:<uid>)."""
+    if not annotation["dashboardUID"]:
+        return ORG_ANNOTATION_SCOPES
+    return ("annotations:type:dashboard", f"dashboards:uid:{annotation['dashboardUID']}")
+
+
+def can_view_dashboard(principal, uid):
+    """Whether the caller may view dashboard ``uid``: by its ``dashboards:read`` permissions if it has
+    any, else by its role (the simulator takes a credential without them as a Viewer of every dashboard)."""
+    if not any(permission.partition(" ")[0] == "dashboards:read" for permission in principal.permissions):
+        return True
+    return granted(principal, "dashboards:read", (f"dashboards:uid:{uid}",))
+
+
+def parse_tag_pairs(tags):
+    """Grafana's tag.ParseTagPairs (pkg/services/tag/model.go): "key:value" split with strings.Split,
+    so the value ends at a second colon; both trimmed of spaces; empty keys and duplicates dropped."""
+    pairs = []
+    for text in tags:
+        parts = text.split(":")
+        key, value = parts[0].strip(" "), parts[1].strip(" ") if len(parts) > 1 else ""
+        if key and (key, value) not in pairs:
+            pairs.append((key, value))
+    return pairs
+
+
+def join_tag_pairs(pairs):
+    """Grafana's tag.JoinTagPairs: "key:value", or "key" when the value is empty."""
+    return [f"{key}:{value}" if value else key for key, value in pairs]
+
+
+def tags_match(stored, wanted, match_any):
+    """Grafana's SQL tag filter (annotationsimpl/xorm_store.go): a query tag without value matches
+    any value of its key; all must match (the count of matching stored tags equals the number of
+    query tags) unless matchAny, where one is enough."""
+    hits = sum(1 for key, value in stored
+               if any(key == want_key and (not want_value or value == want_value) for want_key, want_value in wanted))
+    return hits > 0 if match_any else hits == len(wanted)
 
 
 class SimState:  # pylint: disable=too-many-public-methods,too-many-instance-attributes  # one thread-safe facade over all state
     """Everything the simulator remembers; all public methods are thread-safe."""
 
-    SETTINGS = ("profile", "render_seconds", "render_limit", "smtp_enabled")
+    SETTINGS = ("profile", "render_seconds", "render_limit", "smtp_enabled", "tracing", "lockout_attempts",
+                "lockout_window_seconds", "annotations_max_age_seconds", "annotations_max_count")
 
     def __init__(self, config, state_dir):
         self.config = config
@@ -352,6 +425,10 @@ class SimState:  # pylint: disable=too-many-public-methods,too-many-instance-att
             self.annotations = []
             self.faults = []
             self.next_annotation_id = 1
+            self.next_report_id = max((entry["report"]["id"] for entry in self.config["reports"]), default=0) + 1
+            # Failed basic-auth logins per lower-cased login: monotonic times (the lockout window).
+            self.login_failures = {}
+            self.current_orgs = {user["login"]: user["current_org"] for user in self.config["users"]}
             self.next_fault_id = 1
             self.next_mail_seq = 1
             self.request_count = 0
@@ -373,6 +450,11 @@ class SimState:  # pylint: disable=too-many-public-methods,too-many-instance-att
             "render_seconds": lambda value: isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0,
             "render_limit": lambda value: isinstance(value, int) and not isinstance(value, bool) and value >= 1,
             "smtp_enabled": lambda value: isinstance(value, bool),
+            "tracing": lambda value: isinstance(value, bool),
+            "lockout_attempts": lambda value: isinstance(value, int) and not isinstance(value, bool) and value >= 0,
+            "lockout_window_seconds": lambda value: isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0,
+            "annotations_max_age_seconds": lambda value: isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0,
+            "annotations_max_count": lambda value: isinstance(value, int) and not isinstance(value, bool) and value >= 0,
         }
         if not isinstance(changes, dict) or not changes:
             raise ApiError(400, "expected a JSON object with any of: " + ", ".join(self.SETTINGS))
@@ -406,10 +488,12 @@ class SimState:  # pylint: disable=too-many-public-methods,too-many-instance-att
             return copy.deepcopy(entry["report"]), self.settings["render_seconds"] if seconds is None else seconds
 
     def create_report(self, org_id, fields, user_id):
-        """Store a new report with id max(existing)+1 in its org, Grafana's defaults filled; return the id."""
+        """Store a new report with the next id of the one sequence all orgs share (never reused, as a
+        database sequence), Grafana's defaults filled; return the id."""
         with self.lock:
             org_reports = self.reports.setdefault(org_id, {})
-            report_id = max(org_reports, default=0) + 1
+            report_id = self.next_report_id
+            self.next_report_id += 1
             report = completed_report(deep_merge(report_defaults(org_id, report_id), fields))
             report.update(id=report_id, orgId=org_id, userId=user_id, created=utc_now_iso(), updated=utc_now_iso())
             org_reports[report_id] = {"report": report, "render_seconds": None}
@@ -448,68 +532,145 @@ class SimState:  # pylint: disable=too-many-public-methods,too-many-instance-att
     # Annotations ---------------------------------------------------------------------------
 
     def add_annotation(self, principal, fields):
-        """Store an annotation in the caller's org; return its id."""
+        """Store an annotation in the caller's org; return its id (one sequence for all orgs).
+
+        As Grafana's store (annotationsimpl/xorm_store.go): tags are parsed and stored as
+        key:value pairs, ``time`` defaults to now, ``timeEnd`` to ``time``, a backwards range is
+        swapped, and ``created``/``updated`` come from the server's clock.
+        """
         stamp = now_ms()
+        pairs = parse_tag_pairs(fields.get("tags") or [])
+        start = fields.get("time") or stamp
+        end = fields.get("timeEnd") or start
         with self.lock:
             annotation_id = self.next_annotation_id
             self.next_annotation_id += 1
-            start = fields.get("time") or stamp
             self.annotations.append({
                 "id": annotation_id, "alertId": 0, "dashboardId": 0, "dashboardUID": fields.get("dashboardUID") or "",
                 "panelId": 0, "userId": principal.user_id, "login": principal.login, "email": "", "avatarUrl": "",
-                "time": start, "timeEnd": fields.get("timeEnd") or start, "text": fields["text"],
-                "tags": list(fields.get("tags") or []), "created": stamp, "updated": stamp, "data": {},
-                "orgId": principal.org_id,
+                "time": min(start, end), "timeEnd": max(start, end), "text": fields["text"],
+                "tags": join_tag_pairs(pairs), "created": stamp, "updated": stamp, "data": {},
+                "orgId": principal.org_id, "_pairs": pairs,
             })
             return annotation_id
 
-    def find_annotations(self, org_id, query, organization=True):
-        """Return the org's annotations matching an AnnotationQuery, newest ``time`` first.
+    @staticmethod
+    def _public(annotation):
+        return {key: copy.deepcopy(value) for key, value in annotation.items() if key != "orgId" and not key.startswith("_")}
 
-        Without ``organization`` (annotations:read scoped to dashboards), annotations without a
-        dashboard are left out silently, as Grafana does: 200 with fewer items, not 403.
+    def find_annotations(self, org_id, query, readable):
+        """Return the org's annotations matching an AnnotationQuery that ``readable(annotation)``
+        lets the caller see, Grafana's order: newest ``timeEnd`` first, then newest ``time``.
+
+        Grafana gives ties no order (SQL ORDER BY epoch_end, epoch; sort.Sort is not stable);
+        the simulator puts the higher id first. Unreadable annotations are left out silently:
+        200 with fewer items, not 403, as Grafana's RBAC filter does.
         """
-        wanted = set(query.tags)
         found = []
         with self.lock:
+            self._clean_annotations()
             for annotation in self.annotations:
-                if annotation["orgId"] != org_id or not (organization or annotation["dashboardUID"]):
+                if annotation["orgId"] != org_id or not readable(annotation):
                     continue
-                have = set(annotation["tags"])
-                if wanted and not (have & wanted if query.match_any else wanted <= have):
+                if query.tags and not tags_match(annotation["_pairs"], query.tags, query.match_any):
                     continue
-                # Grafana returns annotations whose [time, timeEnd] range overlaps [from, to].
-                if query.time_from is not None and annotation["timeEnd"] < query.time_from:
+                # Grafana filters by time only when both from and to are > 0: the ranges overlap.
+                if query.time_from > 0 and query.time_to > 0 and not (
+                        annotation["time"] <= query.time_to and annotation["timeEnd"] >= query.time_from):
                     continue
-                if query.time_to is not None and annotation["time"] > query.time_to:
+                if query.dashboard_uid and annotation["dashboardUID"] != query.dashboard_uid:
                     continue
-                if query.dashboard_uid is not None and annotation["dashboardUID"] != query.dashboard_uid:
-                    continue
-                found.append({key: copy.deepcopy(value) for key, value in annotation.items() if key != "orgId"})
-        found.sort(key=lambda item: (item["time"], item["id"]), reverse=True)
+                found.append(self._public(annotation))
+        found.sort(key=lambda item: (item["timeEnd"], item["time"], item["id"]), reverse=True)
         return found[:query.limit]
 
-    def change_annotation(self, principal, annotation_id, action, fields=None):
-        """PATCH (``fields``) or DELETE (None) one annotation of the caller's org; raise 404 or 403."""
+    def get_annotation(self, org_id, annotation_id):
+        """Return a copy of one annotation of the org (internal keys included), or None."""
         with self.lock:
-            matches = [item for item in self.annotations if item["id"] == annotation_id and item["orgId"] == principal.org_id]
-            if not matches:
-                raise ApiError(404, "Annotation not found")
-            annotation = matches[0]
-            if not annotation["dashboardUID"] and not granted(principal, action, ORG_ANNOTATION_SCOPES):
-                raise ApiError(403, "Permission denied", kind="access", permission=action)
-            if fields is None:
-                self.annotations.remove(annotation)
-                return
-            # Grafana's PATCH changes only what is given: time and timeEnd when > 0, text when not empty.
-            for key in ("time", "timeEnd"):
-                if fields.get(key):
-                    annotation[key] = fields[key]
+            self._clean_annotations()
+            for annotation in self.annotations:
+                if annotation["id"] == annotation_id and annotation["orgId"] == org_id:
+                    return copy.deepcopy(annotation)
+        return None
+
+    def patch_annotation(self, org_id, annotation_id, fields):
+        """Grafana's PATCH (pkg/api/annotations.go PatchAnnotation): tags when given (even []), text
+        when not empty, time and timeEnd when > 0; a backwards range is swapped; ``updated`` stamped.
+        Return False if the annotation is gone."""
+        with self.lock:
+            for annotation in self.annotations:
+                if annotation["id"] == annotation_id and annotation["orgId"] == org_id:
+                    break
+            else:
+                return False
+            if fields.get("tags") is not None:
+                # The tag index gets the parsed pairs; the annotation's own tags column keeps the text as sent.
+                annotation["_pairs"] = parse_tag_pairs(fields["tags"])
+                annotation["tags"] = list(fields["tags"])
             if fields.get("text"):
                 annotation["text"] = fields["text"]
-            if fields.get("tags") is not None:
-                annotation["tags"] = list(fields["tags"])
+            for key in ("time", "timeEnd"):
+                if (fields.get(key) or 0) > 0:
+                    annotation[key] = fields[key]
+            annotation["time"], annotation["timeEnd"] = sorted((annotation["time"], annotation["timeEnd"]))
             annotation["updated"] = now_ms()
+            return True
+
+    def delete_annotation(self, org_id, annotation_id):
+        """Remove one annotation of the org (Grafana answers 200 whether or not a row was deleted)."""
+        with self.lock:
+            self.annotations = [item for item in self.annotations if not (item["id"] == annotation_id and item["orgId"] == org_id)]
+
+    def clean_annotations(self):
+        """Run the [annotations.api] clean-up now; return the number of annotations deleted."""
+        with self.lock:
+            return self._clean_annotations()
+
+    def _clean_annotations(self):
+        """Grafana's clean-up job (annotationsimpl/cleanup.go, xorm_store.go CleanAnnotations) for
+        annotations without a dashboard, all orgs together: first those created more than
+        ``annotations_max_age_seconds`` ago, then all but the ``annotations_max_count`` highest ids.
+        Grafana runs it every 10 minutes; the simulator before every annotation request."""
+        max_age, max_count = self.settings["annotations_max_age_seconds"], self.settings["annotations_max_count"]
+        before = len(self.annotations)
+        if max_age > 0:
+            cutoff = now_ms() - max_age * 1000
+            self.annotations = [item for item in self.annotations if item["dashboardUID"] or item["created"] >= cutoff]
+        if max_count > 0:
+            keep = sorted((item["id"] for item in self.annotations if not item["dashboardUID"]), reverse=True)[:max_count]
+            self.annotations = [item for item in self.annotations if item["dashboardUID"] or item["id"] in keep]
+        return before - len(self.annotations)
+
+    # Basic-auth users ----------------------------------------------------------------------
+
+    def login_locked(self, login):
+        """Whether ``login`` has ``lockout_attempts`` failed logins within ``lockout_window_seconds``
+        (Grafana's loginattempt service: then even the right password gets 401)."""
+        with self.lock:
+            limit, window = self.settings["lockout_attempts"], self.settings["lockout_window_seconds"]
+            recent = [moment for moment in self.login_failures.get(login.lower(), []) if moment > time.monotonic() - window]
+            self.login_failures[login.lower()] = recent
+            return limit > 0 and len(recent) >= limit
+
+    def record_login_failure(self, login):
+        """Count one failed login of ``login`` (Grafana lower-cases the name)."""
+        with self.lock:
+            self.login_failures.setdefault(login.lower(), []).append(time.monotonic())
+
+    def current_org(self, login):
+        """The user's current org: the one Grafana uses when a request names none."""
+        with self.lock:
+            return self.current_orgs[login]
+
+    def set_current_org(self, data):
+        """POST /_sim/current-org ``{"login", "org_id"}``: what switching org in Grafana's UI does."""
+        users = {user["login"]: user for user in self.config["users"]}
+        login, org_id = data.get("login"), data.get("org_id")
+        if login not in users or org_id not in users[login]["orgs"]:
+            raise ApiError(400, "expected {\"login\": a configured user, \"org_id\": one of that user's orgs}")
+        with self.lock:
+            self.current_orgs[login] = org_id
+        return {"login": login, "current_org": org_id}
 
     # Faults --------------------------------------------------------------------------------
 
@@ -675,21 +836,25 @@ def new_trace_id():
     return secrets.token_hex(16)
 
 
-def error_body(error, profile):
-    """Return the JSON error body for ``error`` in the shape Grafana ``profile`` uses."""
+def error_body(error, profile, tracing=False):
+    """Return the JSON error body for ``error`` in the shape Grafana ``profile`` uses.
+
+    ``traceID`` is empty unless Grafana has tracing configured (``tracing`` setting).
+    """
     if error.kind == "route":
         return {"message": error.message}
     if profile == 9:
         return {"message": "Permission denied" if error.kind == "access" else error.message}
+    trace_id = new_trace_id() if tracing else ""
     if error.kind == "auth":
-        return {"extra": None, "message": error.message, "messageId": "auth.unauthorized", "statusCode": error.status, "traceID": new_trace_id()}
+        return {"extra": None, "message": error.message, "messageId": error.message_id, "statusCode": error.status, "traceID": trace_id}
     if error.kind == "access":
         return {
             "title": "Access denied",
             "message": f"You'll need additional permissions to perform this action. Permissions needed: {error.permission}",
             "accessErrorId": f"ACE{secrets.randbelow(10 ** 10):010d}",
         }
-    return {"message": error.message, "traceID": new_trace_id()}
+    return {"message": error.message, "traceID": trace_id}
 
 
 def parse_positive_int(text):
@@ -882,20 +1047,21 @@ CONTROL_ROUTES = {
     ("DELETE", "/_sim/faults"): "sim_clear_faults",
     ("GET", "/_sim/settings"): "sim_settings",
     ("PATCH", "/_sim/settings"): "sim_update_settings",
+    ("POST", "/_sim/current-org"): "sim_current_org",
+    ("POST", "/_sim/annotations/cleanup"): "sim_clean_annotations",
 }
 
 
 def resolve_api_route(method, path):
-    """Return ``(handler name, permission, match)``; raise the router's 404 or 405."""
-    path_known = False
+    """Return ``(handler name, permission, match)``; raise the router's 404.
+
+    Grafana's router (pkg/web/router.go) keeps one tree per method: a known path asked with
+    another method finds no route and gets the same 404 as an unknown path, never a 405.
+    """
     for route_method, pattern, name, permission in API_ROUTES:
         match = pattern.fullmatch(path)
-        if match:
-            if route_method == method:
-                return name, permission, match
-            path_known = True
-    if path_known:
-        raise ApiError(405, "Method Not Allowed", kind="route")
+        if match and route_method == method:
+            return name, permission, match
     raise ApiError(404, "Not found", kind="route")
 
 
@@ -961,7 +1127,7 @@ class SimHandler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-met
 
     def _send_error(self, error, extra_headers=None):
         """Write an ApiError in the body shape of the active profile."""
-        self._send_json(error.status, error_body(error, self.state.setting("profile")), extra_headers)
+        self._send_json(error.status, error_body(error, self.state.setting("profile"), self.state.setting("tracing")), extra_headers)
 
     # Control routes ------------------------------------------------------------------------
 
@@ -1019,6 +1185,14 @@ class SimHandler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-met
     def sim_update_settings(self, data):
         """PATCH /_sim/settings."""
         return self.state.update_settings(data)
+
+    def sim_current_org(self, data):
+        """POST /_sim/current-org: a user switches org in the UI."""
+        return self.state.set_current_org(data)
+
+    def sim_clean_annotations(self, _data):
+        """POST /_sim/annotations/cleanup: run the [annotations.api] clean-up now."""
+        return {"deleted": self.state.clean_annotations()}
 
     # API routes: plumbing ------------------------------------------------------------------
 
@@ -1094,54 +1268,78 @@ class SimHandler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-met
         return status
 
     def _authenticate(self, query):
-        """Return the Principal for a bearer token or basic credentials in the requested org; raise 401/400."""
-        scheme, dummy, credentials = self.headers.get("Authorization", "").strip().partition(" ")
-        credentials = credentials.strip()
-        if scheme.lower() == "bearer" and credentials:
-            known = [token for token in self.state.config["tokens"] if secrets.compare_digest(token["token"], credentials)]
-            if not known:
-                raise ApiError(401, "Invalid API key", kind="auth")
-            token = known[0]
-            if token["expired"]:
-                raise ApiError(401, "Expired API key", kind="auth")
-            if token["revoked"]:
-                raise ApiError(401, "Revoked API key", kind="auth")
-            # Service accounts get user ids after the configured users, in config order.
-            user_id = len(self.state.config["users"]) + 1 + self.state.config["tokens"].index(token)
-            identity = (user_id, token["name"], token["permissions"], [token["org_id"]], "API key")
-        elif scheme.lower() == "basic" and credentials:
-            identity = self._basic_identity(credentials)
-        else:
-            raise ApiError(401, "Unauthorized", kind="auth")
-        user_id, login, permissions, orgs, what = identity
-        requested = self._requested_org(query)
-        if requested is not None and requested not in orgs:
-            raise ApiError(401, f"{what} does not belong to the requested organization", kind="auth")
-        return Principal(user_id, login, frozenset(permissions), orgs[0] if requested is None else requested)
+        """Return the Principal for a bearer token or basic credentials in the requested org; raise 401.
 
-    def _basic_identity(self, credentials):
-        """Return the identity tuple of basic-auth credentials; raise 401 if they are wrong."""
+        As Grafana's authn clients (pkg/services/authn/clients/api_key.go, basic.go, password.go):
+        ``Bearer `` is matched case-sensitively; Basic ``api_key:<token>`` is a token; anything
+        else that is not valid Basic auth leaves the request unauthenticated ("Unauthorized").
+        """
+        header = self.headers.get("Authorization", "")
+        token = None
+        if header.startswith("Bearer "):
+            token = header[len("Bearer "):]
+        basic = self._basic_credentials(header)
+        if basic and basic[0] == "api_key":
+            token = basic[1]
+        requested = self._requested_org(query)
+        if token:
+            return self._token_principal(token, requested)
+        if basic:
+            return self._user_principal(basic[0], basic[1], requested)
+        raise ApiError(401, "Unauthorized", kind="auth")
+
+    @staticmethod
+    def _basic_credentials(header):
+        """Return (login, password) of a Basic header as Go's Request.BasicAuth decodes it, or None."""
+        if header[:6].lower() != "basic ":
+            return None
         try:
-            login, dummy, password = base64.b64decode(credentials, validate=True).decode("utf-8").partition(":")
-        except (binascii.Error, UnicodeDecodeError) as exc:
-            raise ApiError(401, "Invalid username or password", kind="auth") from exc
+            text = base64.b64decode(header[6:], validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        login, colon, password = text.partition(":")
+        return (login, password) if colon else None
+
+    def _token_principal(self, credentials, requested):
+        """A service account token: 401 with the messageId of its cause, checked in Grafana's order."""
+        known = [token for token in self.state.config["tokens"] if secrets.compare_digest(token["token"], credentials)]
+        if not known:
+            raise ApiError(401, "Invalid API key", kind="auth", message_id="api-key.invalid")
+        token = known[0]
+        if token["expired"]:
+            raise ApiError(401, "Expired API key", kind="auth", message_id="api-key.expired")
+        if token["revoked"]:
+            raise ApiError(401, "Revoked API key", kind="auth", message_id="api-key.revoked")
+        if requested is not None and requested != token["org_id"]:
+            raise ApiError(401, "API key does not belong to the requested organization", kind="auth",
+                           message_id="api-key.organization-mismatch")
+        # Service accounts get user ids after the configured users, in config order.
+        user_id = len(self.state.config["users"]) + 1 + self.state.config["tokens"].index(token)
+        return Principal(user_id, token["name"], frozenset(token["permissions"]), token["org_id"])
+
+    def _user_principal(self, login, password, requested):
+        """A basic-auth user in the requested org, else in the user's current org.
+
+        401 password-auth.failed for wrong, empty or locked-out credentials (a locked-out user
+        gets it even with the right password). A user asking for an org they do not belong to
+        is authenticated but has no role there: every route then answers 403, as in Grafana.
+        """
+        if self.state.login_locked(login) or not password:
+            raise ApiError(401, "Invalid username or password", kind="auth", message_id="password-auth.failed")
         for index, user in enumerate(self.state.config["users"], start=1):
             if user["login"] == login and secrets.compare_digest(user["password"].encode(), password.encode()):
-                return index, user["login"], user["permissions"], user["orgs"], "User"
-        raise ApiError(401, "Invalid username or password", kind="auth")
+                org_id = self.state.current_org(login) if requested is None else requested
+                permissions = user["permissions"] if org_id in user["orgs"] else []
+                return Principal(index, user["login"], frozenset(permissions), org_id)
+        self.state.record_login_failure(login)
+        raise ApiError(401, "Invalid username or password", kind="auth", message_id="password-auth.failed")
 
     def _requested_org(self, query):
-        """Return the org id asked for by ``targetOrgId`` (checked first, as Grafana does) or the header."""
-        sources = (((query.get("targetOrgId") or [""])[-1], "invalid targetOrgId query parameter"),
-                   (self.headers.get("X-Grafana-Org-Id", ""), "invalid X-Grafana-Org-Id header"))
-        for value, complaint in sources:
-            value = value.strip()
-            if not value:
-                continue
-            if not re.fullmatch(r"[0-9]+", value):
-                raise ApiError(400, complaint)
-            # Org id 0 means "not set" in Grafana.
-            if int(value) > 0:
+        """Return the org asked for, as Grafana's authn service reads it (authnimpl/service.go
+        orgIDFromRequest): ``targetOrgId`` if it parses to > 0, else ``X-Grafana-Org-Id``; a value
+        that is not an integer counts as absent (0), so the credential's own org is used."""
+        for value in ((query.get("targetOrgId") or [""])[0], self.headers.get("X-Grafana-Org-Id", "")):
+            if re.fullmatch(r"[+-]?[0-9]+", value) and int(value) > 0:
                 return int(value)
         return None
 
@@ -1186,6 +1384,13 @@ class SimHandler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-met
         report, render_seconds = self.state.get_report(principal.org_id, report_id)
         if report is None:
             raise ApiError(404, "Report not found")
+        # Grafana renders each dashboard as the caller: one it cannot view makes the send a 403,
+        # whatever reports:send allows (reporting docs; the body is inferred from Grafana's
+        # dashboardGuardianResponse in pkg/api/dashboard.go).
+        for item in report["dashboards"]:
+            uid = (item.get("dashboard") or {}).get("uid") or ""
+            if not can_view_dashboard(principal, uid):
+                raise ApiError(403, "Access denied to this dashboard")
         recipients = recipients or split_recipients(report["recipients"])
         if not recipients:
             raise ApiError(400, "report has no recipients")
@@ -1250,62 +1455,100 @@ class SimHandler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-met
         self.state.deliver_mail(principal.org_id, report, recipients)
         return 200, {"message": "Test email sent"}
 
-    def api_create_annotation(self, principal, body, **_):
-        """POST /api/annotations."""
-        data = self._bind_json(body)
-        tags = data.get("tags", [])
+    @staticmethod
+    def _annotation_body(data):
+        """400 'bad request data' for what Go's binding refuses: times that are not integers, tags
+        that are not a list of strings, text or dashboardUID that are not strings."""
         times_ok = all(isinstance(data.get(key) or 0, int) and not isinstance(data.get(key), bool) for key in ("time", "timeEnd"))
-        if not (times_ok and isinstance(tags, list) and all(isinstance(tag, str) for tag in tags)
-                and isinstance(data.get("text", ""), str) and isinstance(data.get("dashboardUID", ""), str)):
+        tags = data.get("tags")
+        tags_ok = tags is None or (isinstance(tags, list) and all(isinstance(tag, str) for tag in tags))
+        if not (times_ok and tags_ok and isinstance(data.get("text") or "", str) and isinstance(data.get("dashboardUID") or "", str)):
             raise ApiError(400, "bad request data")
+
+    def api_create_annotation(self, principal, body, **_):
+        """POST /api/annotations, in Grafana's order (pkg/api/annotations.go PostAnnotation): bind (400),
+        canCreateAnnotation (403 "Access denied to this dashboard"), empty text (400), save."""
+        data = self._bind_json(body)
+        self._annotation_body(data)
+        # An annotation without a dashboard needs annotations:create with scope annotations:type:organization.
+        if not granted(principal, "annotations:create", annotation_scopes({"dashboardUID": data.get("dashboardUID") or ""})):
+            raise ApiError(403, "Access denied to this dashboard")
         if not data.get("text"):
-            raise ApiError(400, "Failed to save annotation: text is required")
-        if not data.get("dashboardUID") and not granted(principal, "annotations:create", ORG_ANNOTATION_SCOPES):
-            raise ApiError(403, "Permission denied", kind="access", permission="annotations:create")
+            raise ApiError(400, "Failed to save annotation")
         return 200, {"message": "Annotation added", "id": self.state.add_annotation(principal, data)}
 
-    @staticmethod
-    def _annotation_id(match):
-        if not re.fullmatch(r"[0-9]+", match.group("id")):
+    def _can_read_annotation(self, principal, annotation):
+        """Grafana's read filter (annotationsimpl/xorm_store.go getAccessControlFilter): annotations:read
+        with the annotation's type scope; a dashboard annotation also needs the dashboard."""
+        if not granted(principal, "annotations:read", annotation_scopes(annotation)):
+            return False
+        return not annotation["dashboardUID"] or can_view_dashboard(principal, annotation["dashboardUID"])
+
+    def _changeable_annotation(self, principal, match, action, body=None):
+        """Checks of PATCH and DELETE /api/annotations/{id} in Grafana's order; return the id and body.
+
+        The route's middleware evaluates ``action`` on scope annotations:id:<id>: a wildcard scope
+        passes as is; otherwise the scope is resolved to the annotation's type, and an id that does
+        not resolve (no such annotation) is a 403 like a missing permission
+        (pkg/services/accesscontrol/middleware.go, pkg/api/annotations.go AnnotationTypeScopeResolver).
+        Then the handler binds the body (400) and finds the annotation through the caller's read
+        filter: 404 "Annotation not found" when it is gone or the caller cannot read it.
+        """
+        if not re.fullmatch(r"[+-]?[0-9]+", match.group("id")):
             raise ApiError(400, "annotationId is invalid")
-        return int(match.group("id"))
+        annotation_id = int(match.group("id"))
+        annotation = self.state.get_annotation(principal.org_id, annotation_id)
+        if not granted(principal, action, (f"annotations:id:{annotation_id}",)) and (
+                annotation is None or not granted(principal, action, annotation_scopes(annotation))):
+            raise ApiError(403, "Permission denied", kind="access", permission=action)
+        data = None
+        if body is not None:
+            data = self._bind_json(body)
+            self._annotation_body(data)
+        if annotation is None or not self._can_read_annotation(principal, annotation):
+            raise ApiError(404, "Annotation not found")
+        return annotation_id, data
 
     def api_patch_annotation(self, principal, match, body, **_):
         """PATCH /api/annotations/{id}: text, tags, time, timeEnd; only the fields given change."""
-        data = self._bind_json(body)
-        times_ok = all(isinstance(data.get(key) or 0, int) and not isinstance(data.get(key), bool) for key in ("time", "timeEnd"))
-        tags = data.get("tags")
-        if not (times_ok and isinstance(data.get("text", ""), str)
-                and (tags is None or (isinstance(tags, list) and all(isinstance(tag, str) for tag in tags)))):
-            raise ApiError(400, "bad request data")
-        self.state.change_annotation(principal, self._annotation_id(match), "annotations:write", data)
+        annotation_id, data = self._changeable_annotation(principal, match, "annotations:write", body)
+        if not self.state.patch_annotation(principal.org_id, annotation_id, data):
+            raise ApiError(500, "Failed to update annotation")
         return 200, {"message": "Annotation patched"}
 
     def api_delete_annotation(self, principal, match, **_):
         """DELETE /api/annotations/{id}."""
-        self.state.change_annotation(principal, self._annotation_id(match), "annotations:delete")
+        annotation_id, dummy = self._changeable_annotation(principal, match, "annotations:delete")
+        self.state.delete_annotation(principal.org_id, annotation_id)
         return 200, {"message": "Annotation deleted"}
 
     def api_list_annotations(self, principal, query, **_):
-        """GET /api/annotations: filter by tags (all, or any with matchAny=true), time range and dashboard."""
-        def number(name):
-            value = (query.get(name) or [""])[-1]
-            if value and not re.fullmatch(r"-?[0-9]+", value):
-                raise ApiError(400, "bad request data")
-            return int(value) if value else None
+        """GET /api/annotations (pkg/api/annotations.go GetAnnotations): parse-or-ignore query values.
 
-        # Only annotations are stored, so asking for alert annotations finds nothing.
-        if (query.get("type") or [""])[-1] == "alert":
+        Numbers are read as Go's strconv.ParseInt (anything else is 0: no ``from``/``to`` filter,
+        ``limit`` 100), booleans as strconv.ParseBool ("1", "t", "T", "TRUE", "true", "True"), and
+        a repeated parameter by its first value, as net/http's Form.Get.
+        """
+        def first(name):
+            return (query.get(name) or [""])[0]
+
+        def int64(name):
+            value = first(name)
+            return int(value) if re.fullmatch(r"[+-]?[0-9]+", value) else 0
+
+        # Only user annotations are stored, so asking for alert annotations finds nothing.
+        if first("type") == "alert":
             return 200, []
-        found = self.state.find_annotations(principal.org_id, organization=granted(
-            principal, "annotations:read", ORG_ANNOTATION_SCOPES), query=AnnotationQuery(
-            tags=[tag for tag in query.get("tags", []) if tag],
-            match_any=(query.get("matchAny") or [""])[-1].lower() == "true",
-            time_from=number("from"),
-            time_to=number("to"),
-            dashboard_uid=(query.get("dashboardUID") or [None])[-1],
-            limit=number("limit") or 100,
-        ))
+        limit = int64("limit")
+        found = self.state.find_annotations(principal.org_id, readable=lambda item: self._can_read_annotation(principal, item),
+                                            query=AnnotationQuery(
+                                                tags=parse_tag_pairs(query.get("tags", [])),
+                                                match_any=first("matchAny") in ("1", "t", "T", "TRUE", "true", "True"),
+                                                time_from=int64("from"),
+                                                time_to=int64("to"),
+                                                dashboard_uid=first("dashboardUID"),
+                                                limit=limit if limit > 0 else 100,
+                                            ))
         return 200, found
 
 
