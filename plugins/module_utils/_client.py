@@ -12,6 +12,7 @@ import email.utils
 import json
 import re
 import time
+from html import unescape as _html_unescape
 
 from ansible.module_utils.basic import env_fallback
 from ansible.module_utils.common.text.converters import to_text
@@ -53,6 +54,10 @@ _TLS_FAILURE = re.compile(r"certificate|ssl|tls|handshake", re.IGNORECASE)
 _CLIENT_CERT_REQUIRED = re.compile(r"certificate[ _]required", re.IGNORECASE)
 _CERTIFICATE_UNTRUSTED = re.compile(r"certificate[ _]verify[ _]failed", re.IGNORECASE)
 _HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+# Any tag or comment marks a body as markup, which is never shown as it is.
+_HTML_MARKUP = re.compile(r"<(!--|!doctype\b|/?[a-z][a-z0-9]*(\s[^>]*)?/?>)", re.IGNORECASE)
+_HTML_HIDDEN = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL)
+_HTML_TAG = re.compile(r"<[^>]*>")
 
 
 def connection_argument_spec():
@@ -150,6 +155,20 @@ class GrafanaClient:
             self.headers["Authorization"] = "Bearer %s" % params["token"]
         if params["org_id"] is not None:
             self.headers["X-Grafana-Org-Id"] = str(params["org_id"])
+        self.basic_auth = not params["token"]
+        self.org_id = params["org_id"]
+        if self.basic_auth and self.org_id is None:
+            module.warn("url_username is set without org_id: Grafana will use the user's current organization, the one "
+                        "the user last switched to in its UI, which can change; set org_id to pin the organization.")
+
+    def _membership_hint(self):
+        """For basic auth, Grafana's 403 may mean the user is not a member of the organization asked for."""
+        if not self.basic_auth:
+            return ""
+        if self.org_id is None:
+            return (" Without org_id Grafana uses the user's current organization, which may not be the one holding it;"
+                    " set org_id.")
+        return " A basic-auth user must also belong to organization %d (org_id)." % self.org_id
 
     def _checked_base_url(self, url):
         parts = urlsplit(url.strip())
@@ -336,8 +355,15 @@ class GrafanaClient:
         elif status == 401:
             message = ("Grafana did not accept the credentials (%s); check the token (or url_username/url_password), "
                        "that url is the right Grafana, and that org_id is the token's organization." % said)
+            if self.basic_auth:
+                message += (" After repeated failed logins Grafana refuses a user for 5 minutes even with the right"
+                            " password (brute-force protection).")
         elif status == 403:
-            message = "Access to %s was denied (%s); the credentials need the %s permission." % (subject, said, permission or "required")
+            needed = "the %s permission" % (permission or "required")
+            if permission == "reports:send":
+                # Grafana renders every dashboard of the report as the caller: a 403 can come from any of them.
+                needed += " and view access to every dashboard in the report"
+            message = "Access to %s was denied (%s); the credentials need %s.%s" % (subject, said, needed, self._membership_hint())
         elif status == 404:
             message = ("%s was not found (%s); use the report's id (grafana_report_info lists them), not a dashboard id or uid, "
                        "and check org_id and that this Grafana has Enterprise reporting." % (_capitalized(subject), said))
@@ -379,9 +405,22 @@ def _grafana_message(info):
 
 
 def _summary(text):
-    """A body that is not JSON, in a few words: an HTML page by its title, else its first line, cut short."""
+    """A body that is not JSON, in a few words: an HTML page by its title or, without one, by its
+    text with the tags stripped (never markup); any other body by its start, cut short."""
     title = _HTML_TITLE.search(text)
     if title:
-        return "an HTML page titled '%s'" % " ".join(title.group(1).split())[:80]
+        return "an HTML page titled '%s'" % _cut(_plain(title.group(1)), 80)
+    if _HTML_MARKUP.search(text):
+        words = _plain(_HTML_TAG.sub(" ", _HTML_HIDDEN.sub(" ", text)))
+        return "an HTML page saying '%s'" % _cut(words, 120) if words else "an HTML page without text"
     first = " ".join(text.strip().split())
-    return "'%s'" % (first[:80] + ("..." if len(first) > 80 else "")) if first else "an empty body"
+    return "'%s'" % _cut(first, 80) if first else "an empty body"
+
+
+def _plain(text):
+    """HTML text with entities decoded and white space collapsed."""
+    return " ".join(_html_unescape(text).split())
+
+
+def _cut(text, limit):
+    return text[:limit] + ("..." if len(text) > limit else "")

@@ -235,3 +235,67 @@ def test_annotations_query(fetch, client):
     fetch.reply(200, [{"id": 1, "time": 1000}])
     assert client.find_annotations(["reportops.grafana", "delivery:abc"]) == [{"id": 1, "time": 1000}]
     assert fetch.calls[0]["url"].endswith("/api/annotations?tags=reportops.grafana&tags=delivery%3Aabc&type=annotation&limit=1")
+
+
+# Issue 12: messages for what real Grafana does --------------------------------------------------
+
+HAPROXY_502 = ("<html><body><h1>502 Bad Gateway</h1>\nThe server returned an invalid or incomplete response.\n"
+               "</body></html>")
+
+
+def test_send_403_names_reports_send_and_the_dashboards(fetch, client):
+    error = failure(fetch, client, 403, {"message": "Access denied to this dashboard", "traceID": ""})
+    assert "HTTP 403: Access denied to this dashboard" in error.message
+    assert "reports:send permission and view access to every dashboard in the report" in error.message
+    # A token is not a user: no membership advice.
+    assert "belong" not in error.message and not error.may_have_acted
+
+
+def test_403_for_a_basic_auth_user_says_it_must_belong_to_org_id(fetch, make_client, module_io):
+    client = make_client(url=URL, url_username="reporter", url_password=PASSWORD, org_id=2)
+    assert not any("current organization" in warning for warning in module_io.warnings)
+    rbac = {"title": "Access denied", "message": "You'll need additional permissions to perform this action. "
+            "Permissions needed: reports:send", "accessErrorId": "ACE0123456789"}
+    error = failure(fetch, client, 403, rbac)
+    assert "view access to every dashboard" in error.message
+    assert "must also belong to organization 2 (org_id)" in error.message
+    assert PASSWORD not in error.message
+    error = failure(fetch, client, 403, rbac, method="GET")
+    assert "reports:read permission." in error.message and "organization 2" in error.message
+
+
+def test_basic_auth_without_org_id_warns_about_the_current_organization(fetch, make_client, module_io):
+    client = make_client(url=URL, url_username="reporter", url_password=PASSWORD)
+    [warning] = [warning for warning in module_io.warnings if "org_id" in warning]
+    assert "current organization" in warning and "set org_id" in warning
+    error = failure(fetch, client, 403, {"message": "Permission denied"})
+    assert "Without org_id Grafana uses the user's current organization" in error.message
+
+
+def test_token_without_org_id_does_not_warn(make_client, module_io):
+    make_client(url=URL, token=TOKEN)
+    assert module_io.warnings == []
+
+
+def test_basic_auth_401_mentions_the_lockout(fetch, make_client):
+    client = make_client(url=URL, url_username="reporter", url_password=PASSWORD, org_id=1)
+    body = {"extra": None, "message": "Invalid username or password", "messageId": "password-auth.failed",
+            "statusCode": 401, "traceID": ""}
+    error = failure(fetch, client, 401, body)
+    assert "HTTP 401: Invalid username or password" in error.message and "repeated failed logins" in error.message
+    token_error = failure(fetch, make_client(url=URL, token=TOKEN), 401, body)
+    assert "repeated failed logins" not in token_error.message
+
+
+@pytest.mark.parametrize("body, expected", [
+    (HAPROXY_502, "an HTML page saying '502 Bad Gateway The server returned an invalid or incomplete response.'"),
+    ("<!DOCTYPE html><html><head><style>h1 {color: red}</style><script>var x = '<b>';</script></head>"
+     "<body><!-- hidden --><h1>Bad&nbsp;gateway &amp; more</h1></body></html>", "an HTML page saying 'Bad gateway & more'"),
+    ("<html><body></body></html>", "an HTML page without text"),
+    ("<p>" + "word " * 60 + "</p>", "..."),
+])
+def test_html_error_page_without_a_title_is_shown_as_text(fetch, client, body, expected):
+    error = failure(fetch, client, 502, body)
+    assert expected in error.message
+    assert "<" not in error.message and ">" not in error.message
+    assert error.may_have_acted and len(fetch.calls) == 1
