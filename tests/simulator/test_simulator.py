@@ -298,6 +298,16 @@ def test_send_needs_view_access_to_every_dashboard_of_the_report(simulator):
     assert sim.send("3", token="role").status_code == 200
 
 
+def test_default_scoped_credentials(sim):
+    # The default config's scoped tokens: the minimal ledger token and one that views one dashboard.
+    claim = annotate(sim, token="ledger-scoped", tags=["reportops.grafana", "delivery:x"])
+    assert [item["id"] for item in listed(sim, "ledger-scoped", tags="delivery:x")] == [claim]
+    assert sim.send("1", token="ledger-scoped").status_code == 200
+    assert sim.api("DELETE", f"/api/annotations/{claim}", "ledger-scoped").status_code == 200
+    assert sim.send("1", token="slo-only").status_code == 200
+    assert assert_error(sim.send("2", token="slo-only"), 403, "Access denied to this dashboard")
+
+
 # Sending a report -----------------------------------------------------------------------------
 
 
