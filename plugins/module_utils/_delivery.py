@@ -22,20 +22,14 @@ from ansible_collections.reportops.grafana.plugins.module_utils._client import (
     normalize_report_id,
     split_recipients,
 )
-from ansible_collections.reportops.grafana.plugins.module_utils._ledger import (
-    FileLedger,
-    GrafanaLedger,
-    LedgerError,
-    default_ledger_path,
-    delivery_id,
-    parse_interval,
-)
 
 # A plain address: no display name, quotes, spaces or control characters; a dotted domain.
 _ADDRESS = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
                       r"@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
 # Names end up in file and unit names (role) and in messages, so they are kept to a safe alphabet.
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_INTERVAL_PART = re.compile(r"(\d+)([smhdw]?)")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _TRUE = ("yes", "on", "1", "true", "y")
 _FALSE = ("no", "off", "0", "false", "n")
 MAX_RETRIES = 10
@@ -65,6 +59,19 @@ class DeliveryError(ValueError):
 def invalid_addresses(recipients):
     """The addresses in `recipients` that are not plain addresses such as ops@example.com."""
     return [address for address in recipients if len(address) > 254 or not _ADDRESS.match(address)]
+
+
+def parse_interval(text):
+    """Seconds in an interval such as '90s', '30m', '12h', '7d', '1h30m' or '3600'; None if invalid."""
+    compact = "".join(str(text).split()).lower()
+    if not compact or not re.fullmatch(r"(\d+[smhdw]?)+", compact):
+        return None
+    parts = _INTERVAL_PART.findall(compact)
+    # A bare number is only allowed alone: '1h30' is a typo, not 1h30s.
+    if len(parts) > 1 and any(unit == "" for dummy, unit in parts):
+        return None
+    seconds = sum(int(number) * _UNIT_SECONDS[unit] for number, unit in parts)
+    return seconds if seconds > 0 else None
 
 
 def checked_report_id(value, field="report_id"):
@@ -253,8 +260,18 @@ def resolve_report_names(deliveries, reports):
     return resolved
 
 
-def delivery_ledger(client, params):
-    """The ledger the module options ask for, and the scope that keeps Grafanas apart in a shared file."""
+def delivery_ledger(client, params, deliveries):
+    """The ledger the module options ask for, and the scope that keeps Grafanas apart in a shared file.
+
+    (None, "") when no delivery uses a ledger: a plain send then does not load (and compile) its code.
+    """
+    if not any(delivery.uses_ledger for delivery in deliveries):
+        return None, ""
+    from ansible_collections.reportops.grafana.plugins.module_utils._ledger import (  # pylint: disable=import-outside-toplevel
+        FileLedger,
+        GrafanaLedger,
+        default_ledger_path,
+    )
     file_ledger = FileLedger(params["ledger_path"] or default_ledger_path())
     if params["ledger"] == "grafana":
         return GrafanaLedger(client, file_ledger), ""
@@ -275,7 +292,6 @@ def deliver(client, ledger, scope, delivery, retries, check_mode, report=None, w
     outcome = dict(name=delivery.name, report=delivery.report, report_id=delivery.report_id, recipients=recipients,
                    recipients_source="report" if delivery.recipients is None else "emails",
                    status="failed", sent=False, changed=False, attempts=0)
-    ledger_id = delivery_id(delivery.report_id, delivery.recipients, delivery.delivery_key, scope)
 
     def finish(status, message, **extra):
         outcome.update(extra, status=status, message=message, elapsed=round(time.time() - started, 3))
@@ -283,6 +299,12 @@ def deliver(client, ledger, scope, delivery, retries, check_mode, report=None, w
 
     def skipped(reason):
         return finish("skipped", "Not sent: %s" % reason, skipped_reason=reason)
+
+    def checked_message():
+        name = " (%s)" % report.get("name") if report and report.get("name") else ""
+        outcome["changed"] = True
+        return "Check mode: report %s%s would be sent to %s." % (
+            delivery.report_id, name, ", ".join(recipients) or "its saved recipients")
 
     def send():
         try:
@@ -293,16 +315,20 @@ def deliver(client, ledger, scope, delivery, retries, check_mode, report=None, w
         outcome.update(sent=True, changed=True, http_status=200)
         return answer.get("message", "Report was sent") if isinstance(answer, dict) else "Report was sent"
 
+    if not delivery.uses_ledger:
+        try:
+            return finish("checked", checked_message()) if check_mode else finish("sent", send())
+        except GrafanaError as exc:
+            return finish("failed", exc.message, **({"http_status": exc.status} if exc.status else {}))
+    from ansible_collections.reportops.grafana.plugins.module_utils._ledger import (  # pylint: disable=import-outside-toplevel
+        LedgerError,
+        delivery_id,
+    )
+    ledger_id = delivery_id(delivery.report_id, delivery.recipients, delivery.delivery_key, scope)
     try:
         if check_mode:
-            reason = ledger.peek(ledger_id, delivery.delivery_key, delivery.min_interval) if delivery.uses_ledger else None
-            if reason:
-                return skipped(reason)
-            name = " (%s)" % report.get("name") if report and report.get("name") else ""
-            return finish("checked", "Check mode: report %s%s would be sent to %s." % (
-                delivery.report_id, name, ", ".join(recipients) or "its saved recipients"), changed=True)
-        if not delivery.uses_ledger:
-            return finish("sent", send())
+            reason = ledger.peek(ledger_id, delivery.delivery_key, delivery.min_interval)
+            return skipped(reason) if reason else finish("checked", checked_message())
         deadline = started + client.timeout
         ledger.prepare()
         with ledger.reserve(ledger_id, deadline, delivery.delivery_key, delivery.min_interval, retries) as reservation:

@@ -26,26 +26,11 @@ from ansible_collections.reportops.grafana.plugins.module_utils._client import G
 
 LEDGER_VERSION = 1
 ANNOTATION_TAG = "reportops.grafana"
-_INTERVAL_PART = re.compile(r"(\d+)([smhdw]?)")
-_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _LOCK_POLL = 0.1
 
 
 class LedgerError(Exception):
     """The ledger cannot be read, written or locked; nothing was sent."""
-
-
-def parse_interval(text):
-    """Seconds in an interval such as '90s', '30m', '12h', '7d', '1h30m' or '3600'; None if invalid."""
-    compact = "".join(str(text).split()).lower()
-    if not compact or not re.fullmatch(r"(\d+[smhdw]?)+", compact):
-        return None
-    parts = _INTERVAL_PART.findall(compact)
-    # A bare number is only allowed alone: '1h30' is a typo, not 1h30s.
-    if len(parts) > 1 and any(unit == "" for dummy, unit in parts):
-        return None
-    seconds = sum(int(number) * _UNIT_SECONDS[unit] for number, unit in parts)
-    return seconds if seconds > 0 else None
 
 
 def delivery_id(report_id, recipients, delivery_key=None, scope=""):

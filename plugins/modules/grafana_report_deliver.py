@@ -242,7 +242,7 @@ def main():
     except DeliveryError as exc:
         module.fail_json(msg=str(exc))
     client = GrafanaClient(module)
-    ledger, scope = delivery_ledger(client, module.params)
+    ledger, scope = delivery_ledger(client, module.params, deliveries)
     started = time.time()
     try:
         plan = planned(deliveries, listed_reports(module, client, deliveries))

@@ -245,7 +245,7 @@ def main():
     except DeliveryError as exc:
         module.fail_json(msg=str(exc))
     client = GrafanaClient(module)
-    ledger, scope = delivery_ledger(client, module.params)
+    ledger, scope = delivery_ledger(client, module.params, [delivery])
 
     result = dict(changed=False, sent=False, report_id=delivery.report_id)
     report = None

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.reportops.grafana.plugins.module_utils import _delivery
 from ansible_collections.reportops.grafana.plugins.module_utils._delivery import (
     Delivery,
     DeliveryError,
@@ -19,7 +18,7 @@ from ansible_collections.reportops.grafana.plugins.module_utils._delivery import
     deliver,
     resolve_report_names,
 )
-from ansible_collections.reportops.grafana.plugins.module_utils._ledger import FileLedger
+from ansible_collections.reportops.grafana.plugins.module_utils._ledger import FileLedger, LedgerError
 
 
 @pytest.mark.parametrize("value, expected", [(3, "3"), ("007", "7"), (" 12 ", "12")])
@@ -130,7 +129,7 @@ def test_deliver_warns_when_the_ledger_cannot_record(client, fetch, tmp_path, mo
     ledger = FileLedger(str(tmp_path / "l.json"))
 
     def broken(*args):
-        raise _delivery.LedgerError("disk full")
+        raise LedgerError("disk full")
 
     monkeypatch.setattr(ledger, "record", broken)
     warnings = []

@@ -15,6 +15,7 @@ import pytest
 from ansible_collections.reportops.grafana.plugins.module_utils import _ledger
 from ansible_collections.reportops.grafana.plugins.module_utils._client import GrafanaClient, GrafanaError
 from ansible_collections.reportops.grafana.plugins.module_utils._delivery import Delivery, deliver
+from ansible_collections.reportops.grafana.plugins.module_utils._delivery import parse_interval
 from ansible_collections.reportops.grafana.plugins.module_utils._ledger import (
     CLOCK_SKEW,
     FileLedger,
@@ -26,7 +27,6 @@ from ansible_collections.reportops.grafana.plugins.module_utils._ledger import (
     delivery_id,
     judge,
     parse_claim,
-    parse_interval,
     skip_reason,
 )
 
