@@ -1540,15 +1540,11 @@ class SimHandler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-met
         if first("type") == "alert":
             return 200, []
         limit = int64("limit")
-        found = self.state.find_annotations(principal.org_id, readable=lambda item: self._can_read_annotation(principal, item),
-                                            query=AnnotationQuery(
-                                                tags=parse_tag_pairs(query.get("tags", [])),
-                                                match_any=first("matchAny") in ("1", "t", "T", "TRUE", "true", "True"),
-                                                time_from=int64("from"),
-                                                time_to=int64("to"),
-                                                dashboard_uid=first("dashboardUID"),
-                                                limit=limit if limit > 0 else 100,
-                                            ))
+        filters = AnnotationQuery(tags=parse_tag_pairs(query.get("tags", [])),
+                                  match_any=first("matchAny") in ("1", "t", "T", "TRUE", "true", "True"),
+                                  time_from=int64("from"), time_to=int64("to"), dashboard_uid=first("dashboardUID"),
+                                  limit=limit if limit > 0 else 100)
+        found = self.state.find_annotations(principal.org_id, filters, lambda item: self._can_read_annotation(principal, item))
         return 200, found
 
 

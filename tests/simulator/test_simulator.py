@@ -853,8 +853,9 @@ def test_annotation_gone_is_404_with_a_wildcard_scope_and_403_without(simulator)
     # then the handler answers 404 "Annotation not found"; a type scope needs the id resolved,
     # and an id that is gone cannot be: 403 (accesscontrol middleware deny(), AnnotationTypeScopeResolver).
     sim = simulator(config={"tokens": [
-        {"token": "sim-token-wild", "permissions": ["annotations:read annotations:*", "annotations:create annotations:*",
-                                                   "annotations:write annotations:*", "annotations:delete annotations:*"]},
+        {"token": "sim-token-wild", "permissions": [
+            "annotations:read annotations:*", "annotations:create annotations:*",
+            "annotations:write annotations:*", "annotations:delete annotations:*"]},
         {"token": "sim-token-typed", "permissions": [
             "annotations:read annotations:type:organization", "annotations:create annotations:type:organization",
             "annotations:write annotations:type:organization", "annotations:delete annotations:type:organization"]}]})
