@@ -16,7 +16,6 @@ import fcntl
 import hashlib
 import json
 import os
-import re
 import socket
 import tempfile
 import time
