@@ -200,6 +200,9 @@ class GrafanaClient:
 
     def list_reports(self):
         reports, dummy = self.request("GET", PATHS["reports"], subject="the reports", permission="reports:read")
+        if not isinstance(reports, list):
+            raise GrafanaError("Grafana answered GET %s with something that is not a list; check url." % PATHS["reports"],
+                               status=200)
         return reports
 
     def create_report(self, definition):

@@ -306,10 +306,7 @@ from ansible_collections.reportops.grafana.plugins.module_utils._report_definiti
 
 
 def matching_reports(client, name):
-    reports = client.list_reports()
-    if not isinstance(reports, list):
-        raise DefinitionError("Grafana answered GET /api/reports with something that is not a list; check url.")
-    matches = [report for report in reports if report.get("name") == name]
+    matches = [report for report in client.list_reports() if report.get("name") == name]
     if len(matches) > 1:
         raise DefinitionError("report name '%s' matches %d reports in this Grafana (ids %s); grafana_report needs a name that "
                               "is unique in the organization: rename or delete the extra ones in Grafana. Nothing was changed."

@@ -165,8 +165,6 @@ def main():
                 reports = []
         else:
             reports = client.list_reports()
-            if not isinstance(reports, list):
-                module.fail_json(msg="Grafana answered GET /api/reports with something that is not a list; check url.")
             for key in ("name", "uid"):
                 if module.params[key] is not None:
                     reports = [report for report in reports if report.get(key) == module.params[key]]
