@@ -81,14 +81,17 @@ def checked_report_id(value, field="report_id"):
     return report_id
 
 
-def checked_emails(value, field="emails"):
-    """Addresses from a string or a list of strings, split, validated and without duplicates."""
+def checked_emails(value, field="emails", alternative=", or use_emails_from_report: true"):
+    """Addresses from a string or a list of strings, split, validated and without duplicates.
+
+    `alternative` ends the message for an empty list: what else the caller accepts instead.
+    """
     values = [value] if isinstance(value, str) else value
     if not isinstance(values, (list, tuple)) or any(not isinstance(item, str) for item in values):
         raise DeliveryError("%s must be a list of addresses or a string of addresses, got %r." % (field, value))
     recipients = split_recipients(values)
     if not recipients:
-        raise DeliveryError("%s is empty: give at least one address, or use_emails_from_report: true." % field)
+        raise DeliveryError("%s is empty: give at least one address%s." % (field, alternative))
     invalid = invalid_addresses(recipients)
     if invalid:
         raise DeliveryError("%s has %d invalid address(es): %s. Give plain addresses such as ops@example.com, without display names."
@@ -300,6 +303,9 @@ def deliver(client, ledger, scope, delivery, retries, check_mode, report=None, w
     def skipped(reason):
         return finish("skipped", "Not sent: %s" % reason, skipped_reason=reason)
 
+    def failed(exc):
+        return finish("failed", exc.message, **({"http_status": exc.status} if exc.status else {}))
+
     def checked_message():
         name = " (%s)" % report.get("name") if report and report.get("name") else ""
         outcome["changed"] = True
@@ -319,7 +325,7 @@ def deliver(client, ledger, scope, delivery, retries, check_mode, report=None, w
         try:
             return finish("checked", checked_message()) if check_mode else finish("sent", send())
         except GrafanaError as exc:
-            return finish("failed", exc.message, **({"http_status": exc.status} if exc.status else {}))
+            return failed(exc)
     from ansible_collections.reportops.grafana.plugins.module_utils._ledger import (  # pylint: disable=import-outside-toplevel
         LedgerError,
         delivery_id,
@@ -350,6 +356,6 @@ def deliver(client, ledger, scope, delivery, retries, check_mode, report=None, w
                             getattr(exc, "message", exc)))
             return finish("sent", message)
     except GrafanaError as exc:
-        return finish("failed", exc.message, **({"http_status": exc.status} if exc.status else {}))
+        return failed(exc)
     except LedgerError as exc:
         return finish("failed", str(exc))

@@ -24,7 +24,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.errors import UnsupportedError
 
 from ansible_collections.reportops.grafana.plugins.module_utils._client import split_recipients
-from ansible_collections.reportops.grafana.plugins.module_utils._delivery import invalid_addresses
+from ansible_collections.reportops.grafana.plugins.module_utils._delivery import DeliveryError, checked_emails
 
 try:  # Python 3.9+; without it, dates need an explicit UTC offset.
     import zoneinfo
@@ -145,15 +145,13 @@ def checked_definition(params):
 
 
 def checked_addresses(values, field, single=False):
-    recipients = split_recipients([to_text(value) for value in values])
-    if not recipients:
-        raise DefinitionError("%s must not be empty: give at least one address such as ops@example.com." % field)
+    """The addresses of a definition, checked as the recipients of a send are."""
+    try:
+        recipients = checked_emails([to_text(value) for value in values], field, alternative=" such as ops@example.com")
+    except DeliveryError as exc:
+        raise DefinitionError(str(exc))
     if single and len(recipients) > 1:
         raise DefinitionError("%s must be one address, got %d." % (field, len(recipients)))
-    invalid = invalid_addresses(recipients)
-    if invalid:
-        raise DefinitionError("%s has %d invalid address(es): %s. Give plain addresses such as ops@example.com, without display names."
-                              % (field, len(invalid), ", ".join(repr(address[:100]) for address in invalid[:5])))
     return recipients
 
 
