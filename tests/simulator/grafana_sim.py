@@ -394,7 +394,7 @@ class SimState:  # pylint: disable=too-many-public-methods,too-many-instance-att
     """Everything the simulator remembers; all public methods are thread-safe."""
 
     SETTINGS = ("profile", "render_seconds", "render_limit", "smtp_enabled", "tracing", "lockout_attempts",
-                "lockout_window_seconds", "annotations_max_age_seconds", "annotations_max_count", "version")
+                "lockout_window_seconds", "annotations_max_age_seconds", "annotations_max_count")
 
     def __init__(self, config, state_dir):
         self.config = config
@@ -455,8 +455,6 @@ class SimState:  # pylint: disable=too-many-public-methods,too-many-instance-att
             "lockout_window_seconds": lambda value: isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0,
             "annotations_max_age_seconds": lambda value: isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0,
             "annotations_max_count": lambda value: isinstance(value, int) and not isinstance(value, bool) and value >= 0,
-            # The Grafana version /api/health answers and whose report fields are kept (issue 16).
-            "version": lambda value: isinstance(value, str) and bool(re.fullmatch(r"\d+(\.\d+){0,2}\S*", value)),
         }
         if not isinstance(changes, dict) or not changes:
             raise ApiError(400, "expected a JSON object with any of: " + ", ".join(self.SETTINGS))
@@ -1437,7 +1435,7 @@ class SimHandler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-met
 
     def api_health(self, **_):
         """GET /api/health."""
-        return 200, {"commit": "sim", "database": "ok", "version": self.state.setting("version")}
+        return 200, {"commit": "sim", "database": "ok", "version": self.state.config["version"]}
 
     def api_login_page(self, **_):
         """GET /login: where a proxy without a session sends API clients."""
@@ -1492,13 +1490,13 @@ class SimHandler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-met
 
     def api_create_report(self, principal, body, **_):
         """POST /api/reports."""
-        fields = known_report_fields(report_fields(self._bind_json(body), creating=True), self.state.setting("version"))
+        fields = known_report_fields(report_fields(self._bind_json(body), creating=True), self.state.config["version"])
         return 200, {"id": self.state.create_report(principal.org_id, fields, principal.user_id), "message": "Report created"}
 
     def api_update_report(self, principal, match, body, **_):
         """PUT /api/reports/{id}: the body replaces the whole definition; fields left out get defaults."""
         report_id = path_id(match)
-        fields = known_report_fields(report_fields(self._bind_json(body), creating=True), self.state.setting("version"))
+        fields = known_report_fields(report_fields(self._bind_json(body), creating=True), self.state.config["version"])
         if not self.state.update_report(principal.org_id, report_id, fields):
             raise ApiError(404, "Report not found")
         return 200, {"message": "Report updated"}
@@ -1511,12 +1509,12 @@ class SimHandler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-met
 
     def api_get_report_settings(self, principal, **_):
         """GET /api/reports/settings."""
-        return 200, settings_as_version_keeps(self.state.get_report_settings(principal.org_id), self.state.setting("version"))
+        return 200, settings_as_version_keeps(self.state.get_report_settings(principal.org_id), self.state.config["version"])
 
     def api_save_report_settings(self, principal, body, **_):
         """POST /api/reports/settings: creates or replaces the org's branding and themes."""
         data = self._bind_json(body)
-        fields = {**settings_fields(data), **settings_13_fields(data, self.state.setting("version"))}
+        fields = {**settings_fields(data), **settings_13_fields(data, self.state.config["version"])}
         self.state.save_report_settings(principal.org_id, fields, principal.user_id)
         return 200, {"message": "Report settings saved"}
 
