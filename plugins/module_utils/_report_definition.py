@@ -584,13 +584,16 @@ def unkept_fields(wanted, report):
     return problems
 
 
+# The options every exported definition has; reply_to and schedule follow when the report has them.
+_EXPORTED_OPTIONS = ("name", "recipients", "subject", "body", "formats", "orientation", "layout", "scale_factor",
+                     "include_dashboard_link", "pdf_show_template_variables", "pdf_combine_one_file", "paused")
+
+
 def definition_options(report):
     """The grafana_report options that recreate a report (its `definition`): applied to the same
     Grafana they change nothing, applied to another they create an equal report."""
     view = report_view(report)
-    options = dict((key, view[key]) for key in ("name", "recipients", "subject", "body", "formats", "orientation", "layout",
-                                                 "scale_factor", "include_dashboard_link", "pdf_show_template_variables",
-                                                 "pdf_combine_one_file", "paused"))
+    options = dict((key, view[key]) for key in _EXPORTED_OPTIONS)
     if view["reply_to"]:
         options["reply_to"] = view["reply_to"]
     options["dashboards"] = view["dashboards"]

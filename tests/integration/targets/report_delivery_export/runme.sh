@@ -9,7 +9,10 @@
 # No `set -x`: it would print the credentials that these checks look for.
 set -eu
 source ../setup_simulator/files/simulator.sh
+source ../setup_simulator/files/checks.sh
+# shellcheck disable=SC2034  # read by checks.sh
 output="$work/output.log"
+# shellcheck disable=SC2034  # read by checks.sh
 secrets=(staging-export-token-2222 prod-export-token-3333 old-export-token-4444 new-export-token-5555)
 
 declare -A urls tokens
@@ -48,35 +51,6 @@ stat() {  # stat ENV writes|requests: the POST, PUT and DELETE requests (or all 
 stats = json.load(urllib.request.urlopen(sys.argv[1] + "/_sim/stats", timeout=30))
 print(stats["requests"] if sys.argv[2] == "requests" else
       sum(count for route, count in stats["by_route"].items() if route.split()[0] in ("POST", "PUT", "DELETE")))' "${urls[$1]}" "$2"
-}
-
-run() {  # run DESCRIPTION COMMAND...: must succeed; output in $output
-    local description="$1"
-    shift
-    "$@" >"$output" 2>&1 || { tail -n 60 "$output" >&2; fail "$description (exit $?)"; }
-    no_secrets
-}
-
-run_failing() {  # run_failing DESCRIPTION COMMAND...: must fail
-    local description="$1"
-    shift
-    if "$@" >"$output" 2>&1; then tail -n 60 "$output" >&2; fail "$description: succeeded but should have failed"; fi
-    no_secrets
-}
-
-no_secrets() {
-    local secret
-    for secret in "${secrets[@]}"; do
-        if grep -q -- "$secret" "$output"; then fail "a credential appears in the output"; fi
-    done
-}
-
-contains() {
-    grep -qF -- "$1" "$output" || { tail -n 60 "$output" >&2; fail "the output lacks: $1"; }
-}
-
-equals() {  # equals DESCRIPTION ACTUAL EXPECTED
-    [ "$2" = "$3" ] || fail "$1: got '$2', expected '$3'"
 }
 
 adhoc() {  # adhoc ENV MODULE JSON-ARGS: one module run against ENV, connection from the environment

@@ -116,8 +116,8 @@ def test_computed_state_is_not_sent_back():
 
 def test_round_trip_changes_only_the_paths_given():
     saved = {"a": {"b": 1, "keep": [1]}, "unknown": {"x": "y"}}
-    assert rd.round_trip(saved, {("a", "b"): 2, ("new", "c"): 3}) == {"a": {"b": 2, "keep": [1]}, "unknown": {"x": "y"},
-                                                                       "new": {"c": 3}}
+    expected = {"a": {"b": 2, "keep": [1]}, "unknown": {"x": "y"}, "new": {"c": 3}}
+    assert rd.round_trip(saved, {("a", "b"): 2, ("new", "c"): 3}) == expected
     assert saved == {"a": {"b": 1, "keep": [1]}, "unknown": {"x": "y"}}
 
 
