@@ -18,7 +18,7 @@ ls "$demo"/reportops-grafana-*.tar.gz
 # The job must use the installed copy, not this source tree. (With pipefail, `grep -q` made this
 # fail at random: it exits at the first match and ansible-galaxy dies writing to the closed pipe.)
 ANSIBLE_COLLECTIONS_PATH="$PWD/$demo/collections" "$venv/bin/ansible-galaxy" collection list reportops.grafana 2>/dev/null \
-    | grep "^# $PWD/$demo/collections/ansible_collections" >/dev/null  # not -q: grep quitting early breaks the pipe
+    | grep "^# $PWD/$demo/collections/ansible_collections" >/dev/null
 
 echo "== Start the Grafana reporting simulator"
 "$venv/bin/python" tests/simulator/grafana_sim.py serve --background --state-dir "$demo/simulator" --lifetime 600 >"$demo/simulator.json"
