@@ -505,6 +505,8 @@ _FIELD_PATHS = dict(name=("name",), subject=("subject",), body=("message",), sca
                     include_dashboard_link=("enableDashboardUrl",), orientation=("options", "orientation"),
                     layout=("options", "layout"), pdf_show_template_variables=("options", "pdfShowTemplateVariables"),
                     pdf_combine_one_file=("options", "pdfCombineOneFile"))
+# Options that are lists of addresses, each a comma-separated string in Grafana.
+_ADDRESS_PATHS = dict(recipients=("recipients",), reply_to=("replyTo",))
 
 
 def saved_definition(report):
@@ -517,15 +519,15 @@ def saved_definition(report):
 
 
 def report_body(wanted, report=None):
-    """The body of a write of the wanted fields (a wanted_view): the saved report (a new one: its name,
-    NEW_SCHEDULE) with only those fields changed."""
+    """The body of a write of the wanted fields (a wanted_view): the saved report, or for a new one
+    NEW_SCHEDULE, with only those fields changed."""
     base = saved_definition(report) if report else {"schedule": dict(NEW_SCHEDULE)}
     changes = {}
     for key, value in wanted.items():
         if key in _FIELD_PATHS:
             changes[_FIELD_PATHS[key]] = value
-        elif key in ("recipients", "reply_to"):
-            changes[("recipients",) if key == "recipients" else ("replyTo",)] = ",".join(value)
+        elif key in _ADDRESS_PATHS:
+            changes[_ADDRESS_PATHS[key]] = ",".join(value)
         elif key == "formats":
             changes[("formats",)] = list(value)
         elif key == "paused":
@@ -534,9 +536,6 @@ def report_body(wanted, report=None):
             changes[("dashboards",)] = _dashboards_body(value, dashboards_of(base))
         elif key == "schedule":
             changes[("schedule",)] = _schedule_body(value, base.get("schedule") or {})
-    if report and "dashboardUid" in base and "dashboards" in changes:
-        # Grafana before 9 had one dashboard; the list replaces it.
-        changes.update({("dashboardUid",): None, ("dashboardId",): None})
     return round_trip(base, changes)
 
 
