@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+
 import pytest
 
 from ansible_collections.reportops.grafana.plugins.modules.grafana_report_settings import main
@@ -53,6 +56,21 @@ def test_a_setting_grafana_did_not_keep_fails_with_its_version(run_module, fetch
     outcome = run_module(main, dict(BASE, pdf_theme="dark"))
     assert outcome.failed and outcome.result["changed"]
     assert outcome.result["msg"] == "Grafana 9.5.1 did not keep the report settings it was sent: pdf_theme: asked for 'dark', Grafana kept 'light'."
+
+
+# Grafana's documented examples (tests/simulator/fixtures/grafana_docs, see its README), read as Grafana answers them.
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "simulator", "fixtures", "grafana_docs")
+
+
+@pytest.mark.parametrize("name", ["get_settings.json", "settings_grafana13.json"])
+def test_docs_settings_examples_are_read_and_sent_back(run_module, fetch, name):
+    with open(os.path.join(FIXTURES, name)) as handle:
+        documented = json.load(handle)
+    saved = dict(documented, branding=dict(documented["branding"], emailFooterText="Sent by SRE"))
+    fetch.reply(200, documented).reply(200, {"message": "Report settings saved"}).reply(200, saved)
+    outcome = run_module(main, dict(BASE, email_footer_text="Sent by SRE", email_footer_mode="sent-by"))
+    assert not outcome.failed and outcome.result["changed_fields"] == ["email_footer_text"]
+    assert fetch.bodies()[1] == saved
 
 
 def test_check_mode_writes_nothing(run_module, fetch):
