@@ -149,6 +149,8 @@ def test_report_time_range_fills_the_dashboards_without_one():
 
 
 def test_create_sends_a_complete_schedule_and_the_dashboard_link():
+    # As the UI (the reporting frontend's blankReport: enableDashboardUrl true, a schedule with timeZone) and the
+    # Terraform provider (resource_report.go: include_dashboard_link Default true, a time zone default) create reports.
     wanted = rd.wanted_view(definition(recipients=["a@example.com"], dashboards=[dict(uid="slo")]))
     body = rd.report_body(dict(wanted, name="Weekly SLO"))
     assert body["enableDashboardUrl"] is True
