@@ -30,6 +30,7 @@ PATHS = {
     "report": "/api/reports/{report_id}",
     "report_settings": "/api/reports/settings",
     "test_email": "/api/reports/test-email",
+    "health": "/api/health",
     "annotations": "/api/annotations",
     "annotation": "/api/annotations/{annotation_id}",
 }
@@ -235,6 +236,11 @@ class GrafanaClient:
         """POST /api/reports/settings: creates or replaces the organization's report settings."""
         self.request("POST", PATHS["report_settings"], body=settings, subject="the report settings",
                      permission="reports.settings:write")
+
+    def health(self):
+        """GET /api/health: Grafana's version (and database state); needs no permission."""
+        answer, dummy = self.request("GET", PATHS["health"], subject="Grafana's health")
+        return answer if isinstance(answer, dict) else {}
 
     def create_annotation(self, annotation):
         created, dummy = self.request("POST", PATHS["annotations"], body=annotation, subject="the ledger annotation",

@@ -49,7 +49,7 @@ REPORT_ARGUMENT_SPEC = dict(
     name=dict(type="str", required=True),
     state=dict(type="str", choices=["present", "absent"], default="present"),
     recipients=dict(type="list", elements="str"),
-    reply_to=dict(type="str"),
+    reply_to=dict(type="list", elements="str"),
     subject=dict(type="str"),
     # Not `message`: Ansible keeps that name for itself.
     body=dict(type="str"),
@@ -78,9 +78,16 @@ REPORT_ARGUMENT_SPEC = dict(
     pdf_combine_one_file=dict(type="bool"),
     paused=dict(type="bool"),
     send_test_email=dict(type="bool", default=False),
+    test_email_recipients=dict(type="list", elements="str"),
 )
 # Options that are not part of the report's definition.
-CONTROL_OPTIONS = ("name", "state", "send_test_email")
+CONTROL_OPTIONS = ("name", "state", "send_test_email", "test_email_recipients")
+# What a new report gets for the options its definition leaves out: the UI and Terraform always send a
+# schedule with a time zone and turn the dashboard link on. Frequency `never`: sent only when asked.
+CREATE_DEFAULTS = dict(schedule=dict(frequency="never", time_zone="UTC"), include_dashboard_link=True)
+# The schedule of a new report before the user's sub-options are applied: every field the UI sends.
+NEW_SCHEDULE = {"frequency": "never", "timeZone": "UTC", "intervalFrequency": "", "intervalAmount": 0, "workdaysOnly": False,
+                "dayOfMonth": "", "endDate": None}
 
 _DATE_TIME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$",
                         re.IGNORECASE)
@@ -125,10 +132,15 @@ def checked_definition(params):
         if definition["send_test_email"]:
             raise DefinitionError("send_test_email needs state=present: there is no definition to mail.")
         return definition
+    if definition["test_email_recipients"] is not None:
+        if not definition["send_test_email"]:
+            raise DefinitionError("test_email_recipients needs send_test_email=true: they are where the test email goes.")
+        definition["test_email_recipients"] = checked_addresses(definition["test_email_recipients"], "test_email_recipients")
     if definition["recipients"] is not None:
         definition["recipients"] = checked_addresses(definition["recipients"], "recipients")
-    if definition["reply_to"]:
-        definition["reply_to"] = checked_addresses([definition["reply_to"]], "reply_to", single=True)[0]
+    if definition["reply_to"] is not None:
+        # An empty list, or only empty strings, removes the reply-to addresses.
+        definition["reply_to"] = checked_addresses(definition["reply_to"], "reply_to") if "".join(definition["reply_to"]).strip() else []
     if definition["dashboards"] is not None:
         definition["dashboards"] = checked_dashboards(definition["dashboards"])
     if definition["time_range"] is not None:
@@ -144,15 +156,25 @@ def checked_definition(params):
     return definition
 
 
-def checked_addresses(values, field, single=False):
+def checked_addresses(values, field):
     """The addresses of a definition, checked as the recipients of a send are."""
     try:
-        recipients = checked_emails([to_text(value) for value in values], field, alternative=" such as ops@example.com")
+        return checked_emails([to_text(value) for value in values], field, alternative=" such as ops@example.com")
     except DeliveryError as exc:
         raise DefinitionError(str(exc))
-    if single and len(recipients) > 1:
-        raise DefinitionError("%s must be one address, got %d." % (field, len(recipients)))
-    return recipients
+
+
+def variable_values(value):
+    """The values of one dashboard variable as a list of strings, whichever form Grafana stored it in.
+
+    Grafana's docs show a string (``{"namefilter": "TestData"}``), its current frontend sends lists
+    (``Record<string, string[]>``); reports in the wild have both. None (or null) is no value.
+    """
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return [to_text(item) for item in value]
+    return [to_text(value)]
 
 
 def checked_time_range(value, field):
@@ -315,12 +337,12 @@ def report_view(report):
     return dict(
         name=report.get("name"),
         recipients=split_recipients([report.get("recipients") or ""]),
-        reply_to=report.get("replyTo") or "",
+        reply_to=split_recipients([report.get("replyTo") or ""]),
         subject=report.get("subject") or "",
         body=report.get("message") or "",
         dashboards=[dict(uid=(item.get("dashboard") or {}).get("uid") or "",
                          time_range=_time_range_view(item.get("timeRange")),
-                         variables=dict((name, list(values or [])) for name, values in (item.get("reportVariables") or {}).items()))
+                         variables=dict((name, variable_values(values)) for name, values in (item.get("reportVariables") or {}).items()))
                     for item in dashboards_of(report)],
         schedule=dict(
             frequency=schedule.get("frequency") or "",
@@ -350,7 +372,7 @@ def comparable(view):
     if "recipients" in view:
         view["recipients"] = sorted(address.lower() for address in view["recipients"])
     if "reply_to" in view:
-        view["reply_to"] = view["reply_to"].lower()
+        view["reply_to"] = sorted(address.lower() for address in view["reply_to"])
     if "formats" in view:
         view["formats"] = sorted(set(view["formats"]))
     for item in view.get("dashboards") or []:
@@ -388,8 +410,19 @@ def schedule_zone(definition, current=None):
 
 
 def wanted_view(definition, current=None):
-    """The fields the user set, in the module's forms (dates in the schedule's time zone)."""
+    """The fields the user set, in the module's forms (dates in the schedule's time zone).
+
+    A new report (no `current`) also gets CREATE_DEFAULTS for what the definition leaves out, so
+    that they are written, shown and checked like the user's own options.
+    """
     current_view = report_view(current) if current else None
+    if current is None:
+        definition = dict(definition)
+        for key, value in CREATE_DEFAULTS.items():
+            if definition.get(key) is None:
+                definition[key] = copy.deepcopy(value)
+            elif isinstance(value, dict):
+                definition[key] = dict(value, **dict((name, item) for name, item in definition[key].items() if item is not None))
     view = {}
     for key, value in definition.items():
         if key in CONTROL_OPTIONS or value is None:
@@ -403,11 +436,28 @@ def wanted_view(definition, current=None):
                 if value.get(name):
                     value[name] = rendered(instant(value[name], zone_name, "schedule." + name), zone_name)
         view[key] = value
+    if "time_range" in view:
+        _apply_report_time_range(view, current_view)
     schedule = view.get("schedule") or {}
     start = schedule.get("start") or (current_view or {}).get("schedule", {}).get("start")
     if schedule.get("end") and start and parse_moment(schedule["end"], "end") <= parse_moment(start, "start"):
         raise DefinitionError("schedule.end (%s) must be after the start (%s)." % (schedule["end"], start))
     return view
+
+
+def _apply_report_time_range(view, current_view):
+    """Grafana ignores the report-wide options.timeRange once a report has dashboards (the Terraform
+    provider deprecated its field for that), so `time_range` becomes the time range of every
+    dashboard that has none; it is not written as options.timeRange."""
+    time_range = view.pop("time_range")
+    dashboards = view.get("dashboards")
+    if dashboards is None:
+        dashboards = copy.deepcopy((current_view or {}).get("dashboards") or [])
+    for item in dashboards:
+        if not (item["time_range"].get("from") or item["time_range"].get("to")):
+            item["time_range"] = dict(time_range)
+    if dashboards:
+        view["dashboards"] = dashboards
 
 
 def current_view_of(wanted, current):
@@ -431,49 +481,132 @@ def changed_fields(before, after):
     return changed
 
 
-def definition_of(report):
-    """The body of a PUT that keeps a report as it is: its definition without the fields Grafana owns."""
-    body = dict((key, copy.deepcopy(report[key])) for key in
-                ("name", "subject", "recipients", "replyTo", "message", "enableDashboardUrl", "enableCsv", "formats",
-                 "scaleFactor", "options", "schedule") if key in report)
-    if report.get("state") and report["state"] not in COMPUTED_STATES:
-        body["state"] = report["state"]
-    body["dashboards"] = [{"dashboard": {"uid": (item.get("dashboard") or {}).get("uid")},
-                           "timeRange": copy.deepcopy(item.get("timeRange") or {"from": "", "to": ""}),
-                           "reportVariables": copy.deepcopy(item.get("reportVariables") or {})}
-                          for item in dashboards_of(report)]
+# -- the round trip: what Grafana gave, with only the user's fields changed ---------------------
+
+
+def round_trip(saved, changes):
+    """The body of a write that replaces a whole object (PUT /api/reports/{id}, POST /api/reports/settings):
+    `saved` exactly as Grafana returned it, with each value of `changes` (a path, a tuple of keys, to a
+    value) put in place. Fields the collection does not know, and the form Grafana gave each value in,
+    go back unchanged; a path that does not exist yet is created."""
+    body = copy.deepcopy(saved)
+    for path, value in changes.items():
+        target = body
+        for key in path[:-1]:
+            if not isinstance(target.get(key), dict):
+                target[key] = {}
+            target = target[key]
+        target[path[-1]] = copy.deepcopy(value)
     return body
 
 
-def grafana_body(wanted, base=None):
-    """`base` (a definition, {} for a new report) with the wanted fields (a wanted_view) applied."""
-    body = copy.deepcopy(base or {})
-    options = body.get("options") or {}
-    simple = dict(reply_to="replyTo", subject="subject", body="message", scale_factor="scaleFactor",
-                  include_dashboard_link="enableDashboardUrl")
-    option_fields = dict(orientation="orientation", layout="layout", pdf_show_template_variables="pdfShowTemplateVariables",
-                         pdf_combine_one_file="pdfCombineOneFile")
+# Options that set one field of Grafana's report, with the path of that field.
+_FIELD_PATHS = dict(name=("name",), subject=("subject",), body=("message",), scale_factor=("scaleFactor",),
+                    include_dashboard_link=("enableDashboardUrl",), orientation=("options", "orientation"),
+                    layout=("options", "layout"), pdf_show_template_variables=("options", "pdfShowTemplateVariables"),
+                    pdf_combine_one_file=("options", "pdfCombineOneFile"))
+# Options that are lists of addresses, each a comma-separated string in Grafana.
+_ADDRESS_PATHS = dict(recipients=("recipients",), reply_to=("replyTo",))
+
+
+def saved_definition(report):
+    """What Grafana returned for a report, as the base of the next write: all of it, but a state that
+    Grafana computes from the schedule (expired, not scheduled), which it works out again."""
+    saved = copy.deepcopy(report)
+    if saved.get("state") in COMPUTED_STATES:
+        del saved["state"]
+    return saved
+
+
+def report_body(wanted, report=None):
+    """The body of a write of the wanted fields (a wanted_view): the saved report, or for a new one
+    NEW_SCHEDULE, with only those fields changed."""
+    base = saved_definition(report) if report else {"schedule": dict(NEW_SCHEDULE)}
+    changes = {}
     for key, value in wanted.items():
-        if key in simple:
-            body[simple[key]] = value
-        elif key in option_fields:
-            options[option_fields[key]] = value
-        elif key == "time_range":
-            options["timeRange"] = dict(value)
-        elif key == "recipients":
-            body["recipients"] = ",".join(value)
+        if key in _FIELD_PATHS:
+            changes[_FIELD_PATHS[key]] = value
+        elif key in _ADDRESS_PATHS:
+            changes[_ADDRESS_PATHS[key]] = ",".join(value)
         elif key == "formats":
-            body["formats"] = list(value)
+            changes[("formats",)] = list(value)
         elif key == "paused":
-            body["state"] = "paused" if value else "scheduled"
+            changes[("state",)] = "paused" if value else "scheduled"
         elif key == "dashboards":
-            body["dashboards"] = [{"dashboard": {"uid": item["uid"]}, "timeRange": dict(item["time_range"]),
-                                   "reportVariables": dict(item["variables"])} for item in value]
+            changes[("dashboards",)] = _dashboards_body(value, dashboards_of(base))
         elif key == "schedule":
-            body["schedule"] = _schedule_body(value, body.get("schedule") or {})
-    if options:
-        body["options"] = options
+            changes[("schedule",)] = _schedule_body(value, base.get("schedule") or {})
+    return round_trip(base, changes)
+
+
+def _dashboards_body(wanted, saved_items):
+    """The wanted dashboards, each the saved item with its uid (its id, name and unknown fields kept)
+    with the time range and variables changed; a variable whose values did not change keeps Grafana's form."""
+    unused = list(saved_items)
+    items = []
+    for dashboard in wanted:
+        saved = next((item for item in unused if (item.get("dashboard") or {}).get("uid") == dashboard["uid"]), None)
+        if saved is not None:
+            unused.remove(saved)
+        saved = saved or {"dashboard": {"uid": dashboard["uid"]}}
+        saved_variables = saved.get("reportVariables") or {}
+        variables = {}
+        for name, values in dashboard["variables"].items():
+            same = name in saved_variables and sorted(variable_values(saved_variables[name])) == sorted(values)
+            variables[name] = copy.deepcopy(saved_variables[name]) if same else list(values)
+        time_range = dict(dashboard["time_range"])
+        if _time_range_view(saved.get("timeRange")) == time_range:
+            time_range = saved.get("timeRange") or time_range
+        items.append(round_trip(saved, {("timeRange",): time_range, ("reportVariables",): variables}))
+    return items
+
+
+def test_email_body(body, definition):
+    """The body of POST /api/reports/test-email: the definition as saved, mailed to test_email_recipients
+    when given (nothing is saved, so the report's own recipients stay as they are)."""
+    if definition.get("test_email_recipients"):
+        return round_trip(body, {("recipients",): ",".join(definition["test_email_recipients"])})
     return body
+
+
+def unkept_fields(wanted, report):
+    """(field, asked for, what Grafana kept) for each wanted field that the report read back after a
+    write does not hold: what an older Grafana drops because it does not know the field."""
+    kept = current_view_of(wanted, report)
+    problems = []
+    for field in changed_fields(kept, wanted):
+        if field.startswith("schedule."):
+            name = field.split(".", 1)[1]
+            problems.append((field, wanted["schedule"][name], kept["schedule"][name]))
+        else:
+            problems.append((field, wanted[field], kept[field]))
+    return problems
+
+
+# The options every exported definition has; reply_to and schedule follow when the report has them.
+_EXPORTED_OPTIONS = ("name", "recipients", "subject", "body", "formats", "orientation", "layout", "scale_factor",
+                     "include_dashboard_link", "pdf_show_template_variables", "pdf_combine_one_file", "paused")
+
+
+def definition_options(report):
+    """The grafana_report options that recreate a report (its `definition`): applied to the same
+    Grafana they change nothing, applied to another they create an equal report."""
+    view = report_view(report)
+    options = dict((key, view[key]) for key in _EXPORTED_OPTIONS)
+    if view["reply_to"]:
+        options["reply_to"] = view["reply_to"]
+    options["dashboards"] = view["dashboards"]
+    schedule = view["schedule"]
+    exported = dict((key, schedule[key]) for key in ("frequency", "start", "end", "time_zone") if schedule[key])
+    if schedule["frequency"] in WORKDAY_FREQUENCIES:
+        exported["workdays_only"] = schedule["workdays_only"]
+    if schedule["frequency"] == "custom":
+        exported.update(interval_amount=schedule["interval_amount"], interval_unit=schedule["interval_unit"])
+    if schedule["frequency"] == "monthly":
+        exported["last_day_of_month"] = schedule["last_day_of_month"]
+    if exported:
+        options["schedule"] = exported
+    return options
 
 
 def _schedule_body(wanted, schedule):

@@ -15,8 +15,13 @@ description:
   - Only the options you set are compared with the report, after normalising what Grafana changes on its own
     (recipient order and case, the defaults it fills in, dates answered in the schedule's time zone), so a second run
     with the same options changes nothing and sends no write.
-  - An update sends one C(PUT /api/reports/{id}) with the whole definition, the saved one with your options applied,
-    because Grafana replaces the definition with the body of that request.
+  - An update sends one C(PUT /api/reports/{id}) with the whole definition, because Grafana replaces the definition with
+    the body of that request - the report exactly as Grafana returned it, with only your options changed. Fields the
+    module does not know, and the form Grafana gave a value in (a dashboard variable as a string or as a list), go
+    back unchanged.
+  - After a write, the report is read back. An option Grafana did not keep (an older Grafana drops the fields it does
+    not know) fails the task with the option, the value asked for, what Grafana kept and Grafana's version, instead
+    of reporting a change on every run.
   - Every option is checked before any request. Two reports with the name O(name) fail the task before anything is
     written.
   - Each option names the field of Grafana's report definition (C(POST /api/reports)) it sets.
@@ -44,7 +49,9 @@ options:
   state:
     description:
       - V(present) creates the report or updates it to match the options; V(absent) deletes it.
-      - Creating a report needs O(recipients) and O(dashboards).
+      - Creating a report needs O(recipients) and O(dashboards). A new report always gets a schedule with a time zone
+        (without O(schedule), frequency V(never) - sent only when asked - in V(UTC)) and the dashboard link
+        (O(include_dashboard_link)), as Grafana's UI and the Terraform provider do.
     type: str
     choices: [present, absent]
     default: present
@@ -57,8 +64,11 @@ options:
     elements: str
   reply_to:
     description:
-      - Reply-to address of the mail (Grafana field C(replyTo)). An empty string removes it.
-    type: str
+      - Reply-to addresses of the mail (Grafana field C(replyTo), one comma-separated string). An empty list removes them.
+      - Items may themselves hold several addresses separated by commas or semicolons; order and case do not count as
+        a change.
+    type: list
+    elements: str
   subject:
     description:
       - Subject of the mail (Grafana field C(subject)). Grafana uses the report name when it is empty.
@@ -97,10 +107,13 @@ options:
         description:
           - Template variable values, a dictionary of variable name to a list of values (Grafana field
             C(dashboards[].reportVariables)). A single string is a one-value list.
+          - Grafana stores a value as a string or as a list; both forms compare equal, and a value you did not change
+            goes back in the form Grafana gave it.
         type: dict
   schedule:
     description:
       - When Grafana sends the report (Grafana field C(schedule)). Only the sub-options you set are compared and changed.
+      - A new report without O(schedule.frequency) gets V(never), and without O(schedule.time_zone) V(UTC).
     type: dict
     suboptions:
       frequency:
@@ -162,7 +175,10 @@ options:
     choices: [grid, simple]
   time_range:
     description:
-      - Time range of the whole report (Grafana field C(options.timeRange)); both empty means each dashboard's own.
+      - Default time range of the report's dashboards (Grafana field C(dashboards[].timeRange)) - every dashboard that
+        has none (neither in O(dashboards) nor saved) gets this one.
+      - It is not written to the report-wide Grafana field C(options.timeRange), which Grafana ignores when a report
+        has dashboards (the Terraform provider deprecated its field for that reason); a saved one is left as it is.
     type: dict
     suboptions:
       from:
@@ -177,7 +193,8 @@ options:
     type: int
   include_dashboard_link:
     description:
-      - Put a link to the dashboard in the mail (Grafana field C(enableDashboardUrl)).
+      - Put a link to the dashboard in the mail (Grafana field C(enableDashboardUrl)). A new report has it unless
+        this is V(false).
     type: bool
   pdf_show_template_variables:
     description:
@@ -194,11 +211,19 @@ options:
     type: bool
   send_test_email:
     description:
-      - After applying the definition, mail it once to O(recipients) through C(POST /api/reports/test-email), which
-        renders it without saving anything. Never in check mode.
+      - After applying the definition, mail it once through C(POST /api/reports/test-email), which renders it without
+        saving anything, to O(test_email_recipients), else to the report's recipients. Never in check mode.
       - The test email is sent on every run with this option, and does not count as a change.
     type: bool
     default: false
+  test_email_recipients:
+    description:
+      - Where the test email of O(send_test_email) goes (Grafana field C(recipients) of the test email's body only).
+        The report's saved recipients stay as they are.
+      - Needs O(send_test_email=true). Checked like O(recipients).
+    type: list
+    elements: str
+    version_added: 0.2.0
 notes:
   - Report ids differ between Grafana instances; the module returns this instance's as RV(report_id).
   - Grafana's C(/api/reports/{id}) routes are marked deprecated in favour of the apiserver but still served.
@@ -236,13 +261,13 @@ EXAMPLES = r"""
     name: Weekly SLO
     paused: true
 
-- name: Mail the current definition once to check how it looks
+- name: Mail the current definition once to me, to check how it looks (its recipients stay as they are)
   reportops.grafana.grafana_report:
     url: https://grafana.example.com
     token: "{{ grafana_token }}"
     name: Weekly SLO
-    recipients: [me@example.com]
     send_test_email: true
+    test_email_recipients: [me@example.com]
 
 - name: Remove a report
   reportops.grafana.grafana_report:
@@ -298,11 +323,21 @@ from ansible_collections.reportops.grafana.plugins.module_utils._report_definiti
     changed_fields,
     checked_definition,
     current_view_of,
-    definition_of,
-    grafana_body,
+    report_body,
     report_view,
+    saved_definition,
+    test_email_body,
+    unkept_fields,
     wanted_view,
 )
+
+
+class UnkeptError(Exception):
+    """A write that Grafana answered with success but did not keep; the result says what was written."""
+
+    def __init__(self, message, result):
+        super(UnkeptError, self).__init__(message)
+        self.result = result
 
 
 def matching_reports(client, name):
@@ -325,6 +360,24 @@ def absent(module, client, definition, current):
                 diff=dict(before=before, after=dict(name=definition["name"], state="absent")))
 
 
+def checked_read_back(client, wanted, report_id, result):
+    """The report read back after a write; UnkeptError when Grafana did not keep a field it was sent,
+    which an older Grafana does with fields it does not know (it would otherwise change on every run)."""
+    report = client.get_report(report_id)
+    result["report"] = report
+    problems = unkept_fields(wanted, report)
+    if problems:
+        try:
+            version = "Grafana %s" % (client.health().get("version") or "of unknown version")
+        except GrafanaError:
+            version = "This Grafana (its version could not be read from /api/health)"
+        raise UnkeptError("%s did not keep what the report '%s' (id %s) was %s with: %s. This Grafana version does not store "
+                          "these fields: leave those options unset for this environment, or upgrade Grafana."
+                          % (version, report.get("name"), report_id, result["action"],
+                             "; ".join("%s: asked for %r, Grafana kept %r" % problem for problem in problems)), result)
+    return report
+
+
 def present(module, client, definition, current):
     wanted = wanted_view(definition, current)
     if current is None:
@@ -332,27 +385,26 @@ def present(module, client, definition, current):
         if missing:
             raise DefinitionError("report '%s' does not exist in this Grafana yet: creating it needs %s."
                                   % (definition["name"], " and ".join(missing)))
-        body = grafana_body(wanted, {"name": definition["name"]})
-        report, report_id = dict(body), None
+        wanted["name"] = definition["name"]
+        body = report_body(wanted)
+        result = dict(changed=True, action="created", report_id=None, report=dict(body), changed_fields=sorted(wanted),
+                      diff=dict(before=dict(name=definition["name"], state="absent"), after=dict(wanted, state="present")))
         if not module.check_mode:
-            report_id = client.create_report(body)
-            report = client.get_report(report_id)
-        return body, dict(changed=True, action="created", report_id=report_id, report=report, changed_fields=sorted(wanted),
-                          diff=dict(before=dict(name=definition["name"], state="absent"),
-                                    after=dict(wanted, name=definition["name"], state="present")))
+            result["report_id"] = client.create_report(body)
+            checked_read_back(client, wanted, result["report_id"], result)
+        return body, result
     before = current_view_of(wanted, current)
     fields = changed_fields(before, wanted)
     diff = dict(before=dict(before, name=definition["name"], state="present"),
                 after=dict(wanted, name=definition["name"], state="present"))
     if not fields:
-        return definition_of(current), dict(changed=False, action="unchanged", report_id=current["id"], report=current,
-                                            changed_fields=[], diff=diff)
-    body = grafana_body(wanted, definition_of(current))
-    report = dict(current, **body)
+        return saved_definition(current), dict(changed=False, action="unchanged", report_id=current["id"], report=current, changed_fields=[], diff=diff)
+    body = report_body(wanted, current)
+    result = dict(changed=True, action="updated", report_id=current["id"], report=dict(body), changed_fields=fields, diff=diff)
     if not module.check_mode:
         client.update_report(current["id"], body)
-        report = client.get_report(current["id"])
-    return body, dict(changed=True, action="updated", report_id=current["id"], report=report, changed_fields=fields, diff=diff)
+        checked_read_back(client, wanted, current["id"], result)
+    return body, result
 
 
 def main():
@@ -371,7 +423,9 @@ def main():
         else:
             body, result = present(module, client, definition, current)
             if definition["send_test_email"] and not module.check_mode:
-                result["test_email"] = client.send_test_email(body).get("message", "")
+                result["test_email"] = client.send_test_email(test_email_body(body, definition)).get("message", "")
+    except UnkeptError as exc:
+        module.fail_json(msg=str(exc), **exc.result)
     except DefinitionError as exc:
         module.fail_json(msg=str(exc))
     except GrafanaError as exc:

@@ -13,6 +13,8 @@ description:
   - Lists the reports of a Grafana organization, or finds one by id, by name or by uid.
   - Report ids differ between Grafana instances while names are shared, so this module turns a report name into
     the id that M(reportops.grafana.grafana_report_send) needs in each environment.
+  - Each report comes with its RV(reports[].definition), the M(reportops.grafana.grafana_report) options that recreate
+    it, to copy reports between environments (see the playbook C(reportops.grafana.export_definitions)).
   - Needs the C(reports:read) permission.
 author:
   - reportops maintainers (@reportops)
@@ -70,6 +72,24 @@ EXAMPLES = r"""
     report_id: "{{ weekly.reports[0].id }}"
     use_emails_from_report: true
   when: weekly.reports | length == 1
+
+- name: Copy "Weekly SLO" from staging to production
+  reportops.grafana.grafana_report:
+    url: "{{ production_grafana_url }}"
+    token: "{{ production_grafana_token }}"
+    name: "{{ weekly.reports[0].definition.name }}"
+    recipients: "{{ weekly.reports[0].definition.recipients }}"
+    subject: "{{ weekly.reports[0].definition.subject }}"
+    body: "{{ weekly.reports[0].definition.body }}"
+    dashboards: "{{ weekly.reports[0].definition.dashboards }}"
+    schedule: "{{ weekly.reports[0].definition.schedule | default(omit) }}"
+    formats: "{{ weekly.reports[0].definition.formats }}"
+    orientation: "{{ weekly.reports[0].definition.orientation }}"
+    layout: "{{ weekly.reports[0].definition.layout }}"
+    scale_factor: "{{ weekly.reports[0].definition.scale_factor }}"
+    include_dashboard_link: "{{ weekly.reports[0].definition.include_dashboard_link }}"
+    paused: "{{ weekly.reports[0].definition.paused }}"
+  when: weekly.reports | length == 1
 """
 
 RETURN = r"""
@@ -111,6 +131,25 @@ reports:
       type: list
       elements: dict
       sample: [{"dashboard": {"id": 463, "uid": "7MeksYbmk", "name": "SLOs"}, "timeRange": {"from": "now-7d", "to": "now"}}]
+    definition:
+      description:
+        - The options of M(reportops.grafana.grafana_report) that recreate this report, in that module's forms
+          (recipients and reply-to addresses as lists, dashboard variables as lists of values, dates with the schedule's
+          UTC offset). Applied to the same Grafana they change nothing; applied to another Grafana they create an equal
+          report.
+        - Always has V(name), V(recipients), V(subject), V(body), V(dashboards), V(formats), V(orientation), V(layout),
+          V(scale_factor), V(include_dashboard_link), V(pdf_show_template_variables), V(pdf_combine_one_file) and
+          V(paused); V(reply_to) and V(schedule) when the report has them, with only the schedule sub-options its
+          frequency uses.
+        - Dashboards are referred to by uid, so the other Grafana needs dashboards with the same uids.
+      type: dict
+      version_added: 0.2.0
+      sample: {"name": "Weekly SLO", "recipients": ["sre@example.com"], "subject": "", "body": "Hi",
+               "dashboards": [{"uid": "7MeksYbmk", "time_range": {"from": "now-7d", "to": "now"}, "variables": {"env": ["prod"]}}],
+               "schedule": {"frequency": "weekly", "start": "2030-05-06T09:00:00+02:00", "time_zone": "Europe/Warsaw"},
+               "formats": ["pdf"], "orientation": "landscape", "layout": "grid", "scale_factor": 2,
+               "include_dashboard_link": true, "pdf_show_template_variables": false, "pdf_combine_one_file": false,
+               "paused": false}
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -122,9 +161,19 @@ from ansible_collections.reportops.grafana.plugins.module_utils._client import (
     normalize_report_id,
     split_recipients,
 )
+from ansible_collections.reportops.grafana.plugins.module_utils._report_definition import DefinitionError, definition_options
 
 
-def summarized(report):
+def exported_definition(module, report):
+    """The report's definition; None, with a warning, for a report this collection cannot read as one."""
+    try:
+        return definition_options(report)
+    except DefinitionError as exc:
+        module.warn("report %s (%s) has no definition: %s" % (report.get("id"), report.get("name"), exc))
+        return None
+
+
+def summarized(module, report):
     """The fields the collection documents, with recipients as a list."""
     dashboards = report.get("dashboards")
     if dashboards is None and (report.get("dashboardId") or report.get("dashboardUid")):
@@ -138,6 +187,7 @@ def summarized(report):
         state=report.get("state"),
         schedule=report.get("schedule") or {},
         dashboards=dashboards or [],
+        definition=exported_definition(module, report),
     )
 
 
@@ -170,7 +220,7 @@ def main():
                     reports = [report for report in reports if report.get(key) == module.params[key]]
     except GrafanaError as exc:
         module.fail_json(msg=exc.message, **({"status": exc.status} if exc.status else {}))
-    module.exit_json(changed=False, reports=[summarized(report) for report in reports])
+    module.exit_json(changed=False, reports=[summarized(module, report) for report in reports])
 
 
 if __name__ == "__main__":

@@ -13,8 +13,12 @@ description:
   - Sets the organization-wide report settings of Grafana Enterprise (C(/api/reports/settings)) - logos, the mail
     footer and the themes of PDFs and embedded images.
   - Only the options you set are compared; the others keep their saved values. A change sends the whole settings
-    object once, because Grafana replaces the settings with the body of C(POST /api/reports/settings). A second run
-    with the same options sends no write.
+    object once, because Grafana replaces the settings with the body of C(POST /api/reports/settings) - the object
+    Grafana returned with only your options changed, so the fields this module does not manage (such as Grafana 13's
+    C(pdfHeaderEnabled), C(pdfTimeRangeEnabled), C(pdfDashboardTitleEnabled), C(footerFontFamily) and C(footerItems))
+    keep their values. A second run with the same options sends no write.
+  - After a write, the settings are read back; an option that Grafana did not keep fails the task with the option,
+    the value asked for, the value kept and Grafana's version.
   - Every option is checked before any request.
   - Needs C(reports.settings:read), and C(reports.settings:write) to change them.
 author:
@@ -97,7 +101,6 @@ changed_fields:
   sample: [pdf_theme]
 """
 
-import copy
 import re
 
 from ansible.module_utils.basic import AnsibleModule
@@ -107,6 +110,7 @@ from ansible_collections.reportops.grafana.plugins.module_utils._client import (
     GrafanaError,
     module_kwargs,
 )
+from ansible_collections.reportops.grafana.plugins.module_utils._report_definition import round_trip
 
 # Option: (Grafana's branding key, or None for a top-level key, the Grafana field name).
 FIELDS = dict(
@@ -147,13 +151,21 @@ def settings_view(settings):
 
 
 def settings_body(current, wanted):
-    """The whole settings object to save: the current branding and themes with the wanted ones applied."""
-    body = dict(branding=copy.deepcopy(current.get("branding") or {}))
-    body.update((key, current[key]) for key in ("embeddedImageTheme", "pdfTheme") if key in current)
-    for name, value in wanted.items():
-        group, key = FIELDS[name]
-        (body["branding"] if group else body)[key] = value
-    return body
+    """The whole settings object to save: what Grafana returned, with only the wanted options changed."""
+    return round_trip(current, dict((tuple(key for key in FIELDS[name] if key), value) for name, value in wanted.items()))
+
+
+def unkept_message(client, wanted, settings):
+    """The failure of a save that Grafana answered with success but did not keep, or None."""
+    kept = settings_view(settings)
+    problems = ["%s: asked for %r, Grafana kept %r" % (name, wanted[name], kept[name]) for name in sorted(wanted) if kept[name] != wanted[name]]
+    if not problems:
+        return None
+    try:
+        version = "Grafana %s" % (client.health().get("version") or "of unknown version")
+    except GrafanaError:
+        version = "This Grafana (its version could not be read from /api/health)"
+    return "%s did not keep the report settings it was sent: %s." % (version, "; ".join(problems))
 
 
 def main():
@@ -168,14 +180,19 @@ def main():
         before = dict((name, value) for name, value in settings_view(current).items() if name in wanted)
         fields = sorted(name for name in wanted if wanted[name] != before[name])
         settings = current
+        problem = None
         if fields:
             settings = settings_body(current, wanted)
             if not module.check_mode:
                 client.save_settings(settings)
                 settings = client.get_settings()
+                problem = unkept_message(client, wanted, settings)
     except GrafanaError as exc:
         module.fail_json(msg=exc.message, **({"status": exc.status} if exc.status else {}))
-    module.exit_json(changed=bool(fields), settings=settings, changed_fields=fields, diff=dict(before=before, after=wanted))
+    result = dict(changed=bool(fields), settings=settings, changed_fields=fields, diff=dict(before=before, after=wanted))
+    if problem:
+        module.fail_json(msg=problem, **result)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -15,9 +15,10 @@ echo "== Build and install the collection"
 "$venv/bin/ansible-galaxy" collection build --force --output-path "$demo" . >/dev/null
 "$venv/bin/ansible-galaxy" collection install --force -p "$demo/collections" "$demo"/reportops-grafana-*.tar.gz >/dev/null
 ls "$demo"/reportops-grafana-*.tar.gz
-# The job must use the installed copy, not this source tree.
+# The job must use the installed copy, not this source tree. (With pipefail, `grep -q` made this
+# fail at random: it exits at the first match and ansible-galaxy dies writing to the closed pipe.)
 ANSIBLE_COLLECTIONS_PATH="$PWD/$demo/collections" "$venv/bin/ansible-galaxy" collection list reportops.grafana 2>/dev/null \
-    | grep -q "^# $PWD/$demo/collections/ansible_collections"
+    | grep "^# $PWD/$demo/collections/ansible_collections" >/dev/null
 
 echo "== Start the Grafana reporting simulator"
 "$venv/bin/python" tests/simulator/grafana_sim.py serve --background --state-dir "$demo/simulator" --lifetime 600 >"$demo/simulator.json"

@@ -939,8 +939,8 @@ def check_definition(fields):  # pylint: disable=too-many-branches  # one check 
     for report_format in fields.get("formats") or []:
         check_choice(report_format, REPORT_FORMATS, "report format")
     check_choice(fields.get("state"), REPORT_STATES, "report state")
-    if fields.get("replyTo"):
-        check_addresses([fields["replyTo"]])
+    if fields.get("replyTo"):  # a comma-separated list (reporting docs, Config JSON Body Schema)
+        check_addresses(split_recipients(fields["replyTo"]))
     options = fields.get("options") or {}
     check_choice(options.get("orientation"), REPORT_ORIENTATIONS, "orientation")
     check_choice(options.get("layout"), REPORT_LAYOUTS, "layout")
@@ -960,9 +960,7 @@ def check_definition(fields):  # pylint: disable=too-many-branches  # one check 
         dashboard = item.get("dashboard") if isinstance(item, dict) else None
         if not isinstance(dashboard, dict) or not isinstance(dashboard.get("uid"), str) or not dashboard["uid"]:
             raise ApiError(400, "dashboard uid is required")
-        variables = item.get("reportVariables") or {}
-        if not isinstance(item.get("timeRange") or {}, dict) or not isinstance(variables, dict) or not all(
-                isinstance(values, list) and all(isinstance(value, str) for value in values) for values in variables.values()):
+        if not isinstance(item.get("timeRange") or {}, dict) or not variables_valid(item.get("reportVariables") or {}):
             raise ApiError(400, "bad request data")
 
 
@@ -1014,6 +1012,83 @@ def settings_fields(data):
         check_choice(data.get(key), SETTINGS_THEMES, key)
     return {"branding": {key: value for key, value in branding.items() if key in report_settings_defaults(0)["branding"]},
             **{key: data[key] for key in ("embeddedImageTheme", "pdfTheme") if data.get(key)}}
+
+
+# Report definitions as Grafana keeps them (issue 16) -------------------------------------------
+#
+# Grafana stores what its version knows: Go's JSON decoding drops the fields of a newer Grafana.
+# The ages come from grafana-reporting-api.md ("Fields by age", read from the generated OpenAPI
+# clients); the exact minor versions are inferred. Each entry: the path of a field and the first
+# Grafana version that keeps it.
+REPORT_FIELDS_SINCE = (
+    (("subject",), (11, 0)),
+    (("options", "pdfShowTemplateVariables"), (11, 3)),
+    (("options", "pdfCombineOneFile"), (11, 3)),
+    (("options", "csvEncoding"), (13, 0)),
+)
+# The pdf-tables formats need the pdfTables feature toggle, which exists since 10.3.
+PDF_TABLE_FORMATS = ("pdf-tables", "pdf-tables-appendix")
+PDF_TABLES_SINCE = (10, 3)
+# Grafana 13's ReportSettings fields beyond branding and themes, with what an org that never saved
+# settings answers (the reporting frontend's ReportsSettingsDrawer test data, mockSettingsData).
+SETTINGS_13_DEFAULTS = {"pdfHeaderEnabled": True, "pdfTimeRangeEnabled": True, "pdfDashboardTitleEnabled": True,
+                        "footerItems": [{"type": "pageNumber"}, {"type": "flexSpacer"}, {"type": "logo"}],
+                        "footerFontFamily": ""}
+# What a POST that leaves them out stores: Go's zero values (inferred: the body replaces the object).
+SETTINGS_13_ZERO = {"pdfHeaderEnabled": False, "pdfTimeRangeEnabled": False, "pdfDashboardTitleEnabled": False,
+                    "footerItems": None, "footerFontFamily": ""}
+SETTINGS_13_SINCE = (13, 0)
+
+
+def version_tuple(version):
+    """``"10.4.2"`` as ``(10, 4, 2)``; what does not parse counts as the newest Grafana."""
+    parts = re.findall(r"\d+", str(version))
+    return tuple(int(part) for part in parts[:3]) if parts else (99,)
+
+
+def known_report_fields(fields, version):
+    """A report definition without what Grafana ``version`` does not know (dropped, no error)."""
+    fields = copy.deepcopy(fields)
+    release = version_tuple(version)
+    for path, since in REPORT_FIELDS_SINCE:
+        target = fields
+        for key in path[:-1]:
+            target = target.get(key) if isinstance(target.get(key), dict) else {}
+        if release < since:
+            target.pop(path[-1], None)
+    if release < PDF_TABLES_SINCE and isinstance(fields.get("formats"), list):
+        fields["formats"] = [item for item in fields["formats"] if item not in PDF_TABLE_FORMATS]
+    return fields
+
+
+def variables_valid(variables):
+    """Whether reportVariables holds, for each name, a string (as in Grafana's reporting docs'
+    examples) or a list of strings (as the current frontend sends, Record<string, string[]>)."""
+    return isinstance(variables, dict) and all(
+        isinstance(values, str) or (isinstance(values, list) and all(isinstance(value, str) for value in values))
+        for values in variables.values())
+
+
+def settings_13_fields(data, version):
+    """The Grafana 13 settings fields of a POST body (zero values for those left out), or {} before 13."""
+    if version_tuple(version) < SETTINGS_13_SINCE:
+        return {}
+    fields = {key: data.get(key, SETTINGS_13_ZERO[key]) for key in SETTINGS_13_ZERO}
+    for key in ("pdfHeaderEnabled", "pdfTimeRangeEnabled", "pdfDashboardTitleEnabled"):
+        if not isinstance(fields[key], bool):
+            raise ApiError(400, "bad request data")
+    if not isinstance(fields["footerFontFamily"], str) or not (
+            fields["footerItems"] is None or (isinstance(fields["footerItems"], list)
+                                              and all(isinstance(item, dict) for item in fields["footerItems"]))):
+        raise ApiError(400, "bad request data")
+    return fields
+
+
+def settings_as_version_keeps(settings, version):
+    """Stored settings as Grafana ``version`` answers them: the Grafana 13 fields only from 13 on."""
+    if version_tuple(version) < SETTINGS_13_SINCE:
+        return {key: value for key, value in settings.items() if key not in SETTINGS_13_DEFAULTS}
+    return {**copy.deepcopy(SETTINGS_13_DEFAULTS), **settings}
 
 
 # (method, path pattern, handler method, RBAC action or None for routes without auth)
@@ -1415,13 +1490,13 @@ class SimHandler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-met
 
     def api_create_report(self, principal, body, **_):
         """POST /api/reports."""
-        fields = report_fields(self._bind_json(body), creating=True)
+        fields = known_report_fields(report_fields(self._bind_json(body), creating=True), self.state.config["version"])
         return 200, {"id": self.state.create_report(principal.org_id, fields, principal.user_id), "message": "Report created"}
 
     def api_update_report(self, principal, match, body, **_):
         """PUT /api/reports/{id}: the body replaces the whole definition; fields left out get defaults."""
         report_id = path_id(match)
-        fields = report_fields(self._bind_json(body), creating=True)
+        fields = known_report_fields(report_fields(self._bind_json(body), creating=True), self.state.config["version"])
         if not self.state.update_report(principal.org_id, report_id, fields):
             raise ApiError(404, "Report not found")
         return 200, {"message": "Report updated"}
@@ -1434,11 +1509,13 @@ class SimHandler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-met
 
     def api_get_report_settings(self, principal, **_):
         """GET /api/reports/settings."""
-        return 200, self.state.get_report_settings(principal.org_id)
+        return 200, settings_as_version_keeps(self.state.get_report_settings(principal.org_id), self.state.config["version"])
 
     def api_save_report_settings(self, principal, body, **_):
         """POST /api/reports/settings: creates or replaces the org's branding and themes."""
-        self.state.save_report_settings(principal.org_id, settings_fields(self._bind_json(body)), principal.user_id)
+        data = self._bind_json(body)
+        fields = {**settings_fields(data), **settings_13_fields(data, self.state.config["version"])}
+        self.state.save_report_settings(principal.org_id, fields, principal.user_id)
         return 200, {"message": "Report settings saved"}
 
     def api_test_email(self, principal, body, **_):

@@ -594,7 +594,7 @@ def test_put_replaces_the_definition_and_keeps_identity(sim):
     ({"schedule": {"startDate": "2030-01-01T00:00:00"}}, "has no time zone offset"),
     ({"schedule": {"startDate": "2030-01-02T00:00:00Z", "endDate": "2030-01-01T00:00:00Z"}}, "end date must be after"),
     ({"dashboards": [{"timeRange": {"from": "now-1h", "to": "now"}}]}, "dashboard uid is required"),
-    ({"dashboards": [{"dashboard": {"uid": "x"}, "reportVariables": {"env": "prod"}}]}, "bad request data"),
+    ({"dashboards": [{"dashboard": {"uid": "x"}, "reportVariables": {"env": [1]}}]}, "bad request data"),
 ])
 def test_definition_400(sim, change, message):
     for method, path in (("POST", "/api/reports"), ("PUT", "/api/reports/1"), ("POST", "/api/reports/test-email")):

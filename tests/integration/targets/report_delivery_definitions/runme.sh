@@ -5,7 +5,9 @@
 # No `set -x`: it would print the credentials that these checks look for.
 set -eu
 source ../setup_simulator/files/simulator.sh
+source ../setup_simulator/files/checks.sh
 output="$work/output.log"
+# shellcheck disable=SC2034  # read by checks.sh
 secrets=(dev-definitions-token-1111 prod-definitions-token-3333)
 
 declare -A urls
@@ -46,35 +48,6 @@ reports() {  # reports ENV TOKEN: "NAME|STATE|RECIPIENTS" per report, by id
 request = urllib.request.Request(sys.argv[1] + "/api/reports", headers={"Authorization": "Bearer " + sys.argv[2]})
 for report in json.load(urllib.request.urlopen(request, timeout=30)):
     print("%s|%s|%s" % (report["name"], report["state"], report["recipients"]))' "${urls[$1]}" "$2"
-}
-
-run() {  # run DESCRIPTION COMMAND...: must succeed; output in $output
-    local description="$1"
-    shift
-    "$@" >"$output" 2>&1 || { tail -n 60 "$output" >&2; fail "$description (exit $?)"; }
-    no_secrets
-}
-
-run_failing() {  # run_failing DESCRIPTION COMMAND...: must fail
-    local description="$1"
-    shift
-    if "$@" >"$output" 2>&1; then tail -n 60 "$output" >&2; fail "$description: succeeded but should have failed"; fi
-    no_secrets
-}
-
-no_secrets() {
-    local secret
-    for secret in "${secrets[@]}"; do
-        if grep -q -- "$secret" "$output"; then fail "a credential appears in the output"; fi
-    done
-}
-
-contains() {
-    grep -qF -- "$1" "$output" || { tail -n 60 "$output" >&2; fail "the output lacks: $1"; }
-}
-
-equals() {  # equals DESCRIPTION ACTUAL EXPECTED
-    [ "$2" = "$3" ] || fail "$1: got '$2', expected '$3'"
 }
 
 apply=(ansible-playbook -i "$work/inventory" reportops.grafana.definitions)

@@ -65,17 +65,35 @@ def test_pause_in_check_mode_writes_nothing(run, fetch):
 
 
 def test_create_sends_what_was_set(run, fetch):
-    fetch.reply(200, [OTHER]).reply(200, {"id": 9, "message": "Report created"}).reply(200, dict(SAVED, id=9))
+    body = {"name": "Weekly SLO", "recipients": "a@example.com", "state": "paused", "enableDashboardUrl": True,
+            "dashboards": [{"dashboard": {"uid": "slo"}, "timeRange": {"from": "", "to": ""}, "reportVariables": {"env": ["prod"]}}],
+            "schedule": {"frequency": "daily", "startDate": "2030-05-06T09:00:00+02:00", "timeZone": "Europe/Warsaw",
+                         "intervalFrequency": "", "intervalAmount": 0, "workdaysOnly": False, "dayOfMonth": "", "endDate": None}}
+    fetch.reply(200, [OTHER]).reply(200, {"id": 9, "message": "Report created"}).reply(200, dict(body, id=9))
     outcome = run(dict(recipients=["a@example.com"], dashboards=[dict(uid="slo", variables=dict(env="prod"))],
                        schedule=dict(frequency="daily", start="2030-05-06 09:00", time_zone="Europe/Warsaw"), paused=True))
     assert (outcome.result["changed"], outcome.result["action"], outcome.result["report_id"]) == (True, "created", 9)
     assert methods(fetch) == ["GET /api/reports", "POST /api/reports", "GET /api/reports/9"]
-    body = fetch.bodies()[1]
-    assert body == {"name": "Weekly SLO", "recipients": "a@example.com", "state": "paused",
-                    "dashboards": [{"dashboard": {"uid": "slo"}, "timeRange": {"from": "", "to": ""}, "reportVariables": {"env": ["prod"]}}],
-                    "schedule": {"frequency": "daily", "startDate": "2030-05-06T09:00:00+02:00", "timeZone": "Europe/Warsaw",
-                                 "intervalFrequency": "", "intervalAmount": 0, "dayOfMonth": ""}}
+    assert fetch.bodies()[1] == body
     assert outcome.result["diff"]["before"] == {"name": "Weekly SLO", "state": "absent"}
+
+
+def test_a_field_grafana_did_not_keep_fails_with_its_version(run, fetch):
+    fetch.reply(200, [SAVED]).reply(200, SAVED).reply(200, {"message": "Report updated"}).reply(200, SAVED)
+    fetch.reply(200, {"commit": "abc", "database": "ok", "version": "10.4.2"})
+    outcome = run(dict(subject="Weekly", pdf_combine_one_file=True))
+    assert outcome.failed and outcome.result["changed"] and outcome.result["action"] == "updated"
+    assert methods(fetch)[-1] == "GET /api/health"
+    assert outcome.result["msg"].startswith("Grafana 10.4.2 did not keep what the report 'Weekly SLO' (id 4) was updated with: ")
+    assert "subject: asked for 'Weekly', Grafana kept ''" in outcome.result["msg"]
+    assert "pdf_combine_one_file: asked for True, Grafana kept False" in outcome.result["msg"]
+
+
+def test_test_email_goes_to_test_email_recipients_and_saves_nothing(run, fetch):
+    fetch.reply(200, [SAVED]).reply(200, SAVED).reply(200, {"message": "Test email sent"})
+    outcome = run(dict(send_test_email=True, test_email_recipients=["me@example.com"]))
+    assert not outcome.result["changed"] and methods(fetch)[-1] == "POST /api/reports/test-email"
+    assert fetch.bodies()[-1] == dict(SAVED, recipients="me@example.com")
 
 
 def test_create_in_check_mode_predicts(run, fetch):
@@ -123,7 +141,7 @@ def test_test_email_after_applying(run, fetch):
     assert not outcome.result["changed"] and outcome.result["test_email"] == "Test email sent"
     assert methods(fetch)[-1] == "POST /api/reports/test-email"
     body = fetch.bodies()[-1]
-    assert body["recipients"] == SAVED["recipients"] and body["dashboards"][0]["dashboard"] == {"uid": "slo"}
+    assert body == SAVED
 
 
 def test_grafana_error_is_reported(run, fetch):

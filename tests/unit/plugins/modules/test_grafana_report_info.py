@@ -21,8 +21,22 @@ def test_list_all(run_module, fetch, check_mode):
     assert not outcome.result["changed"]
     weekly, legacy = outcome.result["reports"]
     assert weekly == {"id": 3, "uid": "r3", "name": "Weekly SLO", "recipients": ["a@x.io", "b@x.io"], "state": "scheduled",
-                      "schedule": {"frequency": "weekly"}, "dashboards": WEEKLY["dashboards"]}
+                      "schedule": {"frequency": "weekly"}, "dashboards": WEEKLY["dashboards"], "definition": {
+                          "name": "Weekly SLO", "recipients": ["a@x.io", "b@x.io"], "subject": "", "body": "not returned",
+                          "dashboards": [{"uid": "d1", "time_range": {"from": "", "to": ""}, "variables": {}}],
+                          "schedule": {"frequency": "weekly"}, "formats": ["pdf"], "orientation": "landscape", "layout": "grid",
+                          "scale_factor": 2, "include_dashboard_link": False, "pdf_show_template_variables": False,
+                          "pdf_combine_one_file": False, "paused": False}}
     assert legacy["dashboards"] == [{"dashboard": {"id": 9, "uid": "old", "name": None}}] and legacy["uid"] == ""
+    assert legacy["definition"]["dashboards"] == [{"uid": "old", "time_range": {"from": "", "to": ""}, "variables": {}}]
+    assert legacy["definition"]["paused"] is True and "schedule" not in legacy["definition"]
+
+
+def test_a_report_that_is_no_definition_is_listed_with_a_warning(run_module, fetch):
+    fetch.reply(200, [dict(WEEKLY, schedule={"frequency": "weekly", "startDate": "someday"})])
+    outcome = run_module(main, BASE)
+    assert outcome.result["reports"][0]["definition"] is None
+    assert any("report 3 (Weekly SLO) has no definition" in warning for warning in outcome.warnings)
 
 
 def test_by_name_is_exact(run_module, fetch):

@@ -1,0 +1,33 @@
+# shellcheck shell=bash disable=SC2154  # output and secrets are set by the caller
+# Sourced by runme.sh targets after simulator.sh: checks of a command's output. The caller sets
+# $output (the file each command writes to) and the array $secrets (credentials that must never
+# appear in it).
+
+run() {  # run DESCRIPTION COMMAND...: must succeed; output in $output
+    local description="$1"
+    shift
+    "$@" >"$output" 2>&1 || { tail -n 60 "$output" >&2; fail "$description (exit $?)"; }
+    no_secrets
+}
+
+run_failing() {  # run_failing DESCRIPTION COMMAND...: must fail
+    local description="$1"
+    shift
+    if "$@" >"$output" 2>&1; then tail -n 60 "$output" >&2; fail "$description: succeeded but should have failed"; fi
+    no_secrets
+}
+
+no_secrets() {
+    local secret
+    for secret in "${secrets[@]}"; do
+        if grep -q -- "$secret" "$output"; then fail "a credential appears in the output"; fi
+    done
+}
+
+contains() {
+    grep -qF -- "$1" "$output" || { tail -n 60 "$output" >&2; fail "the output lacks: $1"; }
+}
+
+equals() {  # equals DESCRIPTION ACTUAL EXPECTED
+    [ "$2" = "$3" ] || fail "$1: got '$2', expected '$3'"
+}
