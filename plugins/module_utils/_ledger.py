@@ -343,6 +343,8 @@ def judge(claims, records, now_ms, delivery_key, min_interval, own_id=None):
         elif claim["state"] != SENT and claim["id"] != own_id:
             stale.append(claim["id"])
     reason = skip_reason(newest["updated"] / 1000.0 if newest else None, min_interval, delivery_key, now_ms / 1000.0)
+    if reason and newest.get("note"):
+        reason = "%s %s" % (reason, newest["note"])
     holder = min(live, key=lambda claim: claim["id"], default=None)
     if reason is None and holder is not None and holder["id"] != own_id:
         reason = held_reason(holder)
@@ -401,6 +403,11 @@ class _Claim(Reservation):
         self._update(SENT, timeEnd=int(time.time() * 1000),
                      tags=self.ledger.tags(self.delivery) + [SENT_TAG, "%s:%s" % (REPORT_TAG_KEY, details["report_id"])])
         self.ledger.delete_quietly(self.obsolete)
+        try:
+            # A copy on this host, so that a later run here can tell when Grafana's clean-up deleted the record.
+            self.ledger.lock_ledger.record(self.delivery, dict(details), time.time() + LEASE_AFTER_SEND)
+        except (LedgerError, OSError):
+            pass  # Grafana holds the record that counts
 
     def failed(self, may_have_acted):
         """Release the claim, or keep it until its lease ends when Grafana may have sent anyway; returns a sentence."""
@@ -475,11 +482,26 @@ class GrafanaLedger:
             record["state"] = SENT  # whatever its text says, a record can only make runs skip
         return records
 
+    def deleted_record(self, delivery, records):
+        """[a record] when Grafana lists no record of a send that this host's ledger file has (the send
+        happened, so it still counts here, with a note saying what became of Grafana's record), else []."""
+        try:
+            sent_at = None if records else self.lock_ledger.last_sent(delivery)
+        except LedgerError:
+            sent_at = None
+        if sent_at is None:
+            return []
+        stamp = int(sent_at * 1000)
+        return [dict(id=0, state=SENT, runner=self.runner, lease=0, created=stamp, updated=stamp, note=(
+            "Grafana no longer lists the record of that send (deleted by Grafana's annotation clean-up,"
+            " [annotations.api] max_age or max_annotations_to_keep, or by a person); this host's ledger file %s"
+            " still has it, but runners on other hosts would send the delivery again." % self.lock_ledger.path))]
+
     def peek(self, delivery, delivery_key, min_interval):
         """Why a run now would skip, or None; reads only (check mode), with this host's clock for now."""
         now_ms = time.time() * 1000
-        claims = unique(self.claims(delivery))
-        return judge(claims, self.records(delivery, int(now_ms)), now_ms, delivery_key, min_interval)[0]
+        claims, records = unique(self.claims(delivery)), self.records(delivery, int(now_ms))
+        return judge(claims, records + self.deleted_record(delivery, records), now_ms, delivery_key, min_interval)[0]
 
     def delete_quietly(self, ids):
         """Delete annotations that no longer count; one that stays is deleted by a later run."""
@@ -531,7 +553,7 @@ class GrafanaLedger:
             except GrafanaError as exc:
                 raise LedgerError(_joined("The delivery ledger could not be read: %s Nothing was sent." % exc.message,
                                           claim.release()))
-            decision = decide(listings, records, claim_id, delivery_key, min_interval, LISTING_LIMIT,
+            decision = decide(listings, records + self.deleted_record(delivery, records), claim_id, delivery_key, min_interval, LISTING_LIMIT,
                               self.tags(delivery)[1])
             stale.update(decision.stale)
             if decision.problem and own_seen and not decision.own:

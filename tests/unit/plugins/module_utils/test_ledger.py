@@ -449,11 +449,14 @@ def test_history_records_of_failures_do_not_count_as_sends(grafana, tmp_path):
     assert run_once(runner(grafana, tmp_path, "new")) == (None, None)
 
 
-def test_a_record_deleted_by_clean_up_lets_the_delivery_be_sent_again(grafana, tmp_path):
+def test_a_record_deleted_by_clean_up_lets_other_hosts_send_again_and_the_sending_host_says_so(grafana, tmp_path):
     # What the docs say: with [annotations.api] max_age, a delivery key without min_interval is once per retention period.
     assert run_once(runner(grafana, tmp_path, "first")) == (None, None)
     assert "already sent" in run_once(runner(grafana, tmp_path, "second"))[0]
     grafana.annotations.clear()  # Grafana's clean-up deletes the record
+    reason = run_once(runner(grafana, tmp_path, "first"))[0]  # the host that sent keeps a copy in its ledger file
+    assert "already sent" in reason and "Grafana no longer lists the record" in reason and "max_age" in reason
+    assert "first/ledger.json" in runner(grafana, tmp_path, "first").peek("d" * 64, "k", None)
     assert run_once(runner(grafana, tmp_path, "third")) == (None, None)
 
 
