@@ -555,8 +555,8 @@ class SimState:  # pylint: disable=too-many-public-methods,too-many-instance-att
         key:value pairs, ``time`` defaults to now, ``timeEnd`` to ``time``, a backwards range is
         swapped, and ``created``/``updated`` come from the server's clock. The row and its tags are
         not one transaction (Add inserts the row, then synchronizeTags the annotation_tag rows):
-        for up to ``annotations_tag_seconds`` the row has its id but no tag finds it, and the
-        answer comes after the tags.
+        for half to all of ``annotations_tag_seconds`` the row has its id but no tag finds it, and
+        the answer comes after the tags.
         """
         stamp = now_ms()
         pairs = parse_tag_pairs(fields.get("tags") or [])
@@ -575,7 +575,8 @@ class SimState:  # pylint: disable=too-many-public-methods,too-many-instance-att
             self.annotations.append(row)
             tag_seconds = self.settings["annotations_tag_seconds"]
         if tag_seconds:
-            self.shutdown_event.wait(_RANDOM.uniform(0, tag_seconds))
+            # Half to all of the setting: a real database's round trips vary, so a later row can get its tags first.
+            self.shutdown_event.wait(_RANDOM.uniform(tag_seconds / 2, tag_seconds))
         with self.lock:
             row["_pairs"] = pairs
         return annotation_id
