@@ -466,16 +466,25 @@ class GrafanaLedger:
     def claims(self, delivery):
         return self.listing(self.tags(delivery) + [CLAIM_TAG], LISTING_LIMIT)
 
-    def records(self, delivery, legacy_before_ms=None):
+    def records(self, delivery, legacy_before_ms=None, upgrade=False):
         """The delivery's send records, parsed; with `legacy_before_ms` also those of 0.2 made before then.
 
         0.2's records are found by their report tag, among history records of other outcomes; only
         annotations that began before the listing can match, so none written meanwhile pushes them out.
+        With `upgrade`, each gets the outcome:sent tag (PATCH sends its whole tag list), so that history
+        records written later, which sort before it, cannot crowd it out of that listing.
         """
         found = []
         if legacy_before_ms:
-            found += [item for item in self.listing(self.tags(delivery) + [REPORT_TAG_KEY], RECORD_LIMIT, (1, legacy_before_ms))
+            legacy = [item for item in self.listing(self.tags(delivery) + [REPORT_TAG_KEY], RECORD_LIMIT, (1, legacy_before_ms))
                       if isinstance(item, dict) and is_send_record(item)]
+            for item in legacy if upgrade else ():
+                if SENT_TAG not in item["tags"] and _integer(item.get("id")) is not None:
+                    try:
+                        self.client.update_annotation(item["id"], {"tags": list(item["tags"]) + [SENT_TAG]})
+                    except GrafanaError:
+                        pass  # the next run upgrades it
+            found += legacy
         found += self.listing(self.tags(delivery) + [SENT_TAG], RECORD_LIMIT)
         records = unique(found)
         for record in records:
@@ -549,7 +558,7 @@ class GrafanaLedger:
             try:
                 listings = self._round(delivery, claim_id, started)
                 # Records are listed after the claims: a claim turned into a record meanwhile is in one or the other.
-                records = self.records(delivery, None if settle else claimed_ms)
+                records = self.records(delivery, None if settle else claimed_ms, upgrade=True)
             except GrafanaError as exc:
                 raise LedgerError(_joined("The delivery ledger could not be read: %s Nothing was sent." % exc.message,
                                           claim.release()))

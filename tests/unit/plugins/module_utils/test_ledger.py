@@ -439,8 +439,12 @@ def test_records_of_0_2_still_make_runs_skip(grafana, tmp_path):
     # a history record of a failure does not count as a send
     grafana.create_annotation({"time": grafana.clock - 4000, "timeEnd": grafana.clock - 4000,
                                "tags": GrafanaLedger.tags("d" * 64) + ["outcome:failed", "report:3"], "text": "failed"})
-    assert "already sent" in run_once(runner(grafana, tmp_path, "new"))[0]
     assert "already sent" in runner(grafana, tmp_path, "checker").peek("d" * 64, "k", None)
+    assert "PATCH" not in grafana.requests  # check mode writes nothing
+    assert "already sent" in run_once(runner(grafana, tmp_path, "new"))[0]
+    # The first run after 0.2 adds outcome:sent to the old record, so that history records cannot crowd it out.
+    assert grafana.annotations[1]["tags"] == GrafanaLedger.tags("d" * 64) + ["report:3", "outcome:sent"]
+    assert grafana.requests.count("PATCH") == 1
 
 
 def test_history_records_of_failures_do_not_count_as_sends(grafana, tmp_path):
