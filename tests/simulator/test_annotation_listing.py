@@ -73,8 +73,8 @@ def test_no_match_answers_before_the_dashboard_search(sim):
 def test_rows_that_tie_come_in_no_defined_order(sim, two_queries):
     # xorm_store.go Get orders by epoch_end DESC, epoch DESC only: no id tie-break.
     sim.settings(annotations_two_queries=two_queries)
-    ids = {annotate(sim, tags=["tie"], time=1000, timeEnd=2000) for _ in range(3)}
-    orders = {tuple(item["id"] for item in listed(sim, tags="tie")) for _ in range(40)}
+    ids = {annotate(sim, tags=["tie"], time=1000, timeEnd=2000) for dummy in range(3)}
+    orders = {tuple(item["id"] for item in listed(sim, tags="tie")) for dummy in range(40)}
     assert all(set(order) == ids for order in orders) and len(orders) > 1
 
 
@@ -131,7 +131,7 @@ def test_patch_and_delete_look_up_through_find_and_wait_for_the_dashboard_search
 
 def test_cleanup_by_count_counts_every_organisation(sim):
     # cleanup.go / CleanAnnotations: max_annotations_to_keep keeps the newest ids of all orgs together.
-    ours = [annotate(sim, tags=["ledger"]) for _ in range(2)]
+    ours = [annotate(sim, tags=["ledger"]) for dummy in range(2)]
     reporter = ("reporter", "sim-reporter-password")
     response = sim.api("POST", "/api/annotations", auth=reporter, headers={"X-Grafana-Org-Id": "2"},
                        json={"text": "org 2", "tags": ["other"]})
