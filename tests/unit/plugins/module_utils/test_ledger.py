@@ -238,6 +238,22 @@ def test_many_claims_cannot_crowd_out_a_record():
     assert "already sent" in decision.reason
 
 
+def test_a_record_pushed_out_of_its_listing_leaves_the_newest_to_decide(grafana, tmp_path):
+    # Records list newest timeEnd first; what a cut 11.3 listing drops is the oldest record, never the one that decides.
+    for index in range(2):
+        assert run_once(runner(grafana, tmp_path, "run-%d" % index), min_interval=60) == (None, None)
+        grafana.clock += 61_000
+    grafana.clock -= 61_000 - 1000
+    original = grafana.find_annotations
+
+    def cut(tags, limit=1, time_range=None):
+        found = original(tags, limit, time_range)
+        return found[:-1] if "outcome:sent" in tags else found
+
+    grafana.find_annotations = cut
+    assert "within min_interval" in run_once(runner(grafana, tmp_path, "soon"), min_interval=60)[0]
+
+
 def test_own_claim_never_listed_in_empty_listings_is_the_permission_problem():
     decision = decide([[], [], []], [], 7, "k", None)
     assert "annotation 7" in decision.problem and "nothing was sent" in decision.problem and "in 3 listings" in decision.problem
