@@ -16,37 +16,65 @@ options:
       - V(file) keeps it in O(ledger_path) on the host that runs the module.
       - V(grafana) keeps it as organization annotations in Grafana itself, for runners that share no file system,
         such as AWX jobs in fresh containers. A local lock folder beside O(ledger_path) still serialises runs on one host.
-      - "How V(grafana) works: a run adds a claim annotation (tags C(reportops.grafana) and C(delivery:<hash>)), lists the
-        delivery's annotations back, and sends only if no recorded send rules it out and its claim has the lowest
-        annotation id among the live claims; a presumed winner lists once more after 1 second before it sends. Every
-        other run skips with C(changed=false) and a message naming the runner that holds the delivery and
-        since when, and deletes its claim. The winner turns its claim into the record of the send, which counts for
-        the delivery key and the minimum interval, and deletes older records and lapsed claims of the delivery."
-      - "What V(grafana) guarantees: at most one send per delivery at a time (with a delivery key alone, one send ever;
-        with a minimum interval, one per interval), however many runners start together, provided that Grafana lists an
-        annotation within 1 second of giving it its id, that the clocks of Grafana's instances differ by less than
-        10 seconds, and that the record of a send is accepted within 10 seconds of the send. Ordering uses Grafana's
-        annotation ids and lease ends Grafana's C(created) stamps, never a runner's clock."
+      - "How V(grafana) works: a run adds a claim annotation (tags C(reportops.grafana), C(delivery:<hash>) and
+        C(ledger:claim)), lists the delivery's claims, then its records of sends (tags C(reportops.grafana),
+        C(delivery:<hash>) and C(outcome:sent)), and sends only if no record rules it out and its claim has the lowest
+        annotation id among the live claims; a presumed winner lists both once more after 1 second before it sends.
+        Every other run skips with C(changed=false) and a message naming the runner that holds the delivery or the
+        record, and deletes its claim. The winner turns its claim into the record of the send (tags
+        C(outcome:sent) and C(report:<id>)), which counts for the delivery key and the minimum interval, deletes lapsed
+        claims and keeps older records as the delivery's history. Records written by version 0.2 (tag C(report:<id>),
+        no C(outcome) tag) still count; history records of failed or skipped deliveries do not."
+      - "Claims and records are found by different tags, so no number of claims can hide a record. A claim's C(timeEnd)
+        falls as its time rises, so that a listing Grafana cuts short drops the newest claims first, never an older
+        one. A listing of the claims that lacks the run's own claim is asked again up to 3 times (after 0.2, 0.4 and
+        0.6 seconds); a run decides only on claims up to its own."
+      - "What V(grafana) guarantees, Grafana before 11.3: at most one send per delivery at a time (with a delivery key
+        alone, one send while its record exists; with a minimum interval, one per interval), however many runners
+        start together, provided that Grafana stores an annotation's tags within 1 second of giving it its id, that
+        the clocks of Grafana's instances differ by less than 10 seconds, and that the record of a send is accepted
+        within 10 seconds of the send. Ordering uses Grafana's annotation ids and lease ends Grafana's C(created)
+        stamps."
+      - "Grafana 11.3 and later list in two steps (a count, a search of the dashboards the credentials can read, then
+        the annotations cut to the count), so annotations added meanwhile push others out of the answer. The same
+        guarantee holds, provided in addition that the runners' clocks agree (NTP): a claim is pushed out only by one
+        that carries an earlier time. A run that does not finish its listings within 10 seconds of its claim fails
+        before sending and says that the dashboard search is the cause; that happens when one listing takes about
+        1.5 seconds or more (instances with very many dashboards)."
+      - "Retention: Grafana's annotation clean-up (C([annotations.api] max_age) and C(max_annotations_to_keep), run every
+        10 minutes and counted across all organisations) deletes the ledger's records and claims like any API
+        annotation. With C(max_age) set, a delivery key without a minimum interval is sent once per retention period,
+        not once ever, and a minimum interval longer than C(max_age) acts as C(max_age); a host that sent keeps a copy
+        in O(ledger_path) and, while that copy exists, skips the delivery saying that Grafana's record was deleted.
+        C(max_annotations_to_keep) must stay well above the API annotations the whole instance writes within one
+        lease, or a live claim can be deleted and a second runner may send. Both default to 0 (keep all); for one send
+        ever, leave C(max_age) at 0, or use O(ledger=file) for deliveries that must outlive the retention period."
       - "Failures with V(grafana): a claim has a lease of O(timeout) x (O(retries) + 1), plus 30 seconds per retry, plus
         20 seconds, plus 10 seconds of clock tolerance. A runner that dies holds the delivery until its lease ends; the
         next run after that sends. A send Grafana did not act on (no connection, a 4xx, a 500 with Grafana's own error)
         deletes the claim, so the next run sends. A send that may have happened (a timeout, a dropped connection, 502,
         504, a 500 page that is not Grafana's) keeps the claim until its lease ends and the message says so; a run after
         that sends again, so a report that Grafana mails later than the lease may go out twice. If the record of a
-        confirmed send fails, a warning says that a re-run may send again. If the claim's requests take more than
-        10 seconds before the send, nothing is sent."
-      - "V(grafana) fails closed: when Grafana does not list the run's own claim back (it answers an empty list to
-        credentials whose C(annotations:read) is scoped to dashboards only), or lists 500 annotations of one delivery
-        (the most it asks for, so a claim could be hidden), nothing is sent and the run fails saying why."
-      - "Cost of V(grafana): a run that sends makes 4 annotation requests (C(POST), 2 C(GET), C(PATCH)), plus one
-        C(DELETE) per older record or lapsed claim, and waits 1 second; a run that skips makes 3 (C(POST), C(GET),
-        C(DELETE)), or 4 when it learns on the second listing; check mode makes one C(GET).
-        The credentials need C(annotations:create), C(annotations:read), C(annotations:write) and
+        confirmed send fails, a warning says that a re-run may send again."
+      - "V(grafana) fails closed: when Grafana never lists the run's own claim back (it answers empty lists to
+        credentials whose C(annotations:read) is scoped to dashboards only), when it lists other claims but never the
+        run's own, when the run's claim disappears between listings (clean-up), or when it lists 500 claims of one
+        delivery (the most it asks for), nothing is sent and the run fails saying which."
+      - "Cost of V(grafana) in requests: a run that sends makes 1 C(POST), 5 C(GET) (claims, 0.2 records, records;
+        after 1 second claims and records again), 1 C(PATCH), plus one C(DELETE) per lapsed claim; a run that skips
+        makes 1 C(POST), 3 or 5 C(GET) and 1 C(DELETE); each claims listing asked again adds one C(GET); check mode
+        makes 3 C(GET). In seconds: the sender waits 1 second plus its requests; on Grafana 11.3 and later each C(GET),
+        C(PATCH) and C(DELETE) also waits for the dashboard search, so with a search of S seconds the sender spends
+        about 1 + 6 x S seconds in the ledger, a skipping run about 4 x S to 6 x S. docs/benchmarks.md has measured
+        figures. The credentials need C(annotations:create), C(annotations:read), C(annotations:write) and
         C(annotations:delete) with scope C(annotations:type:organization)."
-      - "The protocol relies on these documented behaviours of Grafana's annotation API: C(POST /api/annotations)
-        answers the new C(id) from the database's sequence; C(GET /api/annotations) with several C(tags) returns only
-        annotations that carry all of them, newest first, at most C(limit); each annotation carries C(created) and
-        C(updated) stamped by Grafana; C(PATCH) and C(DELETE /api/annotations/{id}) change or remove one annotation."
+      - "The protocol relies on these behaviours of Grafana's annotation API (pkg/api/annotations.go,
+        pkg/services/annotations/annotationsimpl): C(POST /api/annotations) answers the new C(id) from the database's
+        sequence after storing its tags; C(GET /api/annotations) with several C(tags) returns only annotations that
+        carry all of them (a tag without a value matches any value of its key), newest C(timeEnd) first, at most
+        C(limit); each annotation carries C(created) and C(updated) stamped by Grafana; C(PATCH) replaces the whole tag
+        list when C(tags) is given; C(PATCH) and C(DELETE /api/annotations/{id}) find the annotation through the
+        caller's read permission."
     type: str
     choices: [file, grafana]
     default: file

@@ -247,9 +247,11 @@ class GrafanaClient:
                                       permission="annotations:create (scope %s)" % ORG_ANNOTATIONS_SCOPE)
         return created
 
-    def find_annotations(self, tags, limit=1):
-        """Organization annotations with all of `tags`, newest `time` first, at most `limit`."""
+    def find_annotations(self, tags, limit=1, time_range=None):
+        """Organization annotations with all of `tags`, newest `timeEnd` first, at most `limit`; with
+        `time_range` (from, to in epoch ms, both > 0) only those whose span overlaps it."""
         query = [("tags", tag) for tag in tags] + [("type", "annotation"), ("limit", limit)]
+        query += [("from", time_range[0]), ("to", time_range[1])] if time_range else []
         found, dummy = self.request("GET", PATHS["annotations"], query=query, subject="the ledger annotations",
                                     permission="annotations:read (scope %s)" % ORG_ANNOTATIONS_SCOPE)
         return found

@@ -209,28 +209,51 @@ class FileLedger:
 
 # -- The Grafana ledger: a claim protocol on organization annotations -------------------------
 #
-# A run claims the delivery with an annotation, lists the delivery's annotations and sends only
-# if no recorded send rules it out and its claim has the lowest id among the live claims. Ids come
-# from Grafana's database sequence, so the order needs no runner clock; leases are measured on
-# Grafana's `created` stamps, and runner clocks only label the annotations for people.
+# A run claims the delivery with an annotation, lists the delivery's claims and then its records of
+# sends, and sends only if no record rules it out and its claim has the lowest id among the live
+# claims, in two listings a settle time apart. Ids come from Grafana's database sequence, so the
+# order needs no runner clock; leases are measured on Grafana's `created` stamps.
+#
+# Grafana's listing is not one complete, atomic pass, so no decision rests on it being complete:
+# - Claims and records are found by different tags (CLAIM_TAG, SENT_TAG), so claims never crowd
+#   records out of a listing.
+# - Since Grafana 11.3 a listing counts its rows, searches dashboards, then fetches at most that
+#   count ordered by timeEnd descending: rows added in between push out those with the lowest
+#   timeEnd. A claim's timeEnd falls as its claim time rises (CLAIM_ORDER_MS - time), so what is
+#   pushed out are the newest claims, never older ones; a listing without the run's own claim is
+#   incomplete and asked again, never read as a permission problem.
+# - Tags are stored after the row (a higher id can be listed before a lower one): the settle
+#   listing sees a claim that got its id earlier but its tags late.
 
 CLAIM_VERSION = 1
 CLAIMED, FAILED, SENT, RELEASED = "claimed", "failed", "sent", "released"
+CLAIM_TAG = "ledger:claim"
+SENT_TAG = "outcome:sent"
+# Records of 0.2 carry report:<id> and no outcome tag; a tag without a value matches every value.
+REPORT_TAG_KEY = "report"
+OUTCOME_TAG_PREFIX = "outcome:"
+# A claim's timeEnd is CLAIM_ORDER_MS minus its time: later claims end earlier (see above).
+CLAIM_ORDER_MS = 2 * 4102444800000
 # Far more than the live claims of one delivery can be (one per runner started within a lease); a
 # full page may hide a claim, so it fails closed rather than guess.
 LISTING_LIMIT = 500
+# Only the newest record decides, and it is listed first (newest timeEnd first).
+RECORD_LIMIT = 100
+# Listings of the claims that lacked this run's own claim are asked again this often, after a pause growing by this.
+LISTING_ATTEMPTS = 4
+RELIST_PAUSE = 0.2
 # Seconds a lease allows before the send starts (claim, list, settle, list) and after it ends (record).
 LEASE_BEFORE_SEND = 10
 LEASE_AFTER_SEND = 10
 # Seconds by which the clocks of Grafana instances (HA) and runners may differ.
 CLOCK_SKEW = 10
-# A database can hand out an id before it commits the row: the presumed winner lists again after this.
+# Tags are stored after an annotation's row: the presumed winner lists again after this.
 SETTLE_SECONDS = 1.0
 READ_PERMISSION = "annotations:read with scope annotations:type:organization"
 
-# What a run's listing says: `reason` to skip (None: send), `problem` when the listing cannot be trusted
-# (fail closed), `stale` ids that no longer count, `record` the id of the newest recorded send.
-Decision = collections.namedtuple("Decision", "reason problem stale record")
+# What a run's listings say: `reason` to skip (None: send), `problem` when they cannot be trusted
+# (fail closed), `stale` claim ids that no longer count, `own` whether the run's own claim was listed.
+Decision = collections.namedtuple("Decision", "reason problem stale own")
 
 
 def claim_text(fields):
@@ -265,6 +288,27 @@ def parse_claim(annotation):
                 created=created, updated=_integer(annotation.get("updated")) or created)
 
 
+def is_send_record(annotation):
+    """Whether an annotation of a records listing is a send: tagged outcome:sent, or written by 0.2 (no outcome tag).
+
+    History records of failed or skipped deliveries (outcome:failed, outcome:skipped) are not.
+    """
+    tags = [tag for tag in annotation.get("tags") or [] if isinstance(tag, str)]
+    outcomes = [tag for tag in tags if tag.startswith(OUTCOME_TAG_PREFIX)]
+    return CLAIM_TAG not in tags and (SENT_TAG in outcomes or not outcomes)
+
+
+def unique(annotations):
+    """A listing's annotations once each (Grafana's listing loop can return a row twice), parsed."""
+    parsed = {}
+    for annotation in annotations:
+        if isinstance(annotation, dict):
+            claim = parse_claim(annotation)
+            if claim["id"] is not None:
+                parsed[claim["id"]] = claim
+    return list(parsed.values())
+
+
 def lease_end(claim):
     """When a claim lapses, in ms on Grafana's clock."""
     return claim["created"] + (claim["lease"] + CLOCK_SKEW) * 1000
@@ -280,48 +324,58 @@ def held_reason(holder):
             " unless it records the send." % (holder["runner"], since, until))
 
 
-def judge(claims, now_ms, delivery_key, min_interval, own_id=None):
-    """The protocol's rule on one delivery's parsed annotations at `now_ms`: (skip reason or None, stale ids, newest record).
+def judge(claims, records, now_ms, delivery_key, min_interval, own_id=None):
+    """The protocol's rule at `now_ms` on one delivery's parsed claims and records: (skip reason or None, stale claim ids).
 
     The newest recorded send decides delivery_key-once and min_interval. Otherwise the lowest id among
     the live claims (neither released nor past their lease) holds the delivery; `own_id` is the
     deciding run's claim, and without one (check mode) any live claim means skip. Stale: released or
-    lapsed claims and records older than the newest, which any run may delete.
+    lapsed claims, which any run may delete. Records are never deleted: they are the delivery's history.
     """
-    records = [claim for claim in claims if claim["state"] == SENT]
-    newest = max(records, key=lambda claim: (claim["updated"], claim["id"] or 0), default=None)
-    stale = [claim["id"] for claim in records if claim is not newest and claim["id"] is not None]
-    live = []
+    newest = max(records, key=lambda record: (record["updated"], record["id"]), default=None)
+    live, stale = [], []
     for claim in claims:
         if claim["state"] in (CLAIMED, FAILED) and now_ms < lease_end(claim):
-            live.append(claim)
+            # A run decides only on the claims up to its own: one above it never holds the delivery for it,
+            # even when a listing that lost the run's own claim makes it look like the lowest.
+            if own_id is None or claim["id"] <= own_id:
+                live.append(claim)
         elif claim["state"] != SENT and claim["id"] != own_id:
             stale.append(claim["id"])
     reason = skip_reason(newest["updated"] / 1000.0 if newest else None, min_interval, delivery_key, now_ms / 1000.0)
+    if reason and newest.get("note"):
+        reason = "%s %s" % (reason, newest["note"])
     holder = min(live, key=lambda claim: claim["id"], default=None)
     if reason is None and holder is not None and holder["id"] != own_id:
         reason = held_reason(holder)
-    return reason, sorted(stale), newest["id"] if newest else None
+    return reason, sorted(stale)
 
 
-def decide(annotations, own_id, delivery_key, min_interval, limit, tag=""):
-    """The Decision of the run holding claim `own_id`, from the listing Grafana gave it (asked with `limit`)."""
-    claims = [parse_claim(annotation) for annotation in annotations if isinstance(annotation, dict)]
+def decide(claim_listings, records, own_id, delivery_key, min_interval, limit=LISTING_LIMIT, tag=""):
+    """The Decision of the run holding claim `own_id` from one round: the claims listings Grafana gave it
+    (the last one counts; earlier ones lacked its own claim) and the send records seen so far (parsed)."""
+    claims = unique(claim_listings[-1]) if claim_listings else []
     own = [claim for claim in claims if claim["id"] == own_id]
     # "Now" is this run's own claim's stamp: Grafana's clock, never later than the real now, so a
     # lease can only look younger than it is.
-    now_ms = own[0]["created"] if own else max([claim["created"] for claim in claims] or [0])
-    reason, stale, record = judge(claims, now_ms, delivery_key, min_interval, own_id)
+    now_ms = own[0]["created"] if own else max([claim["created"] for claim in claims + records] or [0])
+    reason, stale = judge(claims, records, now_ms, delivery_key, min_interval, own_id)
     problem = None
-    if len(annotations) >= limit:
-        problem = ("Grafana listed %d annotations of this delivery, as many as the ledger asks for, so a claim may be"
+    if claim_listings and len(claim_listings[-1]) >= limit:
+        problem = ("Grafana listed %d claims of this delivery, as many as the ledger asks for, so a claim may be"
                    " hidden and nothing was sent; runs delete stale ones (with annotations:delete), or delete old"
-                   " annotations tagged %s and run again." % (len(annotations), tag or "with this delivery's tag"))
-    elif not own:
-        problem = ("Grafana did not list this run's own claim (annotation %s) back, so the delivery ledger cannot be read"
-                   " and nothing was sent: the credentials need %s (organization annotations), not only dashboards'."
-                   % (own_id, READ_PERMISSION))
-    return Decision(reason, problem, stale, record)
+                   " annotations tagged %s and %s and run again." % (len(claim_listings[-1]), tag or "with this delivery's tag", CLAIM_TAG))
+    elif not own and reason is None and not any(claim_listings):
+        problem = ("Grafana did not list this run's own claim (annotation %s) back in %d listings, so the delivery ledger"
+                   " cannot be read and nothing was sent: the credentials need %s (organization annotations), not only"
+                   " dashboards'." % (own_id, len(claim_listings), READ_PERMISSION))
+    elif not own and reason is None:
+        problem = ("Grafana listed claims of this delivery but not this run's own (annotation %s) in %d listings, so the"
+                   " listing is incomplete and nothing was sent. Since Grafana 11.3 a listing counts the annotations,"
+                   " then searches the dashboards the credentials can read, then fetches at most that count: claims"
+                   " made meanwhile push others out, or Grafana's annotation clean-up ([annotations.api] max_age,"
+                   " max_annotations_to_keep) deleted the claim." % (own_id, len(claim_listings)))
+    return Decision(reason, problem, stale, bool(own))
 
 
 def _joined(sentence, note):
@@ -343,12 +397,17 @@ class _Claim(Reservation):
         self.ledger.client.update_annotation(self.id, dict(changes, text=claim_text(self.fields)))
 
     def sent(self, details):
-        now = time.time()
-        self.fields["report_id"] = details["report_id"]
-        self._update(SENT, timeEnd=int(now * 1000),
-                     tags=self.ledger.tags(self.delivery) + ["report:%s" % details["report_id"]])
-        # Only the newest record counts: older records and dead claims go, so the listing stays short.
+        """Turn the claim into the send's record: every key of `details`, the protocol's fields winning;
+        PATCH replaces the whole tag list, so it sends all of them (no CLAIM_TAG: it is no claim any more)."""
+        self.fields = dict(details, **self.fields)
+        self._update(SENT, timeEnd=int(time.time() * 1000),
+                     tags=self.ledger.tags(self.delivery) + [SENT_TAG, "%s:%s" % (REPORT_TAG_KEY, details["report_id"])])
         self.ledger.delete_quietly(self.obsolete)
+        try:
+            # A copy on this host, so that a later run here can tell when Grafana's clean-up deleted the record.
+            self.ledger.lock_ledger.record(self.delivery, dict(details), time.time() + LEASE_AFTER_SEND)
+        except (LedgerError, OSError):
+            pass  # Grafana holds the record that counts
 
     def failed(self, may_have_acted):
         """Release the claim, or keep it until its lease ends when Grafana may have sent anyway; returns a sentence."""
@@ -374,15 +433,16 @@ class _Claim(Reservation):
 class GrafanaLedger:
     """Deliveries as organization annotations in Grafana, shared by every runner: a claim protocol.
 
-    reserve() claims (POST), lists the delivery's annotations (GET) and decides; the presumed winner
-    waits SETTLE_SECONDS and lists again, sends, then records the send on its claim (PATCH) and
-    deletes what no longer counts (DELETE). The local lock still serialises runs on one host.
+    reserve() claims (POST), lists the delivery's claims and records (GETs) and decides; the presumed
+    winner waits SETTLE_SECONDS and lists both again, sends, then turns its claim into the send's
+    record (PATCH) and deletes lapsed claims (DELETE). The local lock still serialises runs on one host.
     """
 
     def __init__(self, client, lock_ledger, runner=None):
         self.client = client
         self.lock_ledger = lock_ledger
         self.runner = runner or "%s/%d/%s" % (socket.gethostname(), os.getpid(), uuid.uuid4().hex[:8])
+        self.listing_seconds = []  # how long each listing took, for the message when they exceed the lease
 
     def prepare(self):
         self.lock_ledger.prepare()
@@ -394,17 +454,63 @@ class GrafanaLedger:
     def tags(delivery):
         return [ANNOTATION_TAG, "delivery:%s" % delivery[:32]]
 
-    def listing(self, delivery):
-        found = self.client.find_annotations(self.tags(delivery), limit=LISTING_LIMIT)
+    def listing(self, tags, limit, time_range=None):
+        started = time.monotonic()
+        found = self.client.find_annotations(tags, limit=limit, time_range=time_range)
+        self.listing_seconds.append(time.monotonic() - started)
         if not isinstance(found, list):
             raise LedgerError("Grafana answered the annotation listing with %s, not a list; nothing was sent."
                               % type(found).__name__)
         return found
 
+    def claims(self, delivery):
+        return self.listing(self.tags(delivery) + [CLAIM_TAG], LISTING_LIMIT)
+
+    def records(self, delivery, legacy_before_ms=None, upgrade=False):
+        """The delivery's send records, parsed; with `legacy_before_ms` also those of 0.2 made before then.
+
+        0.2's records are found by their report tag, among history records of other outcomes; only
+        annotations that began before the listing can match, so none written meanwhile pushes them out.
+        With `upgrade`, each gets the outcome:sent tag (PATCH sends its whole tag list), so that history
+        records written later, which sort before it, cannot crowd it out of that listing.
+        """
+        found = []
+        if legacy_before_ms:
+            legacy = [item for item in self.listing(self.tags(delivery) + [REPORT_TAG_KEY], RECORD_LIMIT, (1, legacy_before_ms))
+                      if isinstance(item, dict) and is_send_record(item)]
+            for item in legacy if upgrade else ():
+                if SENT_TAG not in item["tags"] and _integer(item.get("id")) is not None:
+                    try:
+                        self.client.update_annotation(item["id"], {"tags": list(item["tags"]) + [SENT_TAG]})
+                    except GrafanaError:
+                        pass  # the next run upgrades it
+            found += legacy
+        found += self.listing(self.tags(delivery) + [SENT_TAG], RECORD_LIMIT)
+        records = unique(found)
+        for record in records:
+            record["state"] = SENT  # whatever its text says, a record can only make runs skip
+        return records
+
+    def deleted_record(self, delivery, records):
+        """[a record] when Grafana lists no record of a send that this host's ledger file has (the send
+        happened, so it still counts here, with a note saying what became of Grafana's record), else []."""
+        try:
+            sent_at = None if records else self.lock_ledger.last_sent(delivery)
+        except LedgerError:
+            sent_at = None
+        if sent_at is None:
+            return []
+        stamp = int(sent_at * 1000)
+        return [dict(id=0, state=SENT, runner=self.runner, lease=0, created=stamp, updated=stamp, note=(
+            "Grafana no longer lists the record of that send (deleted by Grafana's annotation clean-up,"
+            " [annotations.api] max_age or max_annotations_to_keep, or by a person); this host's ledger file %s"
+            " still has it, but runners on other hosts would send the delivery again." % self.lock_ledger.path))]
+
     def peek(self, delivery, delivery_key, min_interval):
         """Why a run now would skip, or None; reads only (check mode), with this host's clock for now."""
-        claims = [parse_claim(annotation) for annotation in self.listing(delivery) if isinstance(annotation, dict)]
-        return judge(claims, time.time() * 1000, delivery_key, min_interval)[0]
+        now_ms = time.time() * 1000
+        claims, records = unique(self.claims(delivery)), self.records(delivery, int(now_ms))
+        return judge(claims, records + self.deleted_record(delivery, records), now_ms, delivery_key, min_interval)[0]
 
     def delete_quietly(self, ids):
         """Delete annotations that no longer count; one that stays is deleted by a later run."""
@@ -420,26 +526,51 @@ class GrafanaLedger:
         with self.delivery_lock(delivery, deadline):
             yield self._claim(delivery, delivery_key, min_interval, retries)
 
+    def _round(self, delivery, claim_id, started):
+        """This run's claims listings until one shows its own claim (bounded by attempts and the lease)."""
+        listings = []
+        for attempt in range(LISTING_ATTEMPTS):
+            if attempt:
+                time.sleep(RELIST_PAUSE * attempt)
+            listings.append(self.claims(delivery))
+            if any(isinstance(item, dict) and item.get("id") == claim_id for item in listings[-1]) or (
+                    time.monotonic() - started > LEASE_BEFORE_SEND):
+                break
+        return listings
+
     def _claim(self, delivery, delivery_key, min_interval, retries):
         lease = LEASE_BEFORE_SEND + self.client.longest_request(retries) + LEASE_AFTER_SEND
         started, claimed_at = time.monotonic(), time.time()
         fields = dict(v=CLAIM_VERSION, state=CLAIMED, runner=self.runner, lease=lease, delivery_key=delivery_key)
+        claimed_ms = int(claimed_at * 1000)
         created = self.client.create_annotation({
-            "time": int(claimed_at * 1000), "timeEnd": int((claimed_at + lease) * 1000),
-            "tags": self.tags(delivery), "text": claim_text(fields)})
+            "time": claimed_ms, "timeEnd": CLAIM_ORDER_MS - claimed_ms,
+            "tags": self.tags(delivery) + [CLAIM_TAG], "text": claim_text(fields)})
         claim_id = _integer(created.get("id")) if isinstance(created, dict) else None
         if claim_id is None:
             raise LedgerError("Grafana answered the ledger claim without an annotation id (%r); nothing was sent." % (created,))
         claim = _Claim(self, delivery, claim_id, fields, claimed_at)
+        stale, own_seen = set(), False
+        self.listing_seconds = []
         for settle in (False, True):
             if settle:
                 time.sleep(SETTLE_SECONDS)
             try:
-                decision = decide(self.listing(delivery), claim_id, delivery_key, min_interval, LISTING_LIMIT,
-                                  self.tags(delivery)[1])
+                listings = self._round(delivery, claim_id, started)
+                # Records are listed after the claims: a claim turned into a record meanwhile is in one or the other.
+                records = self.records(delivery, None if settle else claimed_ms, upgrade=True)
             except GrafanaError as exc:
                 raise LedgerError(_joined("The delivery ledger could not be read: %s Nothing was sent." % exc.message,
                                           claim.release()))
+            decision = decide(listings, records + self.deleted_record(delivery, records), claim_id, delivery_key, min_interval, LISTING_LIMIT,
+                              self.tags(delivery)[1])
+            stale.update(decision.stale)
+            if decision.problem and own_seen and not decision.own:
+                decision = decision._replace(problem=(
+                    "This run's claim (annotation %d) was listed, then no longer: something deleted it (Grafana's"
+                    " annotation clean-up, [annotations.api] max_age or max_annotations_to_keep, or a person), so nothing"
+                    " was sent." % claim_id))
+            own_seen = own_seen or decision.own
             if decision.problem:
                 self.delete_quietly(decision.stale)
                 raise LedgerError(_joined(decision.problem, claim.release()))
@@ -448,7 +579,12 @@ class GrafanaLedger:
         took = time.monotonic() - started
         if took > LEASE_BEFORE_SEND:
             # Past this point the claim could lapse while the send is still under way.
-            raise LedgerError(_joined("The ledger's requests took %.0fs, more than the %ds its lease allows before a send,"
-                                      " so nothing was sent; try again." % (took, LEASE_BEFORE_SEND), claim.release()))
-        claim.obsolete = decision.stale + ([decision.record] if decision.record is not None else [])
+            raise LedgerError(_joined(
+                "The ledger's %d annotation listings took %.1fs (the slowest %.1fs), more than the %ds its lease allows"
+                " before a send, so nothing was sent. Since Grafana 11.3 each listing waits for a search of the dashboards"
+                " the credentials can read, which is slow on instances with many dashboards; this delivery cannot use"
+                " ledger=grafana there until listings are faster." % (
+                    len(self.listing_seconds), sum(self.listing_seconds), max(self.listing_seconds), LEASE_BEFORE_SEND),
+                claim.release()))
+        claim.obsolete = sorted(stale)
         return claim

@@ -26,6 +26,8 @@ TOKEN = "sim-token-sender"
 EMAILS = "sre@example.com"
 # Goals of issue 10: role / serial uri for the fan-out, and wall / floor per environment count.
 FAN_OUT_GOAL = 0.20
+# Seconds one wave of runners may take before the benchmark gives up (a 6 s render, ledger listings, start-up).
+WAVE_TIMEOUT = 300
 SCALE_GOALS = {10: 3, 50: 8}
 
 
@@ -52,6 +54,10 @@ class Simulator:
     def stats(self):
         with urllib.request.urlopen(self.url + "/_sim/stats") as answer:
             return json.load(answer)
+
+    def settings(self, **changes):
+        urllib.request.urlopen(urllib.request.Request(self.url + "/_sim/settings", data=json.dumps(changes).encode(), method="PATCH",
+                                                      headers={"Content-Type": "application/json"})).read()
 
     def reset(self):
         urllib.request.urlopen(urllib.request.Request(self.url + "/_sim/reset", data=b"{}", method="POST",
@@ -195,6 +201,44 @@ class Bench:
             sim.stop()
         return rows
 
+    # -- exactly once as Grafana lists annotations ---------------------------------------------
+
+    def wave(self, sim, runners, key, name):
+        """`runners` send processes of one delivery started together: (sends, failed runs, wall s, wrong skips,
+        the sender's module time in s or None, the median module time of the runs that skipped in s or None)."""
+        command = [os.path.join(self.bin, "ansible"), "localhost", "-o", "-m", "reportops.grafana.grafana_report_send", "-a"]
+        before = sim.stats()["by_route"].get("POST /api/reports/email", 0)
+        started = time.perf_counter()
+        processes = [subprocess.Popen(command + ["url=%s report_id=1 emails=%s delivery_key=%s ledger=grafana ledger_path=%s" % (
+            sim.url, EMAILS, key, os.path.join(self.work, "%s-%d" % (name, number), "ledger.json"))],
+            env=self.env, cwd=self.work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for number in range(runners)]
+        outputs = [process.communicate(timeout=WAVE_TIMEOUT)[0] for process in processes]
+        wall = time.perf_counter() - started
+        failed = sum(1 for process in processes if process.returncode != 0)
+        results = [json.loads(output.split(" => ", 1)[1]) for output, process in zip(outputs, processes) if process.returncode == 0]
+        # A skip must name the holder or the record; anything else is a wrong outcome even without an error.
+        wrong = sum(1 for result in results if not result.get("sent") and not any(
+            words in result.get("skipped_reason", "") for words in ("another runner", "already sent")))
+        sender = [result["elapsed"] for result in results if result.get("sent")]
+        skipped = [result["elapsed"] for result in results if not result.get("sent")]
+        return (sim.stats()["by_route"].get("POST /api/reports/email", 0) - before, failed, wall, wrong,
+                sender[0] if len(sender) == 1 else None, statistics.median(skipped) if skipped else None)
+
+    def listings(self, rounds, runners=12, later=6, render=6.0, search=0.4, tags=0.25):
+        """The exactly-once scenario `rounds` times in a row on each listing: (listing, round, wave rows)."""
+        rows = []
+        for listing, two_queries in (("11.3+", True), ("before 11.3", False)):
+            sim = self.simulator("listing-%s" % ("two" if two_queries else "one"), render)
+            sim.settings(annotations_two_queries=two_queries, annotations_search_seconds=search, annotations_tag_seconds=tags)
+            for number in range(1, rounds + 1):
+                key = "weekly-%s-%d" % ("two" if two_queries else "one", number)
+                first = self.wave(sim, runners, key, "%s-first" % key)
+                second = self.wave(sim, later, key, "%s-later" % key)
+                rows.append((listing, number, first, second))
+                print("  %s round %d: %r %r" % (listing, number, first, second), flush=True)
+            sim.stop()
+        return rows
+
     def scale(self, counts, per_env=8, render=1.0, limit=4):
         rows = []
         for count in counts:
@@ -226,7 +270,12 @@ def main():
     parser.add_argument("--repeat", type=int, default=5, help="runs per per-call measurement (median)")
     parser.add_argument("--scale", default="1,10,50", help="environment counts for the scale table")
     parser.add_argument("--output", default=os.path.join(ROOT, "docs", "benchmarks.md"))
+    parser.add_argument("--listings", type=int, metavar="ROUNDS",
+                        help="only the exactly-once scenario on both annotation listings, ROUNDS times each;"
+                             " replaces that section of --output and leaves the rest")
     args = parser.parse_args()
+    if args.listings:
+        return listings_only(args)
     core = subprocess.run([os.path.join(args.venv, "bin", "ansible"), "--version"], capture_output=True, text=True,
                           check=True).stdout.splitlines()[0]
     with tempfile.TemporaryDirectory(prefix="reportops-bench-") as work:
@@ -297,10 +346,74 @@ def main():
     lines += ["", "Sends with `ledger: grafana` / sends with the baseline: %d / %d = %.3f; wall time ratio %.2f." % (
         once[0][2], once[1][2], once[0][2] / float(max(once[1][2], 1)), once[0][5] / once[1][5])]
     lines += ["", "## Reading the figures", ""] + _readings(adhoc_module / adhoc_uri, book_module / book_uri, role / serial, scale)
+    try:
+        with open(args.output) as stream:
+            kept = stream.read().partition(LISTINGS_HEADING)  # --listings writes that section; this run does not
+    except OSError:
+        kept = ("", "", "")
+    if kept[1]:
+        lines += ["", kept[1] + kept[2].split("\n## ", 1)[0].rstrip("\n")]
     os.makedirs(os.path.dirname(args.output), exist_ok=True)
     with open(args.output, "w") as stream:
         stream.write("\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+LISTINGS_HEADING = "## Exactly once as Grafana lists annotations"
+
+
+def listings_only(args):
+    """Run Bench.listings and put its section into --output in place of the old one (or at the end)."""
+    core = subprocess.run([os.path.join(args.venv, "bin", "ansible"), "--version"], capture_output=True, text=True,
+                          check=True).stdout.splitlines()[0]
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="reportops-bench-") as work:
+        bench = Bench(args.venv, work, args.repeat)
+        try:
+            rows = bench.listings(args.listings)
+        finally:
+            bench.close()
+    took = time.perf_counter() - started
+    clean = [row for row in rows if row[2][0] == 1 and row[3][0] == 0 and not row[2][1] + row[2][3] + row[3][1] + row[3][3]]
+    section = [
+        LISTINGS_HEADING,
+        "",
+        "Written by `python tests/bench/bench.py --venv .venv/core-2.16 --listings %d` on %s, with %s, on the machine above"
+        " while other test runs shared its cores; the whole run took %.0f s." % (args.listings, time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), core, took),
+        "",
+        "Per round: 12 `ansible localhost -m reportops.grafana.grafana_report_send` processes started together, each with its",
+        "own `ledger_path`, one new `delivery_key`, `ledger: grafana`, a 6 s render; when all are done, a later wave of 6.",
+        "The simulator lists annotations as Grafana 11.3+ (a count, a dashboard search of 0.4 s, then the query cut to",
+        "the count) or as before 11.3 (one query), and stores tags 0.125-0.25 s after the row in both.",
+        "A correct round: 1 send and 0 in the later wave, no failed run, every skip naming the holder or the record.",
+        "Module time is the module's own `elapsed` (the sender's includes the 6 s render; a skip's is the ledger's",
+        "claim, listings and release); wall is from the first process start to the last process end.",
+        "",
+        "| listing | round | 12 runners: sends | failed | wrong skips | sender's module time (s) | median skip (s) | wall (s) |"
+        " later 6: sends | failed | wrong skips | median skip (s) | wall (s) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    section += ["| %s | %d | %d | %d | %d | %s | %s | %.1f | %d | %d | %d | %s | %.1f |" % (
+        listing, number, first[0], first[1], first[3], _seconds(first[4]), _seconds(first[5]), first[2],
+        second[0], second[1], second[3], _seconds(second[5]), second[2]) for listing, number, first, second in rows]
+    section += ["", "Correct rounds: %d of %d." % (len(clean), len(rows)), ""]
+    try:
+        with open(args.output) as stream:
+            text = stream.read()
+    except OSError:
+        text = ""
+    before, found, after = text.partition(LISTINGS_HEADING)
+    rest = after[after.index("\n## ") + 1:] if found and "\n## " in after else ""
+    head = before if found else (text.rstrip("\n") + "\n\n" if text else "")
+    text = head + "\n".join(section) + ("\n" + rest if rest else "")
+    with open(args.output, "w") as stream:
+        stream.write(text)
+    print("\n".join(section))
+    return 0 if len(clean) == len(rows) else 1
+
+
+def _seconds(value):
+    return "-" if value is None else "%.1f" % value
 
 
 def _readings(adhoc_ratio, book_ratio, fan_out_ratio, scale):

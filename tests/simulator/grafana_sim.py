@@ -232,6 +232,14 @@ def normalise_config(raw):
         # without a dashboard (pkg/services/annotations/annotationsimpl/cleanup.go).
         "annotations_max_age_seconds": float(raw.get("annotations_max_age_seconds", 0)),
         "annotations_max_count": int(raw.get("annotations_max_count", 0)),
+        # How GET /api/annotations lists (annotationsimpl/annotations.go RepositoryImpl.Find): since
+        # Grafana 11.3 a count query without the access filter, a dashboard search taking
+        # annotations_search_seconds, then the filtered query limited to that count; false: the single
+        # filtered query of Grafana before 11.3. Tags are stored up to annotations_tag_seconds after
+        # the row (xorm_store.go Add, synchronizeTags).
+        "annotations_two_queries": bool(raw.get("annotations_two_queries", True)),
+        "annotations_search_seconds": float(raw.get("annotations_search_seconds", 0)),
+        "annotations_tag_seconds": float(raw.get("annotations_tag_seconds", 0)),
         "orgs": [{"id": int(org["id"]), "name": str(org.get("name", f"Org {org['id']}"))} for org in raw.get("orgs", [{"id": 1}])],
     }
     if config["profile"] not in PROFILES:
@@ -315,8 +323,13 @@ class RenderSlots:
             self._cond.notify_all()
 
 
+# Ties in the annotation listing's order and the delay of late tags (see find_annotations, add_annotation).
+_RANDOM = secrets.SystemRandom()
+
 # Filters of GET /api/annotations.
-AnnotationQuery = namedtuple("AnnotationQuery", "tags match_any time_from time_to dashboard_uid limit")
+# annotation_id: the lookup of PATCH and DELETE (pkg/api/annotations.go findAnnotationByID).
+AnnotationQuery = namedtuple("AnnotationQuery", "tags match_any time_from time_to dashboard_uid limit annotation_id",
+                             defaults=(0,))
 
 
 # The authenticated caller of one request.
@@ -394,7 +407,8 @@ class SimState:  # pylint: disable=too-many-public-methods,too-many-instance-att
     """Everything the simulator remembers; all public methods are thread-safe."""
 
     SETTINGS = ("profile", "render_seconds", "render_limit", "smtp_enabled", "tracing", "lockout_attempts",
-                "lockout_window_seconds", "annotations_max_age_seconds", "annotations_max_count")
+                "lockout_window_seconds", "annotations_max_age_seconds", "annotations_max_count",
+                "annotations_two_queries", "annotations_search_seconds", "annotations_tag_seconds")
 
     def __init__(self, config, state_dir):
         self.config = config
@@ -455,6 +469,9 @@ class SimState:  # pylint: disable=too-many-public-methods,too-many-instance-att
             "lockout_window_seconds": lambda value: isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0,
             "annotations_max_age_seconds": lambda value: isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0,
             "annotations_max_count": lambda value: isinstance(value, int) and not isinstance(value, bool) and value >= 0,
+            "annotations_two_queries": lambda value: isinstance(value, bool),
+            "annotations_search_seconds": lambda value: isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0,
+            "annotations_tag_seconds": lambda value: isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0,
         }
         if not isinstance(changes, dict) or not changes:
             raise ApiError(400, "expected a JSON object with any of: " + ", ".join(self.SETTINGS))
@@ -536,7 +553,10 @@ class SimState:  # pylint: disable=too-many-public-methods,too-many-instance-att
 
         As Grafana's store (annotationsimpl/xorm_store.go): tags are parsed and stored as
         key:value pairs, ``time`` defaults to now, ``timeEnd`` to ``time``, a backwards range is
-        swapped, and ``created``/``updated`` come from the server's clock.
+        swapped, and ``created``/``updated`` come from the server's clock. The row and its tags are
+        not one transaction (Add inserts the row, then synchronizeTags the annotation_tag rows):
+        for half to all of ``annotations_tag_seconds`` the row has its id but no tag finds it, and
+        the answer comes after the tags.
         """
         stamp = now_ms()
         pairs = parse_tag_pairs(fields.get("tags") or [])
@@ -545,14 +565,21 @@ class SimState:  # pylint: disable=too-many-public-methods,too-many-instance-att
         with self.lock:
             annotation_id = self.next_annotation_id
             self.next_annotation_id += 1
-            self.annotations.append({
+            row = {
                 "id": annotation_id, "alertId": 0, "dashboardId": 0, "dashboardUID": fields.get("dashboardUID") or "",
                 "panelId": 0, "userId": principal.user_id, "login": principal.login, "email": "", "avatarUrl": "",
                 "time": min(start, end), "timeEnd": max(start, end), "text": fields["text"],
                 "tags": join_tag_pairs(pairs), "created": stamp, "updated": stamp, "data": {},
-                "orgId": principal.org_id, "_pairs": pairs,
-            })
-            return annotation_id
+                "orgId": principal.org_id, "_pairs": [],
+            }
+            self.annotations.append(row)
+            tag_seconds = self.settings["annotations_tag_seconds"]
+        if tag_seconds:
+            # Half to all of the setting: a real database's round trips vary, so a later row can get its tags first.
+            self.shutdown_event.wait(_RANDOM.uniform(tag_seconds / 2, tag_seconds))
+        with self.lock:
+            row["_pairs"] = pairs
+        return annotation_id
 
     @staticmethod
     def _public(annotation):
@@ -560,29 +587,50 @@ class SimState:  # pylint: disable=too-many-public-methods,too-many-instance-att
 
     def find_annotations(self, org_id, query, readable):
         """Return the org's annotations matching an AnnotationQuery that ``readable(annotation)``
-        lets the caller see, Grafana's order: newest ``timeEnd`` first, then newest ``time``.
+        lets the caller see, as Grafana's RepositoryImpl.Find (annotationsimpl/annotations.go).
 
-        Grafana gives ties no order (SQL ORDER BY epoch_end, epoch; sort.Sort is not stable);
-        the simulator puts the higher id first. Unreadable annotations are left out silently:
-        200 with fewer items, not 403, as Grafana's RBAC filter does.
+        Since Grafana 11.3 (``annotations_two_queries``): a first query without the access filter
+        counts the matches up to ``limit``; none: the answer is empty. Then the dashboard search of
+        the access filter (``annotations_search_seconds``), then the filtered query with its LIMIT
+        set to that count: rows that match by then push those that sort last out of the answer.
+        Before 11.3: the filtered query alone. ``None`` when the caller holds no annotations:read at
+        all (getAccessControlFilter's "missing permissions", a 500).
         """
-        found = []
         with self.lock:
             self._clean_annotations()
-            for annotation in self.annotations:
-                if annotation["orgId"] != org_id or not readable(annotation):
-                    continue
-                if query.tags and not tags_match(annotation["_pairs"], query.tags, query.match_any):
-                    continue
-                # Grafana filters by time only when both from and to are > 0: the ranges overlap.
-                if query.time_from > 0 and query.time_to > 0 and not (
-                        annotation["time"] <= query.time_to and annotation["timeEnd"] >= query.time_from):
-                    continue
-                if query.dashboard_uid and annotation["dashboardUID"] != query.dashboard_uid:
-                    continue
-                found.append(self._public(annotation))
-        found.sort(key=lambda item: (item["timeEnd"], item["time"], item["id"]), reverse=True)
-        return found[:query.limit]
+            two_queries, search_seconds = self.settings["annotations_two_queries"], self.settings["annotations_search_seconds"]
+            if two_queries:
+                limit = len(self._annotation_rows(org_id, query, lambda item: True)[:query.limit])
+                if not limit:
+                    return []
+        if two_queries and search_seconds:
+            self.shutdown_event.wait(search_seconds)
+        with self.lock:
+            if readable is None:
+                return None
+            return self._annotation_rows(org_id, query, readable)[:limit if two_queries else query.limit]
+
+    def _annotation_rows(self, org_id, query, readable):
+        """The org's rows matching ``query`` in xorm_store.go Get's order: ORDER BY epoch_end DESC,
+        epoch DESC and nothing else, so rows that tie come in no defined order (here: shuffled)."""
+        found = []
+        for annotation in self.annotations:
+            if annotation["orgId"] != org_id or not readable(annotation):
+                continue
+            if query.annotation_id and annotation["id"] != query.annotation_id:
+                continue
+            if query.tags and not tags_match(annotation["_pairs"], query.tags, query.match_any):
+                continue
+            # Grafana filters by time only when both from and to are > 0: the ranges overlap.
+            if query.time_from > 0 and query.time_to > 0 and not (
+                    annotation["time"] <= query.time_to and annotation["timeEnd"] >= query.time_from):
+                continue
+            if query.dashboard_uid and annotation["dashboardUID"] != query.dashboard_uid:
+                continue
+            found.append(self._public(annotation))
+        _RANDOM.shuffle(found)
+        found.sort(key=lambda item: (item["timeEnd"], item["time"]), reverse=True)
+        return found
 
     def get_annotation(self, org_id, annotation_id):
         """Return a copy of one annotation of the org (internal keys included), or None."""
@@ -1569,7 +1617,10 @@ class SimHandler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-met
         not resolve (no such annotation) is a 403 like a missing permission
         (pkg/services/accesscontrol/middleware.go, pkg/api/annotations.go AnnotationTypeScopeResolver).
         Then the handler binds the body (400) and finds the annotation through the caller's read
-        filter: 404 "Annotation not found" when it is gone or the caller cannot read it.
+        filter with RepositoryImpl.Find (findAnnotationByID): 404 "Annotation not found" when it is
+        gone or the caller cannot read it, 500 "Failed to find annotation" when the caller holds no
+        annotations:read at all (since 11.3 only if the unfiltered count finds the annotation), and
+        since 11.3 the lookup waits for the dashboard search like a listing.
         """
         if not re.fullmatch(r"[+-]?[0-9]+", match.group("id")):
             raise ApiError(400, "annotationId is invalid")
@@ -1582,7 +1633,13 @@ class SimHandler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-met
         if body is not None:
             data = self._bind_json(body)
             self._annotation_body(data)
-        if annotation is None or not self._can_read_annotation(principal, annotation):
+        lookup = AnnotationQuery(tags=[], match_any=False, time_from=0, time_to=0, dashboard_uid="", limit=1,
+                                 annotation_id=annotation_id)
+        readable = (lambda item: self._can_read_annotation(principal, item)) if granted(principal, "annotations:read") else None
+        found = self.state.find_annotations(principal.org_id, lookup, readable)
+        if found is None:
+            raise ApiError(500, "Failed to find annotation")
+        if not found:
             raise ApiError(404, "Annotation not found")
         return annotation_id, data
 

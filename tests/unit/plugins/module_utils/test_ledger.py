@@ -125,14 +125,21 @@ def test_delivery_lock_wait_is_bounded(tmp_path):
 
 NOW = 1_800_000_000_000  # Grafana's clock in the pure tests, ms
 LEASE = 100
+CLAIM_TAGS = ["reportops.grafana", "delivery:abc", "ledger:claim"]
 
 
-def annotation(annotation_id, state="claimed", created=NOW, runner=None, lease=LEASE, time_ms=None, updated=None, key="k"):
+def annotation(annotation_id, state="claimed", created=NOW, runner=None, lease=LEASE, time_ms=None, updated=None, key="k",
+               tags=None):
     """A ledger annotation as Grafana lists it; `time_ms` is the runner's clock, `created` Grafana's."""
     fields = dict(v=1, state=state, runner=runner or "runner-%d" % annotation_id, lease=lease, delivery_key=key)
-    return {"id": annotation_id, "time": created if time_ms is None else time_ms, "timeEnd": created + lease * 1000,
+    start = created if time_ms is None else time_ms
+    return {"id": annotation_id, "time": start, "timeEnd": _ledger.CLAIM_ORDER_MS - start,
             "created": created, "updated": created if updated is None else updated, "text": claim_text(fields),
-            "tags": ["reportops.grafana", "delivery:abc"]}
+            "tags": list(CLAIM_TAGS if tags is None else tags)}
+
+
+def record(annotation_id, created=NOW - 3600_000, updated=None, tags=("reportops.grafana", "delivery:abc", "outcome:sent", "report:3")):
+    return parse_claim(annotation(annotation_id, "sent", created=created, updated=updated, tags=list(tags)))
 
 
 def test_claim_text_is_readable_and_parses_back():
@@ -149,86 +156,146 @@ def test_records_before_the_protocol_and_unknown_texts_count_as_sends(text):
     assert claim["state"] == "sent" and claim["updated"] == NOW - 5000
 
 
+@pytest.mark.parametrize("tags, counts", [
+    (["reportops.grafana", "delivery:abc", "report:3"], True),                     # 0.2's record
+    (["reportops.grafana", "delivery:abc", "outcome:sent", "report:3"], True),
+    (["reportops.grafana", "delivery:abc", "outcome:failed", "report:3"], False),  # history of a failure
+    (["reportops.grafana", "delivery:abc", "outcome:skipped", "report:3"], False),
+    (["reportops.grafana", "delivery:abc", "ledger:claim", "report:3"], False),
+])
+def test_which_annotations_are_send_records(tags, counts):
+    assert _ledger.is_send_record({"id": 1, "tags": tags}) is counts
+
+
 @pytest.mark.parametrize("order", [[1, 2, 3], [3, 2, 1], [2, 3, 1]])
 def test_claims_tied_in_time_lowest_id_sends_whatever_the_listing_order(order):
     listing = [annotation(i) for i in order]  # same time, same created stamp
-    assert decide(listing, 1, "k", None, 500).reason is None
+    assert decide([listing], [], 1, "k", None).reason is None
     for loser in (2, 3):
-        decision = decide(listing, loser, "k", None, 500)
+        decision = decide([listing], [], loser, "k", None)
         assert decision.problem is None
         assert decision.reason.startswith("another runner (runner-1) holds this delivery since 2027-01-15T08:00:00Z")
 
 
+def test_duplicated_rows_and_ids_out_of_order_decide_as_one_row_each():
+    # Grafana's listing loop can return a row twice; late tags can list a higher id before a lower one.
+    listing = [annotation(3), annotation(1), annotation(3), annotation(2), annotation(1)]
+    assert decide([listing], [], 1, "k", None).reason is None
+    assert "runner-1" in decide([listing], [], 3, "k", None).reason
+    assert len(_ledger.unique(listing)) == 3
+
+
 def test_runner_clocks_do_not_order_claims():
-    # Runner 2's clock is 5 s behind, runner 3's 4 s ahead: the listing (newest time first) puts 3 first.
     listing = sorted([annotation(1, time_ms=NOW - 5000, created=NOW), annotation(3, time_ms=NOW + 4000, created=NOW + 300),
-                      annotation(2, time_ms=NOW, created=NOW + 100)], key=lambda item: -item["time"])
-    assert [item["id"] for item in listing] == [3, 2, 1]
-    assert decide(listing, 1, "k", None, 500).reason is None
-    assert "runner-1" in decide(listing, 3, "k", None, 500).reason
+                      annotation(2, time_ms=NOW, created=NOW + 100)], key=lambda item: -item["timeEnd"])
+    assert [item["id"] for item in listing] == [1, 2, 3]
+    assert decide([listing], [], 1, "k", None).reason is None
+    assert "runner-1" in decide([listing], [], 3, "k", None).reason
+
+
+def test_newer_claims_end_earlier_so_a_cut_listing_drops_them_first():
+    # Since 11.3 Grafana fetches at most the count it took before its dashboard search, newest timeEnd
+    # first: claims made meanwhile push out those that end earliest, which are the newest claims.
+    claims = [annotation(i, time_ms=NOW + 100 * i) for i in range(1, 6)]
+    ordered = sorted(claims, key=lambda item: -item["timeEnd"])
+    assert [item["id"] for item in ordered[:3]] == [1, 2, 3]
 
 
 def test_grafana_instance_clocks_a_few_seconds_apart():
-    # Claim 1 got a `created` 4 s ahead of claim 2's (HA instances): still live for runner 2, which skips.
     listing = [annotation(1, created=NOW + 4000), annotation(2, created=NOW)]
-    assert "runner-1" in decide(listing, 2, "k", None, 500).reason
-    # A claim just inside its lease plus the tolerated skew still holds; just past it, it is stale.
+    assert "runner-1" in decide([listing], [], 2, "k", None).reason
     inside = NOW - (LEASE + CLOCK_SKEW - 1) * 1000
-    assert "runner-1" in decide([annotation(1, created=inside), annotation(2)], 2, "k", None, 500).reason
-    lapsed = decide([annotation(1, created=inside - 2000), annotation(2)], 2, "k", None, 500)
+    assert "runner-1" in decide([[annotation(1, created=inside), annotation(2)]], [], 2, "k", None).reason
+    lapsed = decide([[annotation(1, created=inside - 2000), annotation(2)]], [], 2, "k", None)
     assert lapsed.reason is None and lapsed.stale == [1]
 
 
 def test_a_failed_claim_that_may_have_sent_holds_until_its_lease_ends():
-    held = decide([annotation(1, "failed", created=NOW - 30000), annotation(2)], 2, "k", None, 500).reason
+    held = decide([[annotation(1, "failed", created=NOW - 30000), annotation(2)]], [], 2, "k", None).reason
     assert "may still have acted" in held and "held until 2027-01-15T08:01:20Z" in held
-    after = decide([annotation(1, "failed", created=NOW - (LEASE + CLOCK_SKEW + 1) * 1000), annotation(2)], 2, "k", None, 500)
+    after = decide([[annotation(1, "failed", created=NOW - (LEASE + CLOCK_SKEW + 1) * 1000), annotation(2)]], [], 2, "k", None)
     assert after.reason is None and after.stale == [1]
 
 
 def test_released_claims_do_not_count():
-    decision = decide([annotation(1, "released"), annotation(2)], 2, "k", None, 500)
+    decision = decide([[annotation(1, "released"), annotation(2)]], [], 2, "k", None)
     assert decision.reason is None and decision.stale == [1]
 
 
 def test_recorded_sends_decide_the_key_and_min_interval_on_grafanas_clock():
-    sent = annotation(1, "sent", created=NOW - 3600_000, updated=NOW - 3500_000)
-    older = annotation(0, "sent", created=NOW - 7200_000)
-    once = decide([annotation(2), sent, older], 2, "k", None, 500)
-    assert "delivery key 'k' was already sent at 2027-01-15T07:01:40Z" in once.reason and once.stale == [0] and once.record == 1
+    sent = record(1, updated=NOW - 3500_000)
+    older = record(0, created=NOW - 7200_000)
+    once = decide([[annotation(2)]], [sent, older], 2, "k", None)
+    assert "delivery key 'k' was already sent at 2027-01-15T07:01:40Z" in once.reason and once.stale == []
     # min_interval counts from the record's `updated` (Grafana's clock), not from the runner's `time`.
-    assert "within min_interval (3600s)" in decide([annotation(2), sent], 2, "k", 3600, 500).reason
-    again = decide([annotation(2), sent, older], 2, "k", 3500, 500)
-    assert again.reason is None and again.record == 1 and again.stale == [0]
+    assert "within min_interval (3600s)" in decide([[annotation(2)]], [sent], 2, "k", 3600).reason
+    assert decide([[annotation(2)]], [sent, older], 2, "k", 3500).reason is None
 
 
-def test_own_claim_not_listed_fails_closed_naming_the_permission():
-    # A token whose annotations:read is scoped to dashboards: Grafana answers 200 [] for organization annotations.
-    decision = decide([], 7, "k", None, 500)
-    assert "annotation 7" in decision.problem and "nothing was sent" in decision.problem
+def test_many_claims_cannot_crowd_out_a_record():
+    # Records come from their own listing: a full page of claims fails closed, the record still decides.
+    decision = decide([[annotation(i) for i in range(2, 7)]], [record(1)], 6, "k", None, limit=5)
+    assert "already sent" in decision.reason
+
+
+def test_a_record_pushed_out_of_its_listing_leaves_the_newest_to_decide(grafana, tmp_path):
+    # Records list newest timeEnd first; what a cut 11.3 listing drops is the oldest record, never the one that decides.
+    for index in range(2):
+        assert run_once(runner(grafana, tmp_path, "run-%d" % index), min_interval=60) == (None, None)
+        grafana.clock += 61_000
+    grafana.clock -= 61_000 - 1000
+    original = grafana.find_annotations
+
+    def cut(tags, limit=1, time_range=None):
+        found = original(tags, limit, time_range)
+        return found[:-1] if "outcome:sent" in tags else found
+
+    grafana.find_annotations = cut
+    assert "within min_interval" in run_once(runner(grafana, tmp_path, "soon"), min_interval=60)[0]
+
+
+def test_own_claim_never_listed_in_empty_listings_is_the_permission_problem():
+    decision = decide([[], [], []], [], 7, "k", None)
+    assert "annotation 7" in decision.problem and "nothing was sent" in decision.problem and "in 3 listings" in decision.problem
     assert "annotations:read with scope annotations:type:organization" in decision.problem
 
 
+def test_a_partial_listing_without_the_own_claim_is_incomplete_not_a_permission_problem():
+    decision = decide([[annotation(1)], [annotation(1)]], [], 2, "k", None)
+    # claim 1 is live and lower: skip for it, whatever is missing
+    assert "runner-1" in decision.reason and decision.problem is None
+    # claim 3 is above this run's: it never holds the delivery for it, and the listing lacks claim 2
+    decision = decide([[annotation(3)], [annotation(3)]], [], 2, "k", None)
+    assert "listing is incomplete" in decision.problem and "annotations:type:organization" not in decision.problem
+    assert "dashboards the credentials can read" in decision.problem
+
+
+def test_the_last_listing_of_a_round_decides():
+    # The first listing lacked the own claim (pushed out); the one asked again shows it, lowest: send.
+    assert decide([[annotation(3)], [annotation(2), annotation(3)]], [], 2, "k", None).reason is None
+
+
 def test_a_listing_capped_by_limit_fails_closed():
-    # Runner clocks ahead push 3 later claims before the live claim 1 (newest time first), and limit 3 cuts claim 1 off:
-    # claim 4 would think it is the lowest. A full page is never trusted.
-    everything = sorted([annotation(1, time_ms=NOW - 6000)] + [annotation(i, time_ms=NOW + i) for i in (2, 3, 4)],
-                        key=lambda item: -item["time"])
-    page = everything[:3]
-    assert 1 not in [item["id"] for item in page] and 4 in [item["id"] for item in page]
-    decision = decide(page, 4, "k", None, 3, "delivery:abc")
-    assert "listed 3 annotations" in decision.problem and "delivery:abc" in decision.problem
-    assert decide(everything, 4, "k", None, 5).reason.startswith("another runner (runner-1)")
+    everything = [annotation(i, time_ms=NOW + i) for i in (1, 2, 3, 4)]
+    decision = decide([everything[:3]], [], 4, "k", None, 3, "delivery:abc")
+    assert "listed 3 claims" in decision.problem and "delivery:abc" in decision.problem
+    assert decide([everything], [], 4, "k", None, 5).reason.startswith("another runner (runner-1)")
 
 
 def test_check_mode_judges_without_a_claim():
-    assert judge([parse_claim(annotation(1))], NOW, "k", None)[0].startswith("another runner (runner-1)")
-    assert judge([], NOW, "k", None)[0] is None
+    assert judge([parse_claim(annotation(1))], [], NOW, "k", None)[0].startswith("another runner (runner-1)")
+    assert judge([], [], NOW, "k", None)[0] is None
+
+
+def _tag_matches(stored, wanted):
+    """Grafana's tag filter: a query tag without a value matches every value of its key."""
+    return wanted in stored or (":" not in wanted and any(tag.split(":", 1)[0] == wanted for tag in stored))
 
 
 class FakeGrafana:
     """Grafana's annotation API in memory, as the protocol relies on it: ids from one sequence, `created`
-    and `updated` from Grafana's clock, listings newest `time` first and cut at `limit`, 404 for a missing id.
+    and `updated` from Grafana's clock, listings newest `timeEnd` first and cut at `limit`, 404 for a missing id.
+    `pushed_out` cuts the next listings short by that many rows, as rows added during an 11.3 listing do.
     It stands in for GrafanaClient (its lease arithmetic is the client's own)."""
 
     longest_request = GrafanaClient.longest_request
@@ -241,8 +308,10 @@ class FakeGrafana:
         self.requests = []
         self.lock = threading.Lock()
         self.organization_read = True   # False: annotations:read scoped to dashboards (200 [])
-        self.uncommitted = {}           # id -> listings that do not show it yet
+        self.uncommitted = {}           # id -> listings that do not show it yet (tags stored late)
+        self.pushed_out = 0             # listings of claims that lose their last row
         self.barrier = None             # every claim waits here after its POST
+        self.after_listing = None       # called after each listing (clean-up, ...)
 
     def create_annotation(self, body):
         with self.lock:
@@ -253,14 +322,21 @@ class FakeGrafana:
             self.barrier.wait(timeout=10)
         return {"id": annotation_id, "message": "Annotation added"}
 
-    def find_annotations(self, tags, limit=1):
+    def find_annotations(self, tags, limit=1, time_range=None):
         with self.lock:
             self.requests.append("GET")
-            found = [dict(item) for item in self.annotations.values() if set(tags) <= set(item["tags"])
-                     and self.organization_read and not self.uncommitted.get(item["id"])]
+            found = [dict(item) for item in self.annotations.values() if all(_tag_matches(item["tags"], tag) for tag in tags)
+                     and self.organization_read and not self.uncommitted.get(item["id"])
+                     and (not time_range or (item["time"] <= time_range[1] and item["timeEnd"] >= time_range[0]))]
             for annotation_id in self.uncommitted:
-                self.uncommitted[annotation_id] -= 1
-        return sorted(found, key=lambda item: (item["time"], item["id"]), reverse=True)[:limit]
+                self.uncommitted[annotation_id] = max(0, self.uncommitted[annotation_id] - 1)
+            found = sorted(found, key=lambda item: (item["timeEnd"], item["time"]), reverse=True)[:limit]
+            if self.pushed_out and "ledger:claim" in tags and found:
+                self.pushed_out -= 1
+                found = found[:-1]
+        if self.after_listing:
+            self.after_listing()
+        return found
 
     def update_annotation(self, annotation_id, fields):
         with self.lock:
@@ -282,6 +358,7 @@ class FakeGrafana:
 @pytest.fixture
 def grafana(monkeypatch):
     monkeypatch.setattr(_ledger, "SETTLE_SECONDS", 0.01)
+    monkeypatch.setattr(_ledger, "RELIST_PAUSE", 0.01)
     return FakeGrafana()
 
 
@@ -297,15 +374,21 @@ def run_once(ledger, outcome="sent", key="k", min_interval=None, retries=0, deli
         if reservation.skip_reason:
             return reservation.skip_reason, None
         if outcome == "sent":
-            reservation.sent({"report_id": "3", "delivery_key": key})
+            reservation.sent({"report_id": "3", "delivery_key": key, "outcome": "sent", "recipients": 1})
             return None, None
         if outcome == "killed":
             return None, None  # the runner dies: neither sent nor failed
         return None, reservation.failed(outcome == "may have acted")
 
 
+def claim_body(runner_name, clock, lease=100):
+    return {"time": clock, "timeEnd": _ledger.CLAIM_ORDER_MS - clock, "tags": GrafanaLedger.tags("d" * 64) + ["ledger:claim"],
+            "text": claim_text(dict(v=1, state="claimed", runner=runner_name, lease=lease))}
+
+
 def test_twelve_runners_that_claim_at_once_send_once(grafana, tmp_path):
     grafana.barrier = threading.Barrier(12)  # every claim exists before any runner lists them
+    grafana.pushed_out = 6                   # and some listings come back cut short
     results = {}
 
     def work(index):
@@ -319,40 +402,41 @@ def test_twelve_runners_that_claim_at_once_send_once(grafana, tmp_path):
     assert len(results) == 12
     winners = [index for index, (reason, dummy) in results.items() if reason is None]
     assert len(winners) == 1
-    assert all("another runner" in reason and "holds this delivery" in reason
-               for reason, dummy in results.values() if reason is not None)
-    # The losers released their claims; the winner's claim is the one record.
+    assert all("another runner" in reason or "already sent" in reason for reason, dummy in results.values() if reason is not None)
     assert list(grafana.states().values()) == ["sent"]
     grafana.barrier = None
     assert "already sent" in run_once(runner(grafana, tmp_path, "later"))[0]
 
 
-def test_a_claim_committed_late_is_seen_by_the_settle_listing(grafana, tmp_path):
-    # Claim 1 got its id first but is not listed yet when runner 2 first lists (its row not committed).
-    other = grafana.create_annotation({"time": grafana.clock, "timeEnd": grafana.clock, "tags": GrafanaLedger.tags("d" * 64),
-                                       "text": claim_text(dict(v=1, state="claimed", runner="slow", lease=100))})["id"]
-    grafana.uncommitted[other] = 1
+def test_a_claim_seen_late_is_seen_by_the_settle_listing(grafana, tmp_path):
+    other = grafana.create_annotation(claim_body("slow", grafana.clock))["id"]
+    grafana.uncommitted[other] = 2  # its tags are stored late: the first round's listings miss it
     reason, dummy = run_once(runner(grafana, tmp_path, "fast"))
     assert reason.startswith("another runner (slow) holds")
-    assert grafana.requests == ["POST", "POST", "GET", "GET", "DELETE"] and list(grafana.states()) == [other]
+    assert grafana.requests == ["POST", "POST"] + ["GET"] * 5 + ["DELETE"] and list(grafana.states()) == [other]
 
 
-def test_a_winner_costs_two_listings_a_claim_and_a_record(grafana, tmp_path):
+def test_a_listing_that_lost_the_own_claim_is_asked_again(grafana, tmp_path):
+    grafana.pushed_out = 2
     assert run_once(runner(grafana, tmp_path, "one")) == (None, None)
-    assert grafana.requests == ["POST", "GET", "GET", "PATCH"]
-    record = grafana.annotations[1]
-    assert set(record["tags"]) == {"reportops.grafana", "delivery:" + "d" * 32, "report:3"}
-    fields = json.loads(record["text"].splitlines()[1])
+    assert grafana.requests.count("GET") == 3 + 3 + 2 - 1  # round 1: 3 claims listings, 0.2 and sent records; round 2: claims, records
+
+
+def test_a_winner_costs_five_listings_a_claim_and_a_record(grafana, tmp_path):
+    assert run_once(runner(grafana, tmp_path, "one")) == (None, None)
+    assert grafana.requests == ["POST", "GET", "GET", "GET", "GET", "GET", "PATCH"]
+    record_ = grafana.annotations[1]
+    assert record_["tags"] == ["reportops.grafana", "delivery:" + "d" * 32, "outcome:sent", "report:3"]
+    fields = json.loads(record_["text"].splitlines()[1])
     assert fields["state"] == "sent" and fields["report_id"] == "3" and fields["runner"] == "one"
-    # The lease: the send's longest time, from the client, plus the margins before and after it.
+    assert fields["outcome"] == "sent" and fields["recipients"] == 1  # every key of the details
     assert fields["lease"] == grafana.longest_request(0) + _ledger.LEASE_BEFORE_SEND + _ledger.LEASE_AFTER_SEND == 80
-    assert record["timeEnd"] - record["time"] < 5000  # the record spans the send, no longer the lease
+    assert record_["timeEnd"] - record_["time"] < 5000  # the record spans the send, no longer the lease
 
 
 def test_the_lease_grows_with_retries(grafana, tmp_path):
     run_once(runner(grafana, tmp_path, "one"), outcome="killed", retries=2)
     assert parse_claim(grafana.annotations[1])["lease"] == 60 * 3 + 30 * 2 + 20
-    assert grafana.annotations[1]["timeEnd"] - grafana.annotations[1]["time"] == 260 * 1000
 
 
 def test_unreadable_organization_annotations_send_nothing(grafana, tmp_path):
@@ -360,7 +444,61 @@ def test_unreadable_organization_annotations_send_nothing(grafana, tmp_path):
     with pytest.raises(LedgerError) as raised:
         run_once(runner(grafana, tmp_path, "blind"))
     assert "annotations:read with scope annotations:type:organization" in str(raised.value)
-    assert grafana.annotations == {} and grafana.requests == ["POST", "GET", "DELETE"]
+    # The claims listing is asked LISTING_ATTEMPTS times, then the records once each.
+    assert grafana.annotations == {} and grafana.requests == ["POST"] + ["GET"] * (_ledger.LISTING_ATTEMPTS + 2) + ["DELETE"]
+
+
+def test_records_of_0_2_still_make_runs_skip(grafana, tmp_path):
+    grafana.create_annotation({"time": grafana.clock - 5000, "timeEnd": grafana.clock - 5000,
+                               "tags": GrafanaLedger.tags("d" * 64) + ["report:3"],
+                               "text": claim_text(dict(v=1, state="sent", runner="old", lease=80, delivery_key="k"))})
+    # a history record of a failure does not count as a send
+    grafana.create_annotation({"time": grafana.clock - 4000, "timeEnd": grafana.clock - 4000,
+                               "tags": GrafanaLedger.tags("d" * 64) + ["outcome:failed", "report:3"], "text": "failed"})
+    assert "already sent" in runner(grafana, tmp_path, "checker").peek("d" * 64, "k", None)
+    assert "PATCH" not in grafana.requests  # check mode writes nothing
+    assert "already sent" in run_once(runner(grafana, tmp_path, "new"))[0]
+    # The first run after 0.2 adds outcome:sent to the old record, so that history records cannot crowd it out.
+    assert grafana.annotations[1]["tags"] == GrafanaLedger.tags("d" * 64) + ["report:3", "outcome:sent"]
+    assert grafana.requests.count("PATCH") == 1
+
+
+def test_history_records_of_failures_do_not_count_as_sends(grafana, tmp_path):
+    grafana.create_annotation({"time": grafana.clock - 4000, "timeEnd": grafana.clock - 4000,
+                               "tags": GrafanaLedger.tags("d" * 64) + ["outcome:failed", "report:3"], "text": "failed"})
+    assert run_once(runner(grafana, tmp_path, "new")) == (None, None)
+
+
+def test_a_record_deleted_by_clean_up_lets_other_hosts_send_again_and_the_sending_host_says_so(grafana, tmp_path):
+    # What the docs say: with [annotations.api] max_age, a delivery key without min_interval is once per retention period.
+    assert run_once(runner(grafana, tmp_path, "first")) == (None, None)
+    assert "already sent" in run_once(runner(grafana, tmp_path, "second"))[0]
+    grafana.annotations.clear()  # Grafana's clean-up deletes the record
+    reason = run_once(runner(grafana, tmp_path, "first"))[0]  # the host that sent keeps a copy in its ledger file
+    assert "already sent" in reason and "Grafana no longer lists the record" in reason and "max_age" in reason
+    assert "first/ledger.json" in runner(grafana, tmp_path, "first").peek("d" * 64, "k", None)
+    assert run_once(runner(grafana, tmp_path, "third")) == (None, None)
+
+
+def test_a_live_claim_deleted_by_clean_up_fails_closed_and_says_so(grafana, tmp_path):
+    def clean_up():
+        if grafana.requests.count("GET") == 3:  # after round 1: max_annotations_to_keep deletes the claim
+            grafana.annotations.pop(1, None)
+
+    grafana.after_listing = clean_up
+    with pytest.raises(LedgerError) as raised:
+        run_once(runner(grafana, tmp_path, "one"))
+    assert "was listed, then no longer" in str(raised.value) and "max_annotations_to_keep" in str(raised.value)
+    assert grafana.requests.count("POST") == 1 and "PATCH" not in grafana.requests
+
+
+def test_listings_slower_than_the_lease_fail_before_sending_naming_the_dashboard_search(grafana, tmp_path, monkeypatch):
+    monkeypatch.setattr(_ledger, "LEASE_BEFORE_SEND", 0.05)
+    grafana.after_listing = lambda: time.sleep(0.02)
+    with pytest.raises(LedgerError) as raised:
+        run_once(runner(grafana, tmp_path, "slow"))
+    assert "search of the dashboards" in str(raised.value) and "try again" not in str(raised.value)
+    assert grafana.annotations == {}
 
 
 def test_a_killed_runner_holds_the_delivery_until_its_lease_lapses(grafana, tmp_path):
@@ -387,26 +525,25 @@ def test_a_failure_that_may_have_sent_holds_until_the_lease_ends(grafana, tmp_pa
     assert grafana.states() == {3: "sent"}
 
 
-def test_annotations_per_delivery_stay_bounded(grafana, tmp_path):
-    for index in range(5):
+def test_records_are_kept_as_the_delivery_history(grafana, tmp_path):
+    for index in range(3):
         assert run_once(runner(grafana, tmp_path, "run-%d" % index), min_interval=60) == (None, None)
-        assert list(grafana.states().values()) == ["sent"]
         grafana.clock += 61_000
+    assert list(grafana.states().values()) == ["sent"] * 3
     assert "within min_interval" in run_once(runner(grafana, tmp_path, "soon"), min_interval=120)[0]
 
 
 def test_a_full_listing_fails_closed_and_cleans_up(grafana, tmp_path, monkeypatch):
-    monkeypatch.setattr(_ledger, "LISTING_LIMIT", 3)
+    monkeypatch.setattr(_ledger, "LISTING_LIMIT", 4)
     for index in range(3):  # three runners died holding their claims, long ago
-        grafana.create_annotation({"time": grafana.clock, "timeEnd": grafana.clock, "tags": GrafanaLedger.tags("d" * 64),
-                                   "text": claim_text(dict(v=1, state="claimed", runner="dead-%d" % index, lease=80))})
+        grafana.create_annotation(claim_body("dead-%d" % index, grafana.clock, lease=80))
     grafana.clock += (80 + CLOCK_SKEW + 1) * 1000
     with pytest.raises(LedgerError) as raised:
         run_once(runner(grafana, tmp_path, "crowded"))
-    assert "listed 3 annotations" in str(raised.value)
-    assert list(grafana.annotations) == [1]  # the lapsed claims it saw and its own went
+    assert "listed 4 claims" in str(raised.value)
+    assert grafana.annotations == {}  # the lapsed claims it saw and its own went
     assert run_once(runner(grafana, tmp_path, "after")) == (None, None)
-    assert grafana.states() == {5: "sent"}
+    assert list(grafana.states().values()) == ["sent"]
 
 
 def test_peek_predicts_without_writing(grafana, tmp_path):
@@ -416,7 +553,7 @@ def test_peek_predicts_without_writing(grafana, tmp_path):
     assert "another runner (holder) holds" in ledger.peek("d" * 64, "k", None)
     grafana.requests = []
     ledger.peek("d" * 64, "k", None)
-    assert grafana.requests == ["GET"]
+    assert grafana.requests == ["GET", "GET", "GET"]
 
 
 # Through the real client, fetch_url scripted: the HTTP requests of one send and of a failed one.
@@ -438,21 +575,26 @@ def listed(*claims):
 
 def test_one_send_through_the_api(connected, fetch):
     client, ledger = connected
-    old = annotation(1, "sent", created=NOW - 86400_000)
-    fetch.reply(200, {"id": 9, "message": "Annotation added"}).reply(200, [annotation(9), old]).reply(200, [annotation(9), old])
+    old = annotation(1, "sent", created=NOW - 86400_000, tags=["reportops.grafana", "delivery:abc", "outcome:sent", "report:3"])
+    fetch.reply(200, {"id": 9, "message": "Annotation added"})
+    fetch.reply(200, [annotation(9)]).reply(200, []).reply(200, [old])   # round 1: claims, 0.2 records, records
+    fetch.reply(200, [annotation(9)]).reply(200, [old])                  # round 2: claims, records
     fetch.reply(200, {"message": "Report was sent"}).reply(200, {"message": "Annotation patched"})
-    fetch.reply(200, {"message": "Annotation deleted"})
     outcome = deliver(client, ledger, "", Delivery("3", ["a@example.com"], delivery_key="k", min_interval=3600), 1, False)
     assert outcome["status"] == "sent", outcome
-    assert calls(fetch) == [
-        ("POST", "/annotations"),
-        ("GET", "/annotations?tags=reportops.grafana&tags=delivery%%3A%s&type=annotation&limit=500" % outcome_tag(outcome)),
-        ("GET", "/annotations?tags=reportops.grafana&tags=delivery%%3A%s&type=annotation&limit=500" % outcome_tag(outcome)),
-        ("POST", "/reports/email"), ("PATCH", "/annotations/9"), ("DELETE", "/annotations/1")]
-    claim, record = fetch.bodies()[0], fetch.bodies()[4]
+    tags = "tags=reportops.grafana&tags=delivery%%3A%s" % outcome_tag(outcome)
+    claims = ("GET", "/annotations?%s&tags=ledger%%3Aclaim&type=annotation&limit=500" % tags)
+    records = ("GET", "/annotations?%s&tags=outcome%%3Asent&type=annotation&limit=100" % tags)
+    legacy = calls(fetch)[2]
+    assert legacy[1].startswith("/annotations?%s&tags=report&type=annotation&limit=100&from=1&to=" % tags)
+    assert calls(fetch) == [("POST", "/annotations"), claims, legacy, records, claims, records,
+                            ("POST", "/reports/email"), ("PATCH", "/annotations/9")]
+    claim, record_ = fetch.bodies()[0], fetch.bodies()[7]
+    assert claim["tags"][-1] == "ledger:claim"
     assert json.loads(claim["text"].splitlines()[1])["lease"] == client.longest_request(1) + 20
-    assert claim["timeEnd"] - claim["time"] == (client.longest_request(1) + 20) * 1000
-    assert json.loads(record["text"].splitlines()[1])["state"] == "sent" and "report:3" in record["tags"]
+    assert claim["timeEnd"] == _ledger.CLAIM_ORDER_MS - claim["time"]
+    assert json.loads(record_["text"].splitlines()[1])["state"] == "sent"
+    assert record_["tags"][2:] == ["outcome:sent", "report:3"]
 
 
 def outcome_tag(outcome):
@@ -465,7 +607,8 @@ def outcome_tag(outcome):
 ])
 def test_a_failed_send_releases_or_holds_the_claim(connected, fetch, status, body, released):
     client, ledger = connected
-    fetch.reply(200, {"id": 9}).reply(200, listed((9,))).reply(200, listed((9,))).reply(status, body)
+    fetch.reply(200, {"id": 9}).reply(200, listed((9,))).reply(200, []).reply(200, [])
+    fetch.reply(200, listed((9,))).reply(200, []).reply(status, body)
     fetch.reply(200, {"message": "Annotation deleted" if released else "Annotation patched"})
     outcome = deliver(client, ledger, "", Delivery("3", ["a@example.com"], delivery_key="k"), 0, False)
     assert outcome["status"] == "failed" and not outcome["sent"]

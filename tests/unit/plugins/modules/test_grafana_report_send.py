@@ -185,28 +185,40 @@ def own_claim(annotation_id, created=1_700_000_100_000):
             "text": claim_text(dict(v=1, state="claimed", runner="unit", lease=80, delivery_key="k1"))}
 
 
+def listings(fetch, claims, records=()):
+    """One round of the ledger's listings answered: the claims, then the records (first round: 0.2's, then outcome:sent)."""
+    fetch.reply(200, claims).reply(200, []).reply(200, list(records))
+
+
 def test_grafana_ledger_claims_then_sends_then_records(send, fetch):
-    fetch.reply(200, {"id": 5, "message": "Annotation added"}).reply(200, [own_claim(5)]).reply(200, [own_claim(5)])
+    fetch.reply(200, {"id": 5, "message": "Annotation added"})
+    listings(fetch, [own_claim(5)])
+    fetch.reply(200, [own_claim(5)]).reply(200, [])
     fetch.reply(200, {"message": "Report was sent"}).reply(200, {"message": "Annotation patched"})
     result = send(emails=["ops@example.com"], delivery_key="k1", ledger="grafana").result
     assert result["sent"]
     assert [(call["method"], call["url"].split("?")[0].rsplit("/api", 1)[1]) for call in fetch.calls] == [
-        ("POST", "/annotations"), ("GET", "/annotations"), ("GET", "/annotations"), ("POST", "/reports/email"),
-        ("PATCH", "/annotations/5")]
-    record = fetch.bodies()[4]
-    assert "reportops.grafana" in record["tags"] and "report:3" in record["tags"] and '"state": "sent"' in record["text"]
+        ("POST", "/annotations")] + [("GET", "/annotations")] * 5 + [("POST", "/reports/email"), ("PATCH", "/annotations/5")]
+    record = fetch.bodies()[7]
+    assert record["tags"][0] == "reportops.grafana" and record["tags"][2:] == ["outcome:sent", "report:3"]
+    assert '"state": "sent"' in record["text"]
 
 
 def test_grafana_ledger_skips_a_recorded_delivery(send, fetch):
-    recorded = {"id": 7, "time": 1_700_000_000_000, "tags": ["reportops.grafana"], "text": "reportops.grafana sent report 3 (k1)"}
-    fetch.reply(200, {"id": 8}).reply(200, [own_claim(8), recorded]).reply(200, {"message": "Annotation deleted"})
+    recorded = {"id": 7, "time": 1_700_000_000_000, "tags": ["reportops.grafana", "outcome:sent"],
+                "text": "reportops.grafana sent report 3 (k1)"}
+    fetch.reply(200, {"id": 8})
+    listings(fetch, [own_claim(8)], [recorded])
+    fetch.reply(200, {"message": "Annotation deleted"})
     result = send(emails=["ops@example.com"], delivery_key="k1", ledger="grafana").result
     assert not result["sent"] and "2023-11-14T22:13:20Z" in result["skipped_reason"]
-    assert [call["method"] for call in fetch.calls] == ["POST", "GET", "DELETE"]
+    assert [call["method"] for call in fetch.calls] == ["POST", "GET", "GET", "GET", "DELETE"]
 
 
 def test_a_send_the_ledger_cannot_record_still_counts_as_sent(send, fetch):
-    fetch.reply(200, {"id": 5}).reply(200, [own_claim(5)]).reply(200, [own_claim(5)])
+    fetch.reply(200, {"id": 5})
+    listings(fetch, [own_claim(5)])
+    fetch.reply(200, [own_claim(5)]).reply(200, [])
     fetch.reply(200, {"message": "Report was sent"}).reply(403, {"message": "Permission denied"})
     outcome = send(emails=["ops@example.com"], delivery_key="k1", ledger="grafana")
     assert not outcome.failed and outcome.result["sent"]
