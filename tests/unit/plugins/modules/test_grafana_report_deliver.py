@@ -103,7 +103,7 @@ def test_invalid_settings(deliver, fetch, overrides, expected):
 def test_a_failure_does_not_stop_the_others_and_fails_at_the_end(deliver, fetch):
     fetch.reply(500, {"message": "Failed to send report"}).reply(200, SENT)
     outcome = deliver([{"name": "first", "report_id": 3, "emails": "x@example.com"},
-                       {"name": "second", "report_id": 4, "emails": "y@example.com"}], retries=0)
+                       {"name": "second", "report_id": 4, "emails": "y@example.com"}], retries=0, render_retries=0)
     assert outcome.failed and outcome.result["changed"]
     assert outcome.result["msg"].startswith("1 of 2 deliveries failed: first: Grafana failed on report 3 (HTTP 500: Failed to send report)")
     assert [record["status"] for record in outcome.result["deliveries"]] == ["failed", "sent"]
