@@ -286,6 +286,20 @@ class GrafanaClient:
                                     permission="annotations:read (scope %s)" % ORG_ANNOTATIONS_SCOPE)
         return found
 
+    def annotations_between(self, tags, time_from, time_to, limit):
+        """Organization annotations with all of `tags` overlapping [time_from, time_to] (epoch ms), newest first.
+
+        Grafana filters by time only when both bounds are given and above 0 (pkg/services/annotations).
+        """
+        query = [("tags", tag) for tag in tags] + [("type", "annotation"), ("from", int(time_from)),
+                                                   ("to", int(time_to)), ("limit", limit)]
+        found, dummy = self.request("GET", PATHS["annotations"], query=query, subject="the outcome records",
+                                    permission="annotations:read (scope %s)" % ORG_ANNOTATIONS_SCOPE)
+        if not isinstance(found, list):
+            raise GrafanaError("Grafana answered GET %s with something that is not a list; check url." % PATHS["annotations"],
+                               status=200)
+        return found
+
     def update_annotation(self, annotation_id, fields):
         """PATCH /api/annotations/{id}: only the fields given change (text, tags, time, timeEnd)."""
         self.request("PATCH", PATHS["annotation"].format(annotation_id=annotation_id), body=fields,

@@ -48,7 +48,7 @@ class HistoryError(ValueError):
     """Invalid input to the history module; the message names the option."""
 
 
-def _iso(epoch):
+def utc_iso(epoch):
     return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -157,7 +157,7 @@ def window(since, until, now=None):
     now = time.time() if now is None else now
     start, end = parse_moment(since, now, "since"), parse_moment(until, now, "until")
     if start >= end:
-        raise HistoryError("since (%s) must be before until (%s)." % (_iso(start), _iso(end)))
+        raise HistoryError("since (%s) must be before until (%s)." % (utc_iso(start), utc_iso(end)))
     return start, end
 
 
@@ -190,8 +190,9 @@ def parse_record(annotation):
         return None  # a claim of the ledger's protocol (claimed, failed, released)
     moment = annotation.get("timeEnd") or annotation.get("time") or 0
     record = dict((name, fields.get(name)) for name in RECORD_FIELDS)
-    record.update(time=_iso(moment / 1000.0), outcome=outcome, report_id=to_text(fields.get("report_id") or tagged.get("report") or "") or None,
-                  attempts=fields.get("attempts"), id=annotation.get("id"), epoch=moment / 1000.0)
+    report_id = to_text(fields.get("report_id") or tagged.get("report") or "") or None
+    record.update(time=utc_iso(moment / 1000.0), outcome=outcome, report_id=report_id, id=annotation.get("id"),
+                  epoch=moment / 1000.0)
     if "addresses" in fields:
         record["addresses"] = fields["addresses"]
     return record

@@ -149,3 +149,36 @@ def test_history_write_warns_naming_the_permission(fetch, make_client):
     body = fetch.bodies()[0]
     assert body["time"] == int(NOW * 1000) and body["timeEnd"] == int((NOW + 2) * 1000)
     assert "outcome:sent" in body["tags"] and json.loads(body["text"].split("\n")[1])["job"] == JOB
+
+
+class RecordingClaim(object):
+    skip_reason = None
+
+    def __init__(self):
+        self.details = None
+
+    def sent(self, details):
+        self.details = details
+
+    def failed(self, may_have_acted):
+        return None
+
+
+def test_with_the_grafana_ledger_its_record_of_the_send_is_the_outcome_record(fetch, make_client, monkeypatch):
+    import contextlib
+
+    from ansible_collections.reportops.grafana.plugins.module_utils import _ledger
+    from ansible_collections.reportops.grafana.plugins.module_utils._delivery import deliver
+
+    client = make_client(url="https://grafana.example.com", token="glsa_x")
+    ledger = _ledger.GrafanaLedger(client, None, runner="r1")
+    claim = RecordingClaim()
+    monkeypatch.setattr(ledger, "prepare", lambda: None)
+    monkeypatch.setattr(ledger, "reserve", lambda *args, **kwargs: contextlib.nullcontext(claim))
+    history = _history.History(client, JOB, False, None)
+    delivery = Delivery(report_id="3", recipients=["a@example.com"], delivery_key="k1", name="weekly-slo", report="Weekly SLO")
+    fetch.reply(200, {"message": "Report was sent"})
+    outcome = deliver(client, ledger, "", delivery, 0, False, None, None, history)
+    assert outcome["status"] == "sent" and len(fetch.calls) == 1  # the send, no annotation of its own
+    assert claim.details["outcome"] == "sent" and claim.details["report_id"] == "3" and claim.details["delivery_key"] == "k1"
+    assert claim.details["delivery"] == "weekly-slo" and claim.details["job"] == JOB and claim.details["attempts"] == 1
