@@ -274,8 +274,8 @@ class GrafanaClient:
         self.request("POST", PATHS["report_settings"], body=settings, subject="the report settings",
                      permission="reports.settings:write")
 
-    def create_annotation(self, annotation):
-        created, dummy = self.request("POST", PATHS["annotations"], body=annotation, subject="the ledger annotation",
+    def create_annotation(self, annotation, subject="the ledger annotation"):
+        created, dummy = self.request("POST", PATHS["annotations"], body=annotation, subject=subject,
                                       permission="annotations:create (scope %s)" % ORG_ANNOTATIONS_SCOPE)
         return created
 

@@ -27,8 +27,6 @@ from ansible_collections.reportops.grafana.plugins.module_utils._ledger import A
 RECORD_VERSION = 1
 OUTCOMES = ("sent", "failed", "skipped")
 CLAIM_TAG = "ledger:claim"
-# What writing a record needs, named in the warning when Grafana refuses it.
-WRITE_PERMISSION = "annotations:create with scope annotations:type:organization"
 READ_PERMISSION = "annotations:read with scope annotations:type:organization"
 # The fields of a record as grafana_report_history returns it, in this order.
 RECORD_FIELDS = ("time", "outcome", "report", "report_id", "delivery", "delivery_key", "recipients", "attempts",
@@ -120,11 +118,11 @@ class History:
         try:
             self.client.create_annotation({"time": int(started * 1000), "timeEnd": int(ended * 1000),
                                            "tags": record_tags(fields, self.delivery_hash(delivery)),
-                                           "text": record_text(fields)})
+                                           "text": record_text(fields)}, subject="the outcome record")
         except GrafanaError as exc:
-            self.warn("%sreport %s was %s, but its outcome record could not be written to Grafana's annotations (%s); "
-                      "history: grafana needs %s." % ("Delivery '%s': " % delivery.name if delivery.name else "",
-                                                      fields["report_id"], fields["outcome"], exc.message, WRITE_PERMISSION))
+            # The client's message names the permission Grafana asked for.
+            self.warn("%sreport %s was %s, but Grafana did not store its outcome record (history: grafana): %s" % (
+                "Delivery '%s': " % delivery.name if delivery.name else "", fields["report_id"], fields["outcome"], exc.message))
             return False
         return True
 

@@ -141,11 +141,13 @@ def test_history_write_warns_naming_the_permission(fetch, make_client):
     warnings = []
     history = _history.History(client, JOB, False, warnings.append)
     delivery = Delivery(report_id="3", recipients=["a@example.com"], name="weekly-slo")
-    fetch.reply(403, {"message": "Access denied to this dashboard"})
+    fetch.reply(403, {"message": "You'll need additional permissions to perform this action. Permissions needed: annotations:create"})
     fields = history.fields(dict(OUTCOME, status="sent"), delivery, "Weekly SLO")
     assert history.write(fields, delivery, NOW, NOW + 2) is False
-    assert len(warnings) == 1 and "annotations:create with scope annotations:type:organization" in warnings[0]
-    assert "Delivery 'weekly-slo': report 3 was sent" in warnings[0] and "glsa_secret" not in warnings[0]
+    assert warnings == ["Delivery 'weekly-slo': report 3 was sent, but Grafana did not store its outcome record (history: grafana):"
+                        " Access to the outcome record was denied (HTTP 403: You'll need additional permissions to perform this"
+                        " action. Permissions needed: annotations:create); the credentials need the annotations:create"
+                        " (scope annotations:type:organization) permission."]
     body = fetch.bodies()[0]
     assert body["time"] == int(NOW * 1000) and body["timeEnd"] == int((NOW + 2) * 1000)
     assert "outcome:sent" in body["tags"] and json.loads(body["text"].split("\n")[1])["job"] == JOB

@@ -100,7 +100,7 @@ def test_send_with_history_writes_one_record_and_a_refused_record_is_a_warning(r
     fetch.reply(200, {"message": "Report was sent"}).reply(403, {"message": "Access denied to this dashboard"})
     outcome = run_module(send_main, args)
     assert not outcome.failed and outcome.result["sent"]
-    assert len(outcome.warnings) == 1 and "needs annotations:create with scope annotations:type:organization" in outcome.warnings[0]
+    assert len(outcome.warnings) == 1 and "the annotations:create (scope annotations:type:organization) permission" in outcome.warnings[0]
 
 
 def test_a_failed_send_is_recorded_and_still_fails(run_module, fetch, tmp_path):
