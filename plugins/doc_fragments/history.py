@@ -12,10 +12,10 @@ class ModuleDocFragment:
 options:
   history:
     description:
-      - V(grafana) writes an outcome record for every delivery that is sent, fails or is skipped (not in check mode):
+      - "V(grafana) writes an outcome record for every delivery that is sent, fails or is skipped (not in check mode):
         an organization annotation whose text is a line for people and a JSON line with the outcome, Grafana's
         message, the report name and id, the delivery name and key, the number of recipients, the attempts, the
-        duration, the runner's host name and the AWX/AAP job (O(history_job)).
+        duration, the runner's host name and the AWX/AAP job (O(history_job))."
       - "Its tags make the records findable: C(reportops.grafana), C(outcome:sent), C(outcome:failed) or
         C(outcome:skipped), C(report:<id>), C(delivery:<hash>) and, for a named delivery, C(delivery-name:<name>).
         M(reportops.grafana.grafana_report_history) reads them back."
@@ -35,9 +35,9 @@ options:
     default: false
   history_job:
     description:
-      - The AWX/AAP job that runs the delivery, for its outcome records. Pass the variables AWX/AAP gives a job, for
-        example C({id: "{{ awx_job_id | default(omit) }}", template: "{{ awx_job_template_name | default(omit) }}"});
-        the role P(reportops.grafana.report_delivery#role) does.
+      - "The AWX/AAP job that runs the delivery, for its outcome records. Pass the variables AWX/AAP gives a job,
+        C(awx_job_id) as O(history_job.id) and C(awx_job_template_name) as O(history_job.template) (see the examples);
+        the role P(reportops.grafana.report_delivery#role) does."
     type: dict
     suboptions:
       id:

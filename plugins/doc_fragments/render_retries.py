@@ -25,7 +25,8 @@ options:
       - Seconds before the first render retry; each further retry waits twice as long, at most 300 seconds. Each wait
         is between half of that and all of it, at random (jitter), so deliveries that failed together do not come back
         together. 0 to 300.
-      - In M(reportops.grafana.grafana_report_deliver) a waiting delivery keeps its place among the O(concurrency)
+      - In M(reportops.grafana.grafana_report_deliver) a waiting delivery keeps its place among the
+        O(reportops.grafana.grafana_report_deliver#module:concurrency)
         sends, so retries never make more sends at once.
     type: float
     default: 10.0

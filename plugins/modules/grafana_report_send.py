@@ -114,6 +114,17 @@ EXAMPLES = r"""
     delivery_key: "weekly-slo-{{ now(utc=true).strftime('%G-W%V') }}"
     ledger: grafana
 
+- name: Send, retrying a failed render once after 30 s, and record the outcome with the AWX/AAP job
+  reportops.grafana.grafana_report_send:
+    report_id: 3
+    use_emails_from_report: true
+    render_retries: 1
+    render_backoff: 30
+    history: grafana
+    history_job:
+      id: "{{ awx_job_id | default(omit) }}"
+      template: "{{ awx_job_template_name | default(omit) }}"
+
 - name: Set the connection once for a play with module_defaults
   hosts: localhost
   gather_facts: false

@@ -46,8 +46,8 @@ def test_lines_summary_and_failures():
 
 def test_a_failure_before_a_skip_still_counts():
     failed = record(5, "failed", "weekly-slo", "2026-12-01T06:00:00Z")
-    report = report_delivery_history(["dev"], {"dev": host([record(6, "skipped", "weekly-slo", "2026-12-01T07:00:00Z"), failed],
-                                                          unrecovered=[failed])})
+    records = [record(6, "skipped", "weekly-slo", "2026-12-01T07:00:00Z"), failed]
+    report = report_delivery_history(["dev"], {"dev": host(records, unrecovered=[failed])})
     assert report["lines"][0].endswith("| FAILED earlier, not sent since") and report["failed"] == ["dev weekly-slo"]
 
 
