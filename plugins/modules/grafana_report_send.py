@@ -183,7 +183,9 @@ elapsed:
   type: float
   sample: 2.41
 attempts:
-  description: How many times the send was tried (retries happen only where Grafana provably did not act). 0 when nothing was sent.
+  description:
+    - How many times the send was tried, 0 when nothing was sent. Retries happen only where Grafana provably did not act
+      (O(retries)) or reported the send as failed (O(render_retries)).
   returned: always
   type: int
   sample: 1

@@ -118,3 +118,15 @@ def test_check_mode_writes_no_record(run_module, fetch):
     fetch.reply(200, {"id": 3, "name": "Weekly SLO"})
     run_module(send_main, args, check_mode=True)
     assert [call["method"] for call in fetch.calls] == ["GET"]
+
+
+def test_a_skip_of_the_ledger_is_recorded_as_skipped(run_module, fetch, tmp_path):
+    args = dict(url="http://grafana.test:3000", token=TOKEN, report_id=3, emails=["a@example.com"], history="grafana",
+                delivery_key="k1", ledger_path=str(tmp_path / "l.json"))
+    fetch.reply(200, {"message": "Report was sent"}).reply(200, {"id": 1}).reply(200, {"id": 2})
+    run_module(send_main, args)
+    outcome = run_module(send_main, args)
+    assert not outcome.result["sent"] and [call["method"] for call in fetch.calls] == ["POST", "POST", "POST"]
+    fields = json.loads(fetch.bodies()[2]["text"].split("\n")[1])
+    assert fields["outcome"] == "skipped" and fields["attempts"] == 0 and "already sent" in fields["message"]
+    assert "outcome:skipped" in fetch.bodies()[2]["tags"]
