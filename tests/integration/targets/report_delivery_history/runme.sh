@@ -137,8 +137,15 @@ contains "Failed deliveries: staging weekly-slo, prod weekly-slo"
 
 echo "== failed, then recovered: staging sends now, and no longer counts as failed"
 sim staging DELETE /_sim/faults >/dev/null
-run "deliver staging again" ansible-playbook -i "$work/inventory" reportops.grafana.deliver --limit staging
+# As an AWX/AAP job: the record names it.
+run "deliver staging again" ansible-playbook -i "$work/inventory" reportops.grafana.deliver --limit staging \
+    -e awx_job_id=4711 -e '{"awx_job_template_name": "Deliver reports"}'
 contains '"staging: 1 sent"'
+run "history of staging, ad hoc" env GRAFANA_TOKEN=staging-history-token-2222 ansible localhost \
+    -m reportops.grafana.grafana_report_history -a "url=${urls[staging]} since=1h outcome=sent"
+contains '"counts": {'
+contains '"id": 4711,'
+contains '"template": "Deliver reports"'
 run_failing "history, fail_on_failed, after staging recovered" ansible-playbook -i "$work/inventory" reportops.grafana.history \
     -e report_delivery_history_fail_on_failed=true
 contains '"staging weekly-slo: sent at '
