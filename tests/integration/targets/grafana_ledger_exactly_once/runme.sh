@@ -120,10 +120,10 @@ fi
     || fail "blind token, its claim: $(cat "$work/blind.out")"
 [ "$(claims blind-token | cut -d' ' -f2)" = claimed ] || fail "the blind token's claim: $(claims blind-token)"
 
-# 4. A runner killed after claiming holds the delivery until its lease ends (10 + timeout 2 s + 10 s,
-#    and 10 s of clock tolerance); the next run after that sends once.
+# 4. A runner killed after claiming holds the delivery until its lease ends (10 + timeout 2 s + 10 s
+#    with no retries and no render retries, and 10 s of clock tolerance); the next run after that sends once.
 ansible localhost -o -m reportops.grafana.grafana_report_send \
-    -a "$(send_args killed killed 'timeout=2 retries=0')" >"$work/killed.out" 2>&1 &
+    -a "$(send_args killed killed 'timeout=2 retries=0 render_retries=0')" >"$work/killed.out" 2>&1 &
 victim=$!
 for _ in $(seq 300); do
     [ -z "$(claims "'killed'")" ] || break
