@@ -87,7 +87,8 @@ options:
     description:
       - How many times to repeat the send when Grafana provably did not act on it, that is when no connection could be
         made or Grafana answered 429 or 503 (honouring C(Retry-After), at most 30 seconds).
-      - A timeout, a dropped connection, 500, 502 or 504 are never retried, because Grafana may have sent the report.
+      - A timeout, a dropped connection, 500, 502 or 504 are never retried by this option, because Grafana may have sent
+        the report; O(render_retries) repeats a send that Grafana itself reports as failed.
     type: int
     default: 2
 """

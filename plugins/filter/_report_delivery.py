@@ -21,6 +21,7 @@ from ansible_collections.reportops.grafana.plugins.module_utils._delivery import
     checked_deliveries,
     checked_name,
 )
+from ansible_collections.reportops.grafana.plugins.module_utils._history import delivery_identity
 
 # Keys of report_delivery_deliveries that only the role knows (the rest are grafana_report_deliver's).
 ROLE_OPTIONS = ("environments", "schedule", "state")
@@ -31,6 +32,8 @@ CONNECTION_VARIABLES = (
     "report_delivery_org_id", "report_delivery_validate_certs", "report_delivery_ca_path", "report_delivery_client_cert",
     "report_delivery_client_key", "report_delivery_timeout", "report_delivery_concurrency", "report_delivery_ledger",
     "report_delivery_ledger_path", "report_delivery_retries",
+    "report_delivery_render_retries", "report_delivery_render_backoff", "report_delivery_history",
+    "report_delivery_history_recipients",
 )
 # Unquoted in a unit file, a cron line and a shell command, these characters are safe.
 _SAFE_WORD = re.compile(r"^[A-Za-z0-9_./+,:@=-]+$")
@@ -270,6 +273,73 @@ def report_delivery_jobs(deliveries, settings):
     return jobs
 
 
+# -- Entry point history: what the environments' outcome records say --------------------------------
+
+def _expected_names(variables, host):
+    """Names of the deliveries that apply to this environment, or [] when its deliveries are invalid."""
+    try:
+        return [delivery.name for options, delivery in selected_deliveries(
+            variables.get("report_delivery_deliveries"), [host] + list(variables.get("group_names") or []),
+            variables.get("report_delivery_only"))]
+    except AnsibleFilterError:
+        return []
+
+
+def _history_of(host, variables):
+    """(lines, stats) of one environment from its registered grafana_report_history result."""
+    run = variables.get("_report_delivery_history")
+    if run is None or run.get("records") is None:
+        error = run_error(run) if run is not None else "did not run"
+        return ["%s: FAILED to read the history: %s" % (host, error)], {"error": error, "deliveries": {}, "failed": []}
+    records = run["records"]  # newest first
+    by_delivery = {}
+    for record in records:
+        by_delivery.setdefault(delivery_identity(record), []).append(record)
+    names = _expected_names(variables, host)
+    names += sorted(name for name in by_delivery if name not in names)
+    # grafana_report_history's "failed, then recovered" rule decides which failures still count.
+    unrecovered = set(record.get("id") for record in run.get("unrecovered") or [])
+    lines, deliveries, failed = [], {}, []
+    for name in names:
+        found = by_delivery.get(name, [])
+        failures = sum(1 for record in found if record.get("outcome") == "failed")
+        if not found:
+            lines.append("%s %s: no record in the window" % (host, name))
+            deliveries[name] = dict(last=None, time=None, failures=0)
+            continue
+        last = found[0]
+        line = "%s %s: %s at %s (%s attempt%s), %d failed in the window" % (
+            host, name, last.get("outcome"), last.get("time"), last.get("attempts"), "" if last.get("attempts") == 1 else "s",
+            failures)
+        if any(record.get("id") in unrecovered for record in found):
+            failed.append("%s %s" % (host, name))
+            line += " | FAILED: %s" % last.get("message") if last.get("outcome") == "failed" else " | FAILED earlier, not sent since"
+        lines.append(line)
+        deliveries[name] = dict(last=last.get("outcome"), time=last.get("time"), failures=failures, message=last.get("message"))
+    return lines, {"error": "", "deliveries": deliveries, "failed": failed, "counts": run.get("counts"),
+                   "window": run.get("window")}
+
+
+def report_delivery_history(hosts, hostvars):
+    """The history entry point's report: one line per environment and delivery, then one summary line;
+    the AWX statistics (no connection value) and the failed deliveries ("<environment> <delivery>")."""
+    lines, stats, failed, errors = [], {}, [], []
+    for host in hosts:
+        host_lines, host_stats = _history_of(host, hostvars[host])
+        lines.extend(host_lines)
+        stats[host] = host_stats
+        failed.extend(host_stats["failed"])
+        if host_stats["error"]:
+            errors.append(host)
+    deliveries = sum(len(host_stats["deliveries"]) for host_stats in stats.values())
+    summary = "%d environment%s, %d deliveries: %s" % (
+        len(hosts), "" if len(hosts) == 1 else "s", deliveries,
+        "%d failed (%s)" % (len(failed), ", ".join(failed)) if failed else "none failed")
+    if errors:
+        summary += "; history not read in %s" % ", ".join(errors)
+    return dict(lines=lines + [summary], stats=stats, failed=failed + ["%s (history not read)" % host for host in errors])
+
+
 class FilterModule(object):
     """Internal filters of the role report_delivery."""
 
@@ -281,4 +351,5 @@ class FilterModule(object):
             "_report_delivery_hosts": report_delivery_hosts,
             "_report_delivery_inventory": report_delivery_inventory,
             "_report_delivery_jobs": report_delivery_jobs,
+            "_report_delivery_history": report_delivery_history,
         }

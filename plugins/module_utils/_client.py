@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import random
 import re
 import time
 from html import unescape as _html_unescape
@@ -41,6 +42,8 @@ ORG_ANNOTATIONS_SCOPE = "annotations:type:organization"
 RETRYABLE_STATUSES = (429, 503)
 RETRY_DELAY_CAP = 30
 RECOMMENDED_MIN_TIMEOUT = 60
+# The longest wait between two render retries: the exponential steps stop growing here.
+RENDER_BACKOFF_CAP = 300
 
 _REPORT_ID = re.compile(r"^[0-9]+$")
 # Grafana keeps recipients in one string; its UI accepts commas or semicolons.
@@ -121,13 +124,28 @@ def split_recipients(values):
 class GrafanaError(Exception):
     """A request that did not succeed, with one sentence that says what to do."""
 
-    def __init__(self, message, status=None, grafana_message=None, attempts=1, may_have_acted=False):
+    def __init__(self, message, status=None, grafana_message=None, attempts=1, may_have_acted=False,
+                 grafana_failed=False):
         super().__init__(message)
         self.message = message
         self.status = status
         self.grafana_message = grafana_message
         self.attempts = attempts
         self.may_have_acted = may_have_acted
+        # A 500 with Grafana's own error: its handler says the render or the mail failed, nothing was sent.
+        self.grafana_failed = grafana_failed
+
+
+def render_retry_step(backoff, retry):
+    """The longest wait before render retry number `retry` (1, 2, ...): backoff, doubled for each retry, capped."""
+    return min(backoff * 2 ** (retry - 1), RENDER_BACKOFF_CAP)
+
+
+def render_retry_delay(backoff, retry, uniform=random.uniform):
+    """Seconds to wait before render retry `retry`: at least half its step, the rest random, so that the
+    deliveries that failed together (all fired at the top of the hour) do not all come back together."""
+    step = render_retry_step(backoff, retry)
+    return uniform(step / 2.0, step)
 
 
 class GrafanaClient:
@@ -158,6 +176,9 @@ class GrafanaClient:
             self.headers["X-Grafana-Org-Id"] = str(params["org_id"])
         self.basic_auth = not params["token"]
         self.org_id = params["org_id"]
+        # Only the modules that send have these options (checked by _delivery.checked_render_retries).
+        self.render_retries = params.get("render_retries") or 0
+        self.render_backoff = params.get("render_backoff") or 0
         if self.basic_auth and self.org_id is None:
             module.warn("url_username is set without org_id: Grafana will use the user's current organization, the one "
                         "the user last switched to in its UI, which can change; set org_id to pin the organization.")
@@ -185,14 +206,31 @@ class GrafanaClient:
     # -- API calls ---------------------------------------------------------------------------
 
     def send_report(self, report_id, emails=None, retries=0):
-        """POST /api/reports/email; returns (Grafana's answer, attempts). id goes as a JSON string."""
+        """POST /api/reports/email; returns (Grafana's answer, attempts). id goes as a JSON string.
+
+        A send that Grafana itself reports as failed (a 500 with its JSON error) is sent again up to
+        render_retries times, after exponential waits with jitter; `attempts` counts every request.
+        """
         body = {"id": report_id}
         if emails:
             body["emails"] = ",".join(emails)
         else:
             body["useEmailsFromReport"] = True
-        return self.request("POST", PATHS["send_report"], body=body, retries=retries,
-                            subject="report %s" % report_id, permission="reports:send")
+        attempts = retry = 0
+        while True:
+            try:
+                answer, tried = self.request("POST", PATHS["send_report"], body=body, retries=retries,
+                                             subject="report %s" % report_id, permission="reports:send")
+                return answer, attempts + tried
+            except GrafanaError as exc:
+                attempts += exc.attempts
+                exc.attempts = attempts
+                if not exc.grafana_failed or retry == self.render_retries:
+                    if retry:
+                        exc.message += " %d attempts in all (render_retries: %d)." % (attempts, self.render_retries)
+                    raise
+            retry += 1
+            time.sleep(render_retry_delay(self.render_backoff, retry))
 
     def get_report(self, report_id):
         report, dummy = self.request("GET", PATHS["report"].format(report_id=report_id),
@@ -242,8 +280,8 @@ class GrafanaClient:
         answer, dummy = self.request("GET", PATHS["health"], subject="Grafana's health")
         return answer if isinstance(answer, dict) else {}
 
-    def create_annotation(self, annotation):
-        created, dummy = self.request("POST", PATHS["annotations"], body=annotation, subject="the ledger annotation",
+    def create_annotation(self, annotation, subject="the ledger annotation"):
+        created, dummy = self.request("POST", PATHS["annotations"], body=annotation, subject=subject,
                                       permission="annotations:create (scope %s)" % ORG_ANNOTATIONS_SCOPE)
         return created
 
@@ -254,6 +292,20 @@ class GrafanaClient:
         query += [("from", time_range[0]), ("to", time_range[1])] if time_range else []
         found, dummy = self.request("GET", PATHS["annotations"], query=query, subject="the ledger annotations",
                                     permission="annotations:read (scope %s)" % ORG_ANNOTATIONS_SCOPE)
+        return found
+
+    def annotations_between(self, tags, time_from, time_to, limit):
+        """Organization annotations with all of `tags` overlapping [time_from, time_to] (epoch ms), newest first.
+
+        Grafana filters by time only when both bounds are given and above 0 (pkg/services/annotations).
+        """
+        query = [("tags", tag) for tag in tags] + [("type", "annotation"), ("from", int(time_from)),
+                                                   ("to", int(time_to)), ("limit", limit)]
+        found, dummy = self.request("GET", PATHS["annotations"], query=query, subject="the outcome records",
+                                    permission="annotations:read (scope %s)" % ORG_ANNOTATIONS_SCOPE)
+        if not isinstance(found, list):
+            raise GrafanaError("Grafana answered GET %s with something that is not a list; check url." % PATHS["annotations"],
+                               status=200)
         return found
 
     def update_annotation(self, annotation_id, fields):
@@ -268,8 +320,11 @@ class GrafanaClient:
                      permission="annotations:delete (scope %s)" % ORG_ANNOTATIONS_SCOPE)
 
     def longest_request(self, retries):
-        """The longest request() with `retries` can take: every attempt times out and every wait is the longest."""
-        return self.timeout * (retries + 1) + RETRY_DELAY_CAP * retries
+        """The longest a send_report() with `retries` can take (the ledger's lease covers it): each of its render
+        attempts makes every request time out and every wait the longest, with the longest backoffs between them."""
+        one_render = self.timeout * (retries + 1) + RETRY_DELAY_CAP * retries
+        return int(one_render * (self.render_retries + 1) + sum(
+            render_retry_step(self.render_backoff, retry) for retry in range(1, self.render_retries + 1)) + 0.999)
 
     # -- transport ---------------------------------------------------------------------------
 
@@ -389,7 +444,8 @@ class GrafanaClient:
         else:
             message = "Grafana answered %s for %s." % (said, subject)
         return GrafanaError(message, status=status, grafana_message=grafana_message, attempts=attempts,
-                            may_have_acted=acting and status >= 500 and status not in RETRYABLE_STATUSES and not grafana_failed)
+                            may_have_acted=acting and status >= 500 and status not in RETRYABLE_STATUSES and not grafana_failed,
+                            grafana_failed=grafana_failed)
 
 
 def _capitalized(text):

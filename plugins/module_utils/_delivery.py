@@ -33,6 +33,7 @@ _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _TRUE = ("yes", "on", "1", "true", "y")
 _FALSE = ("no", "off", "0", "false", "n")
 MAX_RETRIES = 10
+MAX_RENDER_BACKOFF = 300
 
 # The options of one delivery in grafana_report_deliver's `deliveries`.
 DELIVERY_OPTIONS = ("name", "report", "report_id", "emails", "use_emails_from_report", "delivery_key", "min_interval")
@@ -49,6 +50,11 @@ LEDGER_ARGUMENT_SPEC = dict(
     ledger=dict(type="str", choices=["file", "grafana"], default="file"),
     ledger_path=dict(type="path"),
     retries=dict(type="int", default=2),
+)
+# Options of the render_retries doc fragment: sends that Grafana reports as failed are sent again.
+RENDER_RETRY_ARGUMENT_SPEC = dict(
+    render_retries=dict(type="int", default=2),
+    render_backoff=dict(type="float", default=10.0),
 )
 
 
@@ -132,6 +138,14 @@ def checked_retries(value):
     if not 0 <= value <= MAX_RETRIES:
         raise DeliveryError("retries must be between 0 and %d, got %d." % (MAX_RETRIES, value))
     return value
+
+
+def checked_render_retries(params):
+    """Checks render_retries and render_backoff of the module options."""
+    if not 0 <= params["render_retries"] <= MAX_RETRIES:
+        raise DeliveryError("render_retries must be between 0 and %d, got %d." % (MAX_RETRIES, params["render_retries"]))
+    if not 0 <= params["render_backoff"] <= MAX_RENDER_BACKOFF:
+        raise DeliveryError("render_backoff must be between 0 and %d seconds, got %s." % (MAX_RENDER_BACKOFF, params["render_backoff"]))
 
 
 def checked_name(value, field="name"):
@@ -281,12 +295,14 @@ def delivery_ledger(client, params, deliveries):
     return file_ledger, "%s|org=%s" % (client.base_url, params["org_id"] or "default")
 
 
-def deliver(client, ledger, scope, delivery, retries, check_mode, report=None, warn=None):
+def deliver(client, ledger, scope, delivery, retries, check_mode, report=None, warn=None, history=None):
     """Carry out one resolved delivery: plan (skip, check or send), then send through the ledger.
 
     `report` is the report as Grafana returned it, when the caller read it (for the saved
     recipients and a name in messages). Never raises for Grafana or ledger failures: the
     outcome says `failed` with one sentence, and whether Grafana may have acted anyway.
+    With a `history` (_history.History), every outcome but check mode's gets its record; the
+    Grafana ledger's record of a send is that record, so a send recorded there gets no other.
     """
     started = time.time()
     recipients = delivery.recipients
@@ -296,9 +312,16 @@ def deliver(client, ledger, scope, delivery, retries, check_mode, report=None, w
                    recipients_source="report" if delivery.recipients is None else "emails",
                    status="failed", sent=False, changed=False, attempts=0)
 
+    recorded = []  # holds True once the Grafana ledger's record of the send is the outcome record
+
     def finish(status, message, **extra):
         outcome.update(extra, status=status, message=message, elapsed=round(time.time() - started, 3))
+        if history is not None and status != "checked" and not recorded:
+            history.write(record_fields(), delivery, started, time.time())
         return outcome
+
+    def record_fields():
+        return history.fields(outcome, delivery, delivery.report or (report or {}).get("name"))
 
     def skipped(reason):
         return finish("skipped", "Not sent: %s" % reason, skipped_reason=reason)
@@ -327,10 +350,13 @@ def deliver(client, ledger, scope, delivery, retries, check_mode, report=None, w
         except GrafanaError as exc:
             return failed(exc)
     from ansible_collections.reportops.grafana.plugins.module_utils._ledger import (  # pylint: disable=import-outside-toplevel
+        GrafanaLedger,
         LedgerError,
         delivery_id,
     )
     ledger_id = delivery_id(delivery.report_id, delivery.recipients, delivery.delivery_key, scope)
+    # The Grafana ledger's record of a send is an annotation: with history, the outcome record itself.
+    outcome_in_ledger = history is not None and isinstance(ledger, GrafanaLedger)
     try:
         if check_mode:
             reason = ledger.peek(ledger_id, delivery.delivery_key, delivery.min_interval)
@@ -347,7 +373,13 @@ def deliver(client, ledger, scope, delivery, retries, check_mode, report=None, w
                 exc.message = " ".join(filter(None, (exc.message, reservation.failed(exc.may_have_acted))))
                 raise
             try:
-                reservation.sent(dict(report_id=delivery.report_id, delivery_key=delivery.delivery_key))
+                details = dict(report_id=delivery.report_id, delivery_key=delivery.delivery_key)
+                if outcome_in_ledger:
+                    outcome.update(status="sent", message=message, elapsed=round(time.time() - started, 3))
+                    details = record_fields()
+                reservation.sent(details)
+                if outcome_in_ledger:
+                    recorded.append(True)
             except (LedgerError, GrafanaError) as exc:
                 # The report went out: say so, and that the next run may not know it.
                 if warn:

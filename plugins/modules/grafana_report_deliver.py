@@ -26,6 +26,8 @@ extends_documentation_fragment:
   - reportops.grafana.connection
   - reportops.grafana.connection.ATTRIBUTES
   - reportops.grafana.ledger
+  - reportops.grafana.render_retries
+  - reportops.grafana.history
 attributes:
   check_mode:
     support: full
@@ -172,11 +174,14 @@ from ansible_collections.reportops.grafana.plugins.module_utils._client import (
     GrafanaError,
     module_kwargs,
 )
+from ansible_collections.reportops.grafana.plugins.module_utils._history import HISTORY_ARGUMENT_SPEC, History
 from ansible_collections.reportops.grafana.plugins.module_utils._delivery import (
     DELIVERY_ARGUMENT_SPEC,
     LEDGER_ARGUMENT_SPEC,
+    RENDER_RETRY_ARGUMENT_SPEC,
     DeliveryError,
     checked_deliveries,
+    checked_render_retries,
     checked_retries,
     deliver,
     delivery_ledger,
@@ -191,6 +196,7 @@ def checked_params(params):
     if params["concurrency"] < 1:
         raise DeliveryError("concurrency must be at least 1, got %d." % params["concurrency"])
     checked_retries(params["retries"])
+    checked_render_retries(params)
     return checked_deliveries(params["deliveries"])
 
 
@@ -232,7 +238,7 @@ def main():
             **DELIVERY_ARGUMENT_SPEC
         )),
         concurrency=dict(type="int", default=4),
-        **LEDGER_ARGUMENT_SPEC
+        **dict(LEDGER_ARGUMENT_SPEC, **dict(RENDER_RETRY_ARGUMENT_SPEC, **HISTORY_ARGUMENT_SPEC))
     )))
     # Beyond types, the deliveries are checked by the shared model, every problem of every delivery named at once.
     try:
@@ -247,9 +253,13 @@ def main():
     except (DeliveryError, GrafanaError) as exc:
         module.fail_json(msg="Nothing was sent: %s" % getattr(exc, "message", exc), elapsed=round(time.time() - started, 3))
 
+    history = History(client, module.params["history_job"], module.params["history_recipients"],
+                      module.warn) if module.params["history"] == "grafana" else None
+
     def run(item):
         delivery, report = item
-        return deliver(client, ledger, scope, delivery, module.params["retries"], module.check_mode, report, module.warn)
+        return deliver(client, ledger, scope, delivery, module.params["retries"], module.check_mode, report, module.warn,
+                       history)
 
     with ThreadPoolExecutor(max_workers=min(module.params["concurrency"], len(plan) or 1)) as pool:
         outcomes = list(pool.map(run, plan))

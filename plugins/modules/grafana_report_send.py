@@ -28,6 +28,8 @@ extends_documentation_fragment:
   - reportops.grafana.connection
   - reportops.grafana.connection.ATTRIBUTES
   - reportops.grafana.ledger
+  - reportops.grafana.render_retries
+  - reportops.grafana.history
 attributes:
   check_mode:
     support: full
@@ -112,6 +114,17 @@ EXAMPLES = r"""
     delivery_key: "weekly-slo-{{ now(utc=true).strftime('%G-W%V') }}"
     ledger: grafana
 
+- name: Send, retrying a failed render once after 30 s, and record the outcome with the AWX/AAP job
+  reportops.grafana.grafana_report_send:
+    report_id: 3
+    use_emails_from_report: true
+    render_retries: 1
+    render_backoff: 30
+    history: grafana
+    history_job:
+      id: "{{ awx_job_id | default(omit) }}"
+      template: "{{ awx_job_template_name | default(omit) }}"
+
 - name: Set the connection once for a play with module_defaults
   hosts: localhost
   gather_facts: false
@@ -170,7 +183,9 @@ elapsed:
   type: float
   sample: 2.41
 attempts:
-  description: How many times the send was tried (retries happen only where Grafana provably did not act). 0 when nothing was sent.
+  description:
+    - How many times the send was tried, 0 when nothing was sent. Retries happen only where Grafana provably did not act
+      (O(retries)) or reported the send as failed (O(render_retries)).
   returned: always
   type: int
   sample: 1
@@ -195,15 +210,18 @@ from ansible_collections.reportops.grafana.plugins.module_utils._client import (
     GrafanaError,
     module_kwargs,
 )
+from ansible_collections.reportops.grafana.plugins.module_utils._history import HISTORY_ARGUMENT_SPEC, History
 from ansible_collections.reportops.grafana.plugins.module_utils._delivery import (
     DELIVERY_ARGUMENT_SPEC,
     LEDGER_ARGUMENT_SPEC,
+    RENDER_RETRY_ARGUMENT_SPEC,
     Delivery,
     DeliveryError,
     checked_delivery_key,
     checked_emails,
     checked_interval,
     checked_report_id,
+    checked_render_retries,
     checked_retries,
     deliver,
     delivery_ledger,
@@ -217,6 +235,7 @@ def checked_params(params):
     if params["emails"] is None and not params["use_emails_from_report"]:
         raise DeliveryError("one of emails or use_emails_from_report: true is required.")
     checked_retries(params["retries"])
+    checked_render_retries(params)
     return Delivery(report_id=checked_report_id(params["report_id"]),
                     recipients=checked_emails(params["emails"]) if params["emails"] is not None else None,
                     delivery_key=checked_delivery_key(params["delivery_key"]),
@@ -238,7 +257,7 @@ def read_report(module, client, report_id):
 def main():
     module = AnsibleModule(**module_kwargs(dict(
         report_id=dict(type="raw", required=True, aliases=["id"]),
-        **dict(DELIVERY_ARGUMENT_SPEC, **LEDGER_ARGUMENT_SPEC)
+        **dict(DELIVERY_ARGUMENT_SPEC, **dict(LEDGER_ARGUMENT_SPEC, **dict(RENDER_RETRY_ARGUMENT_SPEC, **HISTORY_ARGUMENT_SPEC)))
     )))
     try:
         delivery = checked_params(module.params)
@@ -260,7 +279,10 @@ def main():
                              elapsed=round(time.time() - started, 3), **dict(result, status=exc.status))
         if report is not None:
             result["report"] = report
-    outcome = deliver(client, ledger, scope, delivery, module.params["retries"], module.check_mode, report, module.warn)
+    history = History(client, module.params["history_job"], module.params["history_recipients"],
+                      module.warn) if module.params["history"] == "grafana" else None
+    outcome = deliver(client, ledger, scope, delivery, module.params["retries"], module.check_mode, report, module.warn,
+                      history)
     result.update((name, outcome[name]) for name in
                   ("changed", "sent", "message", "recipients", "recipients_source", "attempts") if name in outcome)
     if "http_status" in outcome:

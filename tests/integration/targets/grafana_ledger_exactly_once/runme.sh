@@ -129,10 +129,10 @@ fi
     || fail "blind token, its claim: $(cat "$work/blind.out")"
 [ "$(claims blind-token | cut -d' ' -f2)" = claimed ] || fail "the blind token's claim: $(claims blind-token)"
 
-# 4. A runner killed after claiming holds the delivery until its lease ends (10 + timeout 2 s + 10 s,
-#    and 10 s of clock tolerance); the next run after that sends once.
+# 4. A runner killed after claiming holds the delivery until its lease ends (10 + timeout 2 s + 10 s
+#    with no retries and no render retries, and 10 s of clock tolerance); the next run after that sends once.
 ansible localhost -o -m reportops.grafana.grafana_report_send \
-    -a "$(send_args killed killed 'timeout=2 retries=0')" >"$work/killed.out" 2>&1 &
+    -a "$(send_args killed killed 'timeout=2 retries=0 render_retries=0')" >"$work/killed.out" 2>&1 &
 victim=$!
 for _ in $(seq 300); do
     [ -z "$(claims "'killed'")" ] || break
@@ -156,7 +156,7 @@ run after-lease grafana_report_send "$(send_args killed after-lease 'timeout=2 r
 # 5. A 500 from Grafana on the send releases the claim: the next run sends.
 control POST /_sim/faults '{"path": "/api/reports/email", "mode": "status", "status": 500, "count": 1}' >/dev/null
 before=$(sends)
-if run failing grafana_report_send "$(send_args after-500 failing)"; then
+if run failing grafana_report_send "$(send_args after-500 failing render_retries=0)"; then
     fail "the 500 was not reported: $(cat "$work/failing.out")"
 fi
 [ "$(field failing '"HTTP 500" in r["msg"] and "released, so the next run sends it" in r["msg"]')" = True ] \

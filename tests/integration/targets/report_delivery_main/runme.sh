@@ -63,7 +63,7 @@ for env in dev staging prod; do equals "$env sends in check mode" "$(sim $env se
 
 echo "== a failing environment does not stop the others"
 sim staging fault '{"path": "/api/reports/email", "mode": "status", "status": 500, "count": 1}'
-run_failing "failures" "${deliver[@]}" -e @files/deliveries-failing.yml
+run_failing "failures" "${deliver[@]}" -e @files/deliveries-failing.yml -e report_delivery_render_retries=0
 contains "dev: nothing sent | FAILED: Nothing was sent: delivery 'quarterly': report 'Quarterly Review' does not exist in this Grafana"
 contains '"staging: 1 sent, 1 failed | '
 contains 'FAILED: Grafana failed on report'

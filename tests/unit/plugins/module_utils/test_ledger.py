@@ -299,6 +299,9 @@ class FakeGrafana:
     It stands in for GrafanaClient (its lease arithmetic is the client's own)."""
 
     longest_request = GrafanaClient.longest_request
+    # The client's settings that longest_request reads: no render retries here.
+    render_retries = 0
+    render_backoff = 0
 
     def __init__(self, timeout=60):
         self.timeout = timeout

@@ -103,7 +103,7 @@ def test_invalid_settings(deliver, fetch, overrides, expected):
 def test_a_failure_does_not_stop_the_others_and_fails_at_the_end(deliver, fetch):
     fetch.reply(500, {"message": "Failed to send report"}).reply(200, SENT)
     outcome = deliver([{"name": "first", "report_id": 3, "emails": "x@example.com"},
-                       {"name": "second", "report_id": 4, "emails": "y@example.com"}], retries=0)
+                       {"name": "second", "report_id": 4, "emails": "y@example.com"}], retries=0, render_retries=0)
     assert outcome.failed and outcome.result["changed"]
     assert outcome.result["msg"].startswith("1 of 2 deliveries failed: first: Grafana failed on report 3 (HTTP 500: Failed to send report)")
     assert [record["status"] for record in outcome.result["deliveries"]] == ["failed", "sent"]
@@ -151,3 +151,25 @@ def test_the_ledger_skips_a_delivery_sent_before(deliver, fetch):
 def test_empty_list_changes_nothing(deliver, fetch):
     outcome = deliver([])
     assert not outcome.failed and outcome.result["deliveries"] == [] and not outcome.result["changed"] and fetch.calls == []
+
+
+def test_render_retries_keep_their_slot_so_concurrency_holds(deliver, fetch):
+    failed = {"message": "Failed to generate PDF"}
+    fetch.reply(500, failed).reply(500, failed).reply(200, SENT).reply(200, SENT)
+    outcome = deliver([{"name": "first", "report_id": 3, "emails": "x@example.com"},
+                       {"name": "second", "report_id": 4, "emails": "y@example.com"}], render_backoff=4)
+    assert not outcome.failed
+    assert [record["attempts"] for record in outcome.result["deliveries"]] == [3, 1]
+    # With concurrency 1 the second delivery starts only after the first one's retries.
+    assert [json.loads(call["data"])["id"] for call in fetch.calls] == ["3", "3", "3", "4"]
+    assert len(fetch.sleeps) == 2 and 2 <= fetch.sleeps[0] <= 4 and 4 <= fetch.sleeps[1] <= 8
+
+
+@pytest.mark.parametrize("overrides, expected", [
+    (dict(render_retries=11), "render_retries must be between 0 and 10, got 11."),
+    (dict(render_retries=-1), "render_retries must be between 0 and 10, got -1."),
+    (dict(render_backoff=301), "render_backoff must be between 0 and 300 seconds, got 301.0."),
+])
+def test_invalid_render_retries_fail_with_no_request(deliver, fetch, overrides, expected):
+    outcome = deliver([{"name": "first", "report_id": 3, "emails": "x@example.com"}], **overrides)
+    assert outcome.failed and outcome.result["msg"] == expected and fetch.calls == []

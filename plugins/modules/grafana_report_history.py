@@ -1,0 +1,246 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) reportops.grafana contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: grafana_report_history
+short_description: List the outcome records of report deliveries in one Grafana
+version_added: 0.3.0
+description:
+  - Lists the outcome records that M(reportops.grafana.grafana_report_send), M(reportops.grafana.grafana_report_deliver)
+    and the role P(reportops.grafana.report_delivery#role) write with O(reportops.grafana.grafana_report_send#module:history=grafana),
+    newest first, with their number per outcome. Grafana itself keeps no history of report sends.
+  - Reads the organization's annotations tagged C(reportops.grafana) in the window (one C(GET /api/annotations));
+    the ledger's records of sends (O(reportops.grafana.grafana_report_send#module:ledger=grafana)) count as sent records,
+    its claims are left out.
+  - Writes nothing. The credentials need C(annotations:read) with scope C(annotations:type:organization); without it
+    Grafana answers an empty list, so an empty result with credentials limited to dashboards gives a warning.
+  - With O(fail_on_failed=true) the task fails when the window holds a failed delivery that was not followed by a sent
+    one of the same delivery, for monitoring and AWX/AAP notifications.
+author:
+  - reportops maintainers (@reportops)
+extends_documentation_fragment:
+  - reportops.grafana.connection
+  - reportops.grafana.connection.ATTRIBUTES
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads; check mode runs it as it is.
+  diff_mode:
+    support: none
+    description: Nothing is changed.
+options:
+  report:
+    description: Only records of this report, by name or by id.
+    type: str
+  delivery:
+    description: Only records of this delivery, by its name or its delivery key.
+    type: str
+  outcome:
+    description: Only records with one of these outcomes.
+    type: list
+    elements: str
+    choices: [sent, failed, skipped]
+  since:
+    description:
+      - Start of the window. A duration back from now, such as C(24h), C(7d) or C(1h30m), a date or time in ISO 8601,
+        such as C(2026-11-30) or C(2026-11-30T06:00:00+01:00) (UTC when it has no offset), or C(now).
+    type: str
+    default: 24h
+  until:
+    description: End of the window, in the same forms as O(since).
+    type: str
+    default: now
+  limit:
+    description:
+      - Most annotations to read. When Grafana lists as many, older records of the window may be missing, and a warning
+        says so; narrow the window or raise the limit.
+    type: int
+    default: 1000
+  fail_on_failed:
+    description:
+      - Fail the task when a delivery in the window failed and no later record of the same delivery says sent.
+        Records of one delivery are those with the same delivery name, else the same delivery key, else the same report.
+      - The records and counts are returned either way.
+    type: bool
+    default: false
+seealso:
+  - module: reportops.grafana.grafana_report_send
+  - module: reportops.grafana.grafana_report_deliver
+  - name: Grafana annotations API
+    description: The HTTP API this module reads.
+    link: https://grafana.com/docs/grafana/latest/developers/http_api/annotations/
+"""
+
+EXAMPLES = r"""
+- name: Did last night's reports go out?
+  reportops.grafana.grafana_report_history:
+    url: https://grafana.example.com
+    token: "{{ grafana_token }}"
+    since: 12h
+  register: history
+
+- name: Show the failures
+  ansible.builtin.debug:
+    msg: "{{ history.records | selectattr('outcome', 'eq', 'failed') | map(attribute='message') | list }}"
+
+- name: Fail (and notify from AWX) when a delivery of the weekly report failed this week and was not sent since
+  reportops.grafana.grafana_report_history:
+    report: Weekly SLO
+    since: 7d
+    fail_on_failed: true
+
+- name: The records of one delivery on one day
+  reportops.grafana.grafana_report_history:
+    delivery: weekly-slo
+    since: "2026-11-30"
+    until: "2026-12-01"
+    outcome: [failed, skipped]
+"""
+
+RETURN = r"""
+records:
+  description: The outcome records in the window that match the filters, newest first.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    time:
+      description: When the delivery ended (the annotation's end), in UTC.
+      type: str
+      sample: "2026-12-01T06:00:04Z"
+    outcome:
+      description: V(sent), V(failed) or V(skipped).
+      type: str
+      sample: failed
+    report:
+      description: The report's name, when the delivery knew it.
+      type: str
+      sample: Weekly SLO
+    report_id:
+      description: The report's id in this Grafana.
+      type: str
+      sample: "3"
+    delivery:
+      description: The delivery's name (grafana_report_deliver and the role), else null.
+      type: str
+      sample: weekly-slo
+    delivery_key:
+      description: The delivery's ledger key, else null.
+      type: str
+      sample: weekly-slo-2026-W49
+    recipients:
+      description: How many recipients the report was (to be) sent to; null when not known.
+      type: int
+      sample: 2
+    addresses:
+      description: The recipients' addresses.
+      type: list
+      elements: str
+      returned: when the delivery had history_recipients
+    attempts:
+      description: How many times the send was tried.
+      type: int
+      sample: 3
+    elapsed:
+      description: Seconds the delivery took.
+      type: float
+      sample: 31.2
+    message:
+      description: Grafana's message, what failed, or why the ledger skipped it.
+      type: str
+      sample: "Grafana failed on report 3 (HTTP 500: Failed to generate PDF); see the Grafana server log (rendering or SMTP)."
+    runner:
+      description: The host name (or, for the ledger's records, the runner id) that made the delivery.
+      type: str
+      sample: awx-job-4711
+    job:
+      description: The AWX/AAP job (C(id), C(template)) that made the delivery, else null.
+      type: dict
+      sample: {"id": 4711, "template": "Deliver reports"}
+    id:
+      description: The annotation's id.
+      type: int
+      sample: 812
+counts:
+  description: How many of the records are V(sent), V(failed) and V(skipped).
+  returned: always
+  type: dict
+  sample: {"sent": 6, "failed": 1, "skipped": 2}
+unrecovered:
+  description: The failed records not followed by a sent record of the same delivery, newest first (as in RV(records)).
+  returned: always
+  type: list
+  elements: dict
+  sample: []
+window:
+  description: The window read, C(since) and C(until), in UTC.
+  returned: always
+  type: dict
+  sample: {"since": "2026-11-30T06:00:00Z", "until": "2026-12-01T06:00:00Z"}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.reportops.grafana.plugins.module_utils._client import GrafanaClient, GrafanaError, module_kwargs
+from ansible_collections.reportops.grafana.plugins.module_utils._history import (
+    READ_PERMISSION,
+    HistoryError,
+    counts,
+    parse_record,
+    public,
+    selected,
+    unrecovered,
+    utc_iso,
+    window,
+)
+from ansible_collections.reportops.grafana.plugins.module_utils._ledger import ANNOTATION_TAG
+
+
+def main():
+    module = AnsibleModule(**module_kwargs(dict(
+        report=dict(type="str"),
+        delivery=dict(type="str"),
+        outcome=dict(type="list", elements="str", choices=["sent", "failed", "skipped"]),
+        since=dict(type="str", default="24h"),
+        until=dict(type="str", default="now"),
+        limit=dict(type="int", default=1000),
+        fail_on_failed=dict(type="bool", default=False),
+    )))
+    params = module.params
+    try:
+        if params["limit"] < 1:
+            raise HistoryError("limit must be at least 1, got %d." % params["limit"])
+        start, end = window(params["since"], params["until"])
+    except HistoryError as exc:
+        module.fail_json(msg=str(exc))
+    client = GrafanaClient(module)
+    try:
+        annotations = client.annotations_between([ANNOTATION_TAG], start * 1000, end * 1000, params["limit"])
+    except GrafanaError as exc:
+        module.fail_json(msg=exc.message)
+    if len(annotations) >= params["limit"]:
+        module.warn("Grafana listed %d annotations, as many as limit: older records of the window may be missing; "
+                    "narrow the window (since, until) or raise limit." % len(annotations))
+    if not annotations:
+        module.warn("Grafana listed no annotation of the collection in the window. If deliveries were recorded, the "
+                    "credentials may lack %s (Grafana then answers an empty list)." % READ_PERMISSION)
+    records = [record for record in (parse_record(annotation) for annotation in annotations) if record is not None]
+    records = selected(records, params["report"], params["delivery"], params["outcome"])
+    records.sort(key=lambda record: record["epoch"], reverse=True)
+    failures = [public(record) for record in unrecovered(records)]
+    result = dict(changed=False, records=[public(record) for record in records], counts=counts(records),
+                  unrecovered=failures, window=dict(since=utc_iso(start), until=utc_iso(end)))
+    if params["fail_on_failed"] and failures:
+        module.fail_json(msg="%d deliver%s failed in the window and %s not sent since: %s" % (
+            len(failures), "y" if len(failures) == 1 else "ies", "was" if len(failures) == 1 else "were",
+            "; ".join("%s at %s: %s" % (record["delivery"] or record["delivery_key"] or "report %s" % record["report_id"],
+                                        record["time"], record["message"]) for record in failures)), **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2154  # work and python are set by simulator.sh
+# Outcome records and render retries (report_delivery_history: grafana, entry points main and
+# history) against three simulated Grafana environments: dev fails two renders and then sends,
+# staging fails every render, prod times out (which may have sent, so it is not retried).
+# No `set -x`: it would print the credentials that these checks look for.
+set -eu
+source ../setup_simulator/files/simulator.sh
+output="$work/output.log"
+secrets=(dev-history-token-1111 staging-history-token-2222 prod-history-token-3333 locked-history-token-4444)
+annotations='"annotations:read", "annotations:create", "annotations:write", "annotations:delete"'
+
+declare -A urls
+start() {  # start ENV TOKEN ANNOTATION_PERMISSIONS
+    sed -e "s/TOKEN/$2/" -e "s/ANNOTATIONS/$3/" files/grafana.json >"$work/$1.json"
+    start_simulator "$1" --config "$work/$1.json"
+    urls[$1]="$SIM_URL"
+}
+start dev dev-history-token-1111 "$annotations"
+start staging staging-history-token-2222 "$annotations"
+start prod prod-history-token-3333 "$annotations"
+# No annotation permission at all: records cannot be written.
+start locked locked-history-token-4444 '"dashboards:read"'
+
+inventory() {  # inventory DIR HOST...: an inventory of these environments in DIR
+    local host
+    mkdir -p "$1/group_vars/all"
+    cp files/deliveries.yml "$1/group_vars/all/deliveries.yml"
+    {
+        printf 'all:\n  vars:\n    ansible_connection: local\n    ansible_python_interpreter: %s\n' "$python"
+        printf '    report_delivery_ledger_path: %s/ledger.json\n  hosts:\n' "$work"
+        for host in "${@:2}"; do
+            printf '    %s:\n      report_delivery_url: %s\n      report_delivery_token: %s-history-token-%s\n' \
+                "$host" "${urls[$host]}" "$host" "$(case $host in dev) echo 1111;; staging) echo 2222;; prod) echo 3333;; *) echo 4444;; esac)"
+        done
+    } >"$1/hosts.yml"
+}
+inventory "$work/inventory" dev staging prod
+inventory "$work/locked-inventory" locked
+# prod waits 2 s for an answer (its render hangs for 4 s).
+printf 'report_delivery_timeout: 2\n' >"$work/inventory/host_vars.yml"
+mkdir -p "$work/inventory/host_vars"
+mv "$work/inventory/host_vars.yml" "$work/inventory/host_vars/prod.yml"
+
+sim() {  # sim ENV METHOD PATH [BODY]: a control request; prints the JSON answer
+    "$python" -c 'import json, sys, urllib.request
+data = sys.argv[4].encode() if len(sys.argv) > 4 else None
+request = urllib.request.Request(sys.argv[1] + sys.argv[3], data=data, method=sys.argv[2], headers={"Content-Type": "application/json"})
+print(json.dumps(json.load(urllib.request.urlopen(request, timeout=30))))' "${urls[$1]}" "${@:2}"
+}
+
+count() {  # count ENV "METHOD /path": requests the simulator received on routes that start so
+    sim "$1" GET /_sim/stats | "$python" -c 'import json, sys
+print(sum(n for route, n in json.load(sys.stdin)["by_route"].items() if route.startswith(sys.argv[1])))' "$2"
+}
+
+run() {  # run DESCRIPTION COMMAND...: must succeed; output in $output
+    local description="$1"
+    shift
+    "$@" >"$output" 2>&1 || { tail -n 60 "$output" >&2; fail "$description (exit $?)"; }
+    no_secrets
+}
+
+run_failing() {  # run_failing DESCRIPTION COMMAND...: must fail
+    local description="$1"
+    shift
+    if "$@" >"$output" 2>&1; then tail -n 60 "$output" >&2; fail "$description: succeeded but should have failed"; fi
+    no_secrets
+}
+
+no_secrets() {
+    local secret
+    for secret in "${secrets[@]}"; do
+        if grep -q -- "$secret" "$output"; then fail "a credential appears in the output"; fi
+    done
+}
+
+contains() {
+    grep -qF -- "$1" "$output" || { tail -n 60 "$output" >&2; fail "the output lacks: $1"; }
+}
+
+warns() {  # warns TEXT: a warning says TEXT (Ansible wraps warnings at 80 columns)
+    tr -s ' \n' ' ' <"$output" | grep -qF -- "$1" || { tail -n 60 "$output" >&2; fail "no warning says: $1"; }
+}
+
+equals() {  # equals DESCRIPTION ACTUAL EXPECTED
+    [ "$2" = "$3" ] || fail "$1: got '$2', expected '$3'"
+}
+
+# Grafana's own JSON error for a failed render (pkg/api/response: {"message": ...}).
+render_failed='{"path": "/api/reports/email", "mode": "status", "status": 500, "message": "Failed to generate PDF"'
+sim dev POST /_sim/faults "$render_failed, \"count\": 2}" >/dev/null
+sim staging POST /_sim/faults "$render_failed}" >/dev/null
+sim prod POST /_sim/faults '{"path": "/api/reports/email", "mode": "hang", "seconds": 4, "count": 1}' >/dev/null
+
+echo "== deliver: dev sends on the third attempt, staging and prod fail"
+started=$(date +%s.%N)
+run_failing "deliver" ansible-playbook -i "$work/inventory" reportops.grafana.deliver -v
+took=$("$python" -c "import sys, time; print(round(time.time() - float(sys.argv[1]), 1))" "$started")
+echo "deliver run took ${took}s"
+contains '"dev: 1 sent"'
+contains '"staging: 1 failed | weekly-slo FAILED: Grafana failed on report 1 (HTTP 500: Failed to generate PDF)'
+contains '3 attempts in all (render_retries: 2)'
+contains '"prod: 1 failed | weekly-slo FAILED: Grafana did not answer within 2s for report 1. Grafana may still render and send report 1, so the request was not retried'
+equals "dev send attempts" "$(count dev 'POST /api/reports/email')" 3
+equals "staging send attempts" "$(count staging 'POST /api/reports/email')" 3
+equals "prod send attempts (a timeout is not retried)" "$(count prod 'POST /api/reports/email')" 1
+for env in dev staging prod; do
+    equals "$env outcome records" "$(count $env 'POST /api/annotations')" 1
+done
+equals "dev mails" "$(sim dev GET /_sim/outbox | "$python" -c 'import json, sys; print(len(json.load(sys.stdin)))')" 1
+
+echo "== the module lists exactly those outcomes"
+cat >"$work/inventory/host_vars/dev.yml" <<'VARS'
+expected: {outcome: sent, attempts: 3, message: Report was sent}
+VARS
+cat >>"$work/inventory/host_vars/prod.yml" <<'VARS'
+expected: {outcome: failed, attempts: 1, message: may still render and send}
+VARS
+cat >"$work/inventory/host_vars/staging.yml" <<'VARS'
+expected: {outcome: failed, attempts: 3, message: "HTTP 500: Failed to generate PDF"}
+VARS
+run "check the records" ansible-playbook -i "$work/inventory" files/check_history.yml
+
+echo "== the history entry point: one line per environment and delivery, and a summary"
+run "history" ansible-playbook -i "$work/inventory" reportops.grafana.history
+contains '"dev weekly-slo: sent at '
+contains ' (3 attempts), 0 failed in the window"'
+contains '"staging weekly-slo: failed at '
+contains ' (3 attempts), 1 failed in the window | FAILED: Grafana failed on report 1'
+contains '"prod weekly-slo: failed at '
+contains ' (1 attempt), 1 failed in the window | FAILED: Grafana did not answer within 2s'
+contains '"3 environments, 3 deliveries: 2 failed (staging weekly-slo, prod weekly-slo)"'
+run_failing "history, fail_on_failed" ansible-playbook -i "$work/inventory" reportops.grafana.history \
+    -e report_delivery_history_fail_on_failed=true
+contains "Failed deliveries: staging weekly-slo, prod weekly-slo"
+
+echo "== failed, then recovered: staging sends now, and no longer counts as failed"
+sim staging DELETE /_sim/faults >/dev/null
+# As an AWX/AAP job: the record names it.
+run "deliver staging again" ansible-playbook -i "$work/inventory" reportops.grafana.deliver --limit staging \
+    -e awx_job_id=4711 -e '{"awx_job_template_name": "Deliver reports"}'
+contains '"staging: 1 sent"'
+run "history of staging, ad hoc" env GRAFANA_TOKEN=staging-history-token-2222 ansible localhost \
+    -m reportops.grafana.grafana_report_history -a "url=${urls[staging]} since=1h outcome=sent"
+contains '"counts": {'
+contains '"id": 4711,'
+contains '"template": "Deliver reports"'
+run_failing "history, fail_on_failed, after staging recovered" ansible-playbook -i "$work/inventory" reportops.grafana.history \
+    -e report_delivery_history_fail_on_failed=true
+contains '"staging weekly-slo: sent at '
+contains ' (1 attempt), 1 failed in the window"'
+contains "Failed deliveries: prod weekly-slo"
+if grep -qF "Failed deliveries: staging" "$output"; then fail "staging still counts as failed"; fi
+
+echo "== the Grafana ledger's record of a send is the outcome record: no second annotation"
+sim dev POST /_sim/reset '{}' >/dev/null
+run "deliver with the Grafana ledger" ansible-playbook -i "$work/inventory" reportops.grafana.deliver --limit dev \
+    -e report_delivery_ledger=grafana -e '{"report_delivery_deliveries": [{"name": "weekly-slo", "report": "Weekly SLO", "emails": ["ops@example.com"], "delivery_key": "w49"}]}'
+contains '"dev: 1 sent"'
+equals "dev annotations created (the claim only)" "$(count dev 'POST /api/annotations')" 1
+equals "dev annotations patched (the claim becomes the record)" "$(count dev 'PATCH /api/annotations/')" 1
+run "history of dev, ad hoc" env GRAFANA_TOKEN=dev-history-token-1111 ansible localhost \
+    -m reportops.grafana.grafana_report_history -a "url=${urls[dev]} since=1h"
+contains '"sent": 1'
+contains '"report_id": "1"'
+
+echo "== a token without annotation permissions: the send works, the record is a warning"
+run "deliver without annotation permissions" env ANSIBLE_FORCE_COLOR=0 ansible-playbook -i "$work/locked-inventory" reportops.grafana.deliver -vvv
+contains '"locked: 1 sent"'
+warns "[WARNING]: Delivery 'weekly-slo': report 1 was sent, but Grafana did not store its outcome record (history: grafana): Access to the outcome record was denied (HTTP 403"
+warns "the credentials need the annotations:create (scope annotations:type:organization) permission."
+equals "locked sends" "$(count locked 'POST /api/reports/email')" 1
+
+echo "report_delivery_history: all checks passed"

@@ -1,0 +1,65 @@
+# Copyright (c) reportops.grafana contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The role's history entry point: lines per environment and delivery, summary, statistics, failures."""
+
+from __future__ import annotations
+
+from ansible_collections.reportops.grafana.plugins.filter._report_delivery import FilterModule, report_delivery_history
+
+DELIVERIES = [
+    {"name": "weekly-slo", "report": "Weekly SLO", "emails": "a@example.com"},
+    {"name": "prod-only", "report_id": 9, "emails": "b@example.com", "environments": ["production"]},
+]
+
+
+def record(annotation_id, outcome, delivery, when, attempts=1, message="Report was sent"):
+    return dict(id=annotation_id, outcome=outcome, delivery=delivery, delivery_key=None, report_id="3", time=when,
+                attempts=attempts, message=message)
+
+
+def host(records, unrecovered=(), groups=()):
+    run = {"records": records, "unrecovered": list(unrecovered), "counts": {}, "window": {}}
+    return {"_report_delivery_history": run, "report_delivery_deliveries": DELIVERIES, "group_names": list(groups)}
+
+
+def test_lines_summary_and_failures():
+    failed = record(5, "failed", "weekly-slo", "2026-12-01T06:00:09Z", 3, "Grafana failed on report 3 (HTTP 500: x).")
+    hostvars = {
+        "dev": host([record(2, "sent", "weekly-slo", "2026-12-01T06:00:04Z", 3)]),
+        "staging": host([failed], unrecovered=[failed]),
+        "prod": host([record(7, "sent", "weekly-slo", "2026-12-01T06:01:00Z"),
+                      record(6, "failed", "weekly-slo", "2026-12-01T06:00:00Z", 3, "x")], groups=["production"]),
+    }
+    report = report_delivery_history(["dev", "staging", "prod"], hostvars)
+    assert report["lines"] == [
+        "dev weekly-slo: sent at 2026-12-01T06:00:04Z (3 attempts), 0 failed in the window",
+        "staging weekly-slo: failed at 2026-12-01T06:00:09Z (3 attempts), 1 failed in the window"
+        " | FAILED: Grafana failed on report 3 (HTTP 500: x).",
+        "prod weekly-slo: sent at 2026-12-01T06:01:00Z (1 attempt), 1 failed in the window",
+        "prod prod-only: no record in the window",
+        "3 environments, 4 deliveries: 1 failed (staging weekly-slo)",
+    ]
+    assert report["failed"] == ["staging weekly-slo"]
+    assert report["stats"]["prod"]["deliveries"]["prod-only"] == dict(last=None, time=None, failures=0)
+    assert report["stats"]["staging"]["deliveries"]["weekly-slo"]["last"] == "failed"
+
+
+def test_a_failure_before_a_skip_still_counts():
+    failed = record(5, "failed", "weekly-slo", "2026-12-01T06:00:00Z")
+    records = [record(6, "skipped", "weekly-slo", "2026-12-01T07:00:00Z"), failed]
+    report = report_delivery_history(["dev"], {"dev": host(records, unrecovered=[failed])})
+    assert report["lines"][0].endswith("| FAILED earlier, not sent since") and report["failed"] == ["dev weekly-slo"]
+
+
+def test_an_environment_whose_history_could_not_be_read():
+    hostvars = {"dev": {"_report_delivery_history": {"failed": True, "msg": "Access to the outcome records was denied"}},
+                "prod": {}}
+    report = report_delivery_history(["dev", "prod"], hostvars)
+    assert report["lines"] == ["dev: FAILED to read the history: Access to the outcome records was denied",
+                               "prod: FAILED to read the history: did not run",
+                               "2 environments, 0 deliveries: none failed; history not read in dev, prod"]
+    assert report["failed"] == ["dev (history not read)", "prod (history not read)"]
+
+
+def test_the_filter_is_registered():
+    assert FilterModule().filters()["_report_delivery_history"] is report_delivery_history

@@ -1,0 +1,186 @@
+# Copyright (c) reportops.grafana contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Outcome records: their format, reading them back, the window and the "failed, then recovered" rule."""
+
+from __future__ import annotations
+
+import datetime
+import json
+
+import pytest
+
+from ansible_collections.reportops.grafana.plugins.module_utils import _history
+from ansible_collections.reportops.grafana.plugins.module_utils._delivery import Delivery
+from ansible_collections.reportops.grafana.plugins.module_utils._history import HistoryError
+
+NOW = datetime.datetime(2026, 12, 1, 6, 0, tzinfo=datetime.timezone.utc).timestamp()
+OUTCOME = dict(name="weekly-slo", report="Weekly SLO", report_id="3", recipients=["a@example.com", "b@example.com"],
+               recipients_source="emails", status="failed", attempts=3, elapsed=31.2,
+               message="Grafana failed on report 3 (HTTP 500: Failed to generate PDF).")
+JOB = {"id": 4711, "template": "Deliver reports"}
+
+
+def annotation(fields, tags, moment_ms, annotation_id=1):
+    return {"id": annotation_id, "time": moment_ms - 1000, "timeEnd": moment_ms, "tags": tags,
+            "text": _history.record_text(fields)}
+
+
+def test_record_fields_and_text():
+    fields = _history.record_fields(OUTCOME, "k1", "Weekly SLO", "runner-1", JOB, with_addresses=False)
+    assert fields == dict(v=1, outcome="failed", report="Weekly SLO", report_id="3", delivery="weekly-slo",
+                          delivery_key="k1", recipients=2, attempts=3, elapsed=31.2, message=OUTCOME["message"],
+                          runner="runner-1", job=JOB)
+    text = _history.record_text(fields)
+    first, line = text.split("\n")
+    assert first == ("reportops.grafana: report 'Weekly SLO' (3), delivery 'weekly-slo' failed (3 attempts, 31.2s): "
+                     + OUTCOME["message"])
+    assert json.loads(line) == fields
+    assert "a@example.com" not in text
+
+
+def test_addresses_only_when_asked():
+    fields = _history.record_fields(OUTCOME, None, "Weekly SLO", "r", None, with_addresses=True)
+    assert fields["addresses"] == ["a@example.com", "b@example.com"] and fields["job"] is None
+
+
+def test_saved_recipients_that_were_not_read_are_an_unknown_number():
+    outcome = dict(OUTCOME, recipients=[], recipients_source="report")
+    assert _history.record_fields(outcome, None, None, "r", None, True)["recipients"] is None
+
+
+def test_tags_follow_the_contract_with_the_ledger():
+    fields = _history.record_fields(OUTCOME, None, "Weekly SLO", "r", None, False)
+    assert _history.record_tags(fields, "ab" * 32) == [
+        "reportops.grafana", "delivery:" + "ab" * 16, "outcome:failed", "report:3", "delivery-name:weekly-slo"]
+
+
+def test_job_of():
+    assert _history.job_of(None) is None and _history.job_of({"id": None, "template": None}) is None
+    assert _history.job_of({"id": 7, "template": None}) == {"id": 7, "template": None}
+
+
+def test_a_record_reads_back():
+    fields = _history.record_fields(OUTCOME, "k1", "Weekly SLO", "runner-1", JOB, False)
+    record = _history.parse_record(annotation(fields, _history.record_tags(fields, "0" * 64), int(NOW * 1000)))
+    assert _history.public(record) == dict(time="2026-12-01T06:00:00Z", outcome="failed", report="Weekly SLO", report_id="3",
+                                           delivery="weekly-slo", delivery_key="k1", recipients=2, attempts=3, elapsed=31.2,
+                                           message=OUTCOME["message"], runner="runner-1", job=JOB, id=1)
+
+
+@pytest.mark.parametrize("text, tags, expected", [
+    # The ledger's record of a send as 0.2 wrote it: state in the JSON line, no outcome tag.
+    ('reportops.grafana: delivery sent by h\n{"state": "sent", "runner": "h", "report_id": "3", "v": 1, "lease": 1}',
+     ["reportops.grafana", "delivery:ab", "report:3"], "sent"),
+    # A live claim or a failed claim of the protocol is no outcome.
+    ('x\n{"state": "claimed", "lease": 100, "v": 1, "runner": "h"}', ["reportops.grafana", "delivery:ab"], None),
+    ('x\n{"state": "failed", "lease": 100, "v": 1, "runner": "h"}', ["reportops.grafana", "delivery:ab"], None),
+    ('x\n{"v": 1, "runner": "h"}', ["reportops.grafana", "delivery:ab", "ledger:claim"], None),
+    # Someone else's annotation.
+    ('deploy 1.2.3', ["deploy"], None),
+])
+def test_what_counts_as_a_record(text, tags, expected):
+    record = _history.parse_record({"id": 5, "time": 1, "timeEnd": 2, "tags": tags, "text": text})
+    assert (record["outcome"] if record else None) == expected
+    if record:
+        assert record["report_id"] == "3"
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("24h", NOW - 86400), ("7d", NOW - 7 * 86400), ("1h30m", NOW - 5400), ("90", NOW - 90), ("now", NOW),
+    ("2026-11-30", datetime.datetime(2026, 11, 30, tzinfo=datetime.timezone.utc).timestamp()),
+    ("2026-11-30T06:30", datetime.datetime(2026, 11, 30, 6, 30, tzinfo=datetime.timezone.utc).timestamp()),
+    ("2026-11-30T06:30:00Z", datetime.datetime(2026, 11, 30, 6, 30, tzinfo=datetime.timezone.utc).timestamp()),
+    ("2026-11-30 07:30:00+01:00", datetime.datetime(2026, 11, 30, 6, 30, tzinfo=datetime.timezone.utc).timestamp()),
+])
+def test_parse_moment(value, expected):
+    assert _history.parse_moment(value, NOW, "since") == expected
+
+
+@pytest.mark.parametrize("value", ["", "yesterday", "24x", "1h30", "2026-13-01", "2026-11-30T25:00", "-1h", True, None, "0"])
+def test_parse_moment_rejects(value):
+    with pytest.raises(HistoryError, match="^since must be a duration"):
+        _history.parse_moment(value, NOW, "since")
+
+
+def test_window_must_not_be_empty():
+    assert _history.window("24h", "now", NOW) == (NOW - 86400, NOW)
+    with pytest.raises(HistoryError, match="since .* must be before until"):
+        _history.window("1h", "2h", NOW)
+
+
+def record(outcome, delivery, minutes, key=None):
+    return dict(outcome=outcome, delivery=delivery, delivery_key=key, report_id="3", epoch=NOW + minutes * 60)
+
+
+def test_failed_then_recovered_is_no_failure():
+    records = [record("failed", "a", 0), record("sent", "a", 5)]
+    assert _history.unrecovered(records) == []
+
+
+def test_recovered_then_failed_again_is_a_failure():
+    records = [record("sent", "a", 0), record("failed", "a", 5), record("skipped", "a", 10)]
+    assert _history.unrecovered(records) == [records[1]]
+
+
+def test_a_send_of_another_delivery_recovers_nothing():
+    records = [record("failed", "a", 0), record("sent", "b", 5), record("failed", None, 1, key="k"), record("sent", None, 2, key="k")]
+    assert _history.unrecovered(records) == [records[0]]
+
+
+def test_counts_and_filters():
+    records = [dict(record("sent", "a", 0), report="Weekly SLO"), dict(record("failed", "b", 1), report="Other", report_id="4")]
+    assert _history.counts(records) == {"sent": 1, "failed": 1, "skipped": 0}
+    assert _history.selected(records, report="Weekly SLO") == records[:1]
+    assert _history.selected(records, report="4") == records[1:]
+    assert _history.selected(records, delivery="b", outcomes=["failed"]) == records[1:]
+    assert _history.selected(records, outcomes=["skipped"]) == []
+
+
+def test_history_write_warns_naming_the_permission(fetch, make_client):
+    client = make_client(url="https://grafana.example.com", token="glsa_secret_token_for_the_warning")
+    warnings = []
+    history = _history.History(client, JOB, False, warnings.append)
+    delivery = Delivery(report_id="3", recipients=["a@example.com"], name="weekly-slo")
+    fetch.reply(403, {"message": "You'll need additional permissions to perform this action. Permissions needed: annotations:create"})
+    fields = history.fields(dict(OUTCOME, status="sent"), delivery, "Weekly SLO")
+    assert history.write(fields, delivery, NOW, NOW + 2) is False
+    assert warnings == ["Delivery 'weekly-slo': report 3 was sent, but Grafana did not store its outcome record (history: grafana):"
+                        " Access to the outcome record was denied (HTTP 403: You'll need additional permissions to perform this"
+                        " action. Permissions needed: annotations:create); the credentials need the annotations:create"
+                        " (scope annotations:type:organization) permission."]
+    body = fetch.bodies()[0]
+    assert body["time"] == int(NOW * 1000) and body["timeEnd"] == int((NOW + 2) * 1000)
+    assert "outcome:sent" in body["tags"] and json.loads(body["text"].split("\n")[1])["job"] == JOB
+
+
+class RecordingClaim(object):
+    skip_reason = None
+
+    def __init__(self):
+        self.details = None
+
+    def sent(self, details):
+        self.details = details
+
+    def failed(self, may_have_acted):
+        return None
+
+
+def test_with_the_grafana_ledger_its_record_of_the_send_is_the_outcome_record(fetch, make_client, monkeypatch):
+    import contextlib
+
+    from ansible_collections.reportops.grafana.plugins.module_utils import _ledger
+    from ansible_collections.reportops.grafana.plugins.module_utils._delivery import deliver
+
+    client = make_client(url="https://grafana.example.com", token="glsa_x")
+    ledger = _ledger.GrafanaLedger(client, None, runner="r1")
+    claim = RecordingClaim()
+    monkeypatch.setattr(ledger, "prepare", lambda: None)
+    monkeypatch.setattr(ledger, "reserve", lambda *args, **kwargs: contextlib.nullcontext(claim))
+    history = _history.History(client, JOB, False, None)
+    delivery = Delivery(report_id="3", recipients=["a@example.com"], delivery_key="k1", name="weekly-slo", report="Weekly SLO")
+    fetch.reply(200, {"message": "Report was sent"})
+    outcome = deliver(client, ledger, "", delivery, 0, False, None, None, history)
+    assert outcome["status"] == "sent" and len(fetch.calls) == 1  # the send, no annotation of its own
+    assert claim.details["outcome"] == "sent" and claim.details["report_id"] == "3" and claim.details["delivery_key"] == "k1"
+    assert claim.details["delivery"] == "weekly-slo" and claim.details["job"] == JOB and claim.details["attempts"] == 1

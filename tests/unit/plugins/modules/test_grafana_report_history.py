@@ -1,0 +1,132 @@
+# Copyright (c) reportops.grafana contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import json
+import time
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from ansible_collections.reportops.grafana.plugins.module_utils import _history
+from ansible_collections.reportops.grafana.plugins.modules.grafana_report_history import main
+from ansible_collections.reportops.grafana.plugins.modules.grafana_report_send import main as send_main
+
+TOKEN = "glsa_history_unit_token_0123456789"
+
+
+def annotation(annotation_id, outcome, delivery, minutes_ago, message="m", report_id="3"):
+    fields = dict(v=1, outcome=outcome, report="Weekly SLO", report_id=report_id, delivery=delivery, delivery_key=None,
+                  recipients=1, attempts=1, elapsed=0.5, message=message, runner="r", job=None)
+    end = int((time.time() - minutes_ago * 60) * 1000)
+    return {"id": annotation_id, "time": end - 500, "timeEnd": end, "text": _history.record_text(fields),
+            "tags": _history.record_tags(fields, "0" * 64)}
+
+
+@pytest.fixture
+def history(run_module, fetch):
+    def run(check_mode=False, **overrides):
+        outcome = run_module(main, dict(dict(url="http://grafana.test:3000", token=TOKEN), **overrides), check_mode=check_mode)
+        assert TOKEN not in json.dumps(outcome.result) + json.dumps(outcome.warnings)
+        return outcome
+    return run
+
+
+def test_lists_counts_and_asks_grafana_for_the_window(history, fetch):
+    fetch.reply(200, [annotation(3, "sent", "a", 5), annotation(2, "failed", "a", 10), annotation(1, "failed", "b", 20),
+                      {"id": 9, "time": 1, "timeEnd": 1, "tags": ["deploy"], "text": "deploy"}])
+    outcome = history(since="24h")
+    assert not outcome.failed and not outcome.result["changed"]
+    assert [record["id"] for record in outcome.result["records"]] == [3, 2, 1]
+    assert outcome.result["counts"] == {"sent": 1, "failed": 2, "skipped": 0}
+    assert [record["id"] for record in outcome.result["unrecovered"]] == [1]
+    query = parse_qs(urlsplit(fetch.calls[0]["url"]).query)
+    assert query["tags"] == ["reportops.grafana"] and query["type"] == ["annotation"] and query["limit"] == ["1000"]
+    assert 86390 * 1000 <= int(query["to"][0]) - int(query["from"][0]) <= 86410 * 1000
+
+
+def test_fail_on_failed_fails_only_without_a_later_send(history, fetch):
+    fetch.reply(200, [annotation(3, "sent", "a", 5), annotation(2, "failed", "a", 10)])
+    assert not history(fail_on_failed=True).failed
+    fetch.reply(200, [annotation(3, "failed", "a", 5, message="Grafana failed"), annotation(2, "sent", "a", 10)])
+    outcome = history(fail_on_failed=True)
+    assert outcome.failed and outcome.result["msg"].startswith("1 delivery failed in the window and was not sent since: a at ")
+    assert outcome.result["msg"].endswith(": Grafana failed") and outcome.result["counts"]["failed"] == 1
+
+
+def test_filters(history, fetch):
+    fetch.reply(200, [annotation(3, "sent", "a", 5), annotation(2, "failed", "b", 10, report_id="4")])
+    assert [record["id"] for record in history(delivery="b").result["records"]] == [2]
+    fetch.reply(200, [annotation(3, "sent", "a", 5), annotation(2, "failed", "b", 10, report_id="4")])
+    assert [record["id"] for record in history(outcome=["sent"], report="3").result["records"]] == [3]
+
+
+@pytest.mark.parametrize("overrides, expected", [
+    (dict(since="yesterday"), "since must be a duration"),
+    (dict(until="2026-02-30"), "until must be a duration"),
+    (dict(since="1h", until="2h"), "must be before until"),
+    (dict(limit=0), "limit must be at least 1"),
+])
+def test_bad_input_fails_with_no_request(history, fetch, overrides, expected):
+    outcome = history(**overrides)
+    assert outcome.failed and expected in outcome.result["msg"] and fetch.calls == []
+
+
+def test_a_full_or_empty_listing_warns(history, fetch):
+    fetch.reply(200, [annotation(1, "sent", "a", 5)])
+    assert "as many as limit" in history(limit=1).warnings[0]
+    fetch.reply(200, [])
+    assert "annotations:read with scope annotations:type:organization" in history().warnings[0]
+
+
+def test_check_mode_reads_as_well(history, fetch):
+    fetch.reply(200, [annotation(1, "sent", "a", 5)])
+    assert history(check_mode=True).result["counts"]["sent"] == 1
+
+
+def test_send_with_history_writes_one_record_and_a_refused_record_is_a_warning(run_module, fetch, tmp_path):
+    args = dict(url="http://grafana.test:3000", token=TOKEN, report_id=3, emails=["a@example.com"], history="grafana",
+                history_job={"id": 4711, "template": "Deliver"}, render_backoff=0, ledger_path=str(tmp_path / "l.json"))
+    fetch.reply(500, {"message": "Failed to generate PDF"}).reply(200, {"message": "Report was sent"}).reply(200, {"id": 1})
+    outcome = run_module(send_main, args)
+    assert outcome.result["sent"] and outcome.result["attempts"] == 2 and outcome.warnings == []
+    record = fetch.bodies()[2]
+    assert fetch.calls[2]["url"].endswith("/api/annotations")
+    fields = json.loads(record["text"].split("\n")[1])
+    assert fields["outcome"] == "sent" and fields["attempts"] == 2 and fields["job"] == {"id": 4711, "template": "Deliver"}
+    assert "a@example.com" not in record["text"] and "outcome:sent" in record["tags"] and "report:3" in record["tags"]
+    del fetch.calls[:]
+    fetch.reply(200, {"message": "Report was sent"}).reply(403, {"message": "Access denied to this dashboard"})
+    outcome = run_module(send_main, args)
+    assert not outcome.failed and outcome.result["sent"]
+    assert len(outcome.warnings) == 1 and "the annotations:create (scope annotations:type:organization) permission" in outcome.warnings[0]
+
+
+def test_a_failed_send_is_recorded_and_still_fails(run_module, fetch, tmp_path):
+    args = dict(url="http://grafana.test:3000", token=TOKEN, report_id=3, emails=["a@example.com"], history="grafana",
+                render_retries=0)
+    fetch.reply(-1, msg="The read operation timed out").reply(200, {"id": 1})
+    outcome = run_module(send_main, args)
+    assert outcome.failed and outcome.result["attempts"] == 1
+    fields = json.loads(fetch.bodies()[1]["text"].split("\n")[1])
+    assert fields["outcome"] == "failed" and "may still render and send" in fields["message"]
+
+
+def test_check_mode_writes_no_record(run_module, fetch):
+    args = dict(url="http://grafana.test:3000", token=TOKEN, report_id=3, emails=["a@example.com"], history="grafana")
+    fetch.reply(200, {"id": 3, "name": "Weekly SLO"})
+    run_module(send_main, args, check_mode=True)
+    assert [call["method"] for call in fetch.calls] == ["GET"]
+
+
+def test_a_skip_of_the_ledger_is_recorded_as_skipped(run_module, fetch, tmp_path):
+    args = dict(url="http://grafana.test:3000", token=TOKEN, report_id=3, emails=["a@example.com"], history="grafana",
+                delivery_key="k1", ledger_path=str(tmp_path / "l.json"))
+    fetch.reply(200, {"message": "Report was sent"}).reply(200, {"id": 1}).reply(200, {"id": 2})
+    run_module(send_main, args)
+    outcome = run_module(send_main, args)
+    assert not outcome.result["sent"] and [call["method"] for call in fetch.calls] == ["POST", "POST", "POST"]
+    fields = json.loads(fetch.bodies()[2]["text"].split("\n")[1])
+    assert fields["outcome"] == "skipped" and fields["attempts"] == 0 and "already sent" in fields["message"]
+    assert "outcome:skipped" in fetch.bodies()[2]["tags"]
