@@ -965,7 +965,7 @@ def test_stats_count_routes_by_literal_path(sim):
     sim.api("GET", "/api/nothing", "sender")
     sim.send("1")
     stats = sim.stats()
-    assert stats == {"requests": 4, "sends": 1, "in_flight_renders": 0, "max_concurrent_renders": 1,
+    assert stats == {"requests": 4, "sends": 1, "renders": 0, "in_flight_renders": 0, "max_concurrent_renders": 1,
                      "by_route": {"GET /api/reports/3": 2, "GET /api/nothing": 1, "POST /api/reports/email": 1}}
 
 
