@@ -977,7 +977,7 @@ def test_reset_restores_startup_state(sim):
     sim.fault(path="/api/health", mode="status", status=500)
     sim.settings(profile=9, render_limit=1)
     sim.reset()
-    assert sim.stats() == {"requests": 0, "by_route": {}, "sends": 0, "in_flight_renders": 0, "max_concurrent_renders": 0}
+    assert sim.stats() == {"requests": 0, "by_route": {}, "sends": 0, "renders": 0, "in_flight_renders": 0, "max_concurrent_renders": 0}
     assert sim.outbox() == [] and sim.requests_log() == []
     assert sim.control("GET", "faults") == []
     assert sim.control("GET", "settings") == {
