@@ -982,7 +982,8 @@ def test_reset_restores_startup_state(sim):
     assert sim.control("GET", "faults") == []
     assert sim.control("GET", "settings") == {
         "profile": 10, "render_seconds": 0.2, "render_limit": 4, "smtp_enabled": True, "tracing": False, "lockout_attempts": 5,
-        "lockout_window_seconds": 300, "annotations_max_age_seconds": 0, "annotations_max_count": 0}
+        "lockout_window_seconds": 300, "annotations_max_age_seconds": 0, "annotations_max_count": 0,
+        "renderer": "available", "rendering_timeout_seconds": 0, "csv_tables": True}
     assert [report["id"] for report in sim.api("GET", "/api/reports", "admin").json()] == [1, 2, 3]
     assert sim.api("GET", "/api/annotations", "admin").json() == []
 
