@@ -336,7 +336,7 @@ def main():
         if module.check_mode:
             result.update(changed=True, status=200, elapsed=round(time.time() - started, 3))
             module.exit_json(**result)
-        subject = "the %s render of %s" % (plan["format"].upper(), "report '%s'" % report.get("name") if report else "the dashboards")
+        subject = "the %s of %s" % (plan["format"].upper(), "report '%s'" % report.get("name") if report else "the dashboards")
         status, content, content_type = client.render(plan["format"], render_query(plan, items, report), subject)
     except RenderError as exc:
         failed(str(exc))
