@@ -320,7 +320,7 @@ def main():
     started = time.time()
 
     def failed(msg, **extra):
-        module.fail_json(msg=msg, elapsed=round(time.time() - started, 3), **dict(result, **extra))
+        module.fail_json(msg=msg, **dict(result, elapsed=round(time.time() - started, 3), **extra))
 
     try:
         report = saved_report(client, plan)
