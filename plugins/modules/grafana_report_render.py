@@ -32,7 +32,7 @@ attributes:
     support: full
     description:
       - Checks the options, reads the report and the dashboards, and renders and writes nothing.
-        Reports RV(changed=true), since what a render answers cannot be known without rendering.
+        Reports C(changed=true), since what a render answers cannot be known without rendering.
   diff_mode:
     support: none
     description: A rendered file is binary; RV(sha256) tells whether it changed.
@@ -54,8 +54,8 @@ options:
     aliases: [id]
   dashboards:
     description:
-      - Dashboards to render, instead of a saved report; sent as Grafana's C(dashboards) query parameter
-        (a JSON list of C({"dashboard": {"uid"}, "timeRange": {"from", "to"}, "reportVariables": {name: [values]}})).
+      - "Dashboards to render, instead of a saved report; sent as Grafana's C(dashboards) query parameter
+        (a JSON list of C({\"dashboard\": {\"uid\"}, \"timeRange\": {\"from\", \"to\"}, \"reportVariables\": {name: [values]}}))."
       - Rendering given dashboards needs no report permission, only view access to each dashboard.
     type: list
     elements: dict
@@ -87,13 +87,11 @@ options:
     type: dict
     suboptions:
       from:
-        description: Start of the range.
+        description: Start of the range; required.
         type: str
-        required: true
       to:
-        description: End of the range.
+        description: End of the range; required.
         type: str
-        required: true
   variables:
     description:
       - Template variables for every dashboard rendered, a name to a value or a list of values; each replaces the
@@ -142,7 +140,7 @@ notes:
     times out (C([reporting] rendering_timeout)), the module fails and says which. Rendering takes as long as a
     send; O(timeout) applies.
   - Grafana embeds the render time in a PDF, so a real Grafana's PDF usually differs at each run; the file is
-    then replaced, and RV(changed) is true.
+    then replaced, and C(changed) is true.
 seealso:
   - module: reportops.grafana.grafana_report_send
   - module: reportops.grafana.grafana_report_info
