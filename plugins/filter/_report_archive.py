@@ -54,7 +54,8 @@ def report_delivery_archive_plan(run, archive_dir, environment, now):
 def report_delivery_archive_prune(found, keep):
     """The archived files to remove: in each delivery's folder, all but the `keep` newest (0 keeps all).
     `found` is what ansible.builtin.find registered; only files named like the archive's are counted."""
-    if not keep:
+    keep = int(keep)
+    if keep < 1:
         return []
     by_folder = {}
     for item in (found or {}).get("files") or []:
@@ -63,7 +64,7 @@ def report_delivery_archive_prune(found, keep):
             by_folder.setdefault(posixpath.dirname(path), []).append(path)
     removed = []
     for folder in sorted(by_folder):
-        removed.extend(sorted(by_folder[folder], reverse=True)[int(keep):])
+        removed.extend(sorted(by_folder[folder], reverse=True)[keep:])
     return sorted(removed)
 
 
