@@ -78,8 +78,8 @@ def report_delivery_archive_summary(hosts, hostvars):
             if result.get("failed"):
                 lines.append("%s: %s not archived: %s" % (host, item.get("name"), result.get("msg")))
             elif not result.get("skipped"):
-                lines.append("%s: %s -> %s (%s pages, %d bytes)" % (host, item.get("name"), result.get("dest"),
-                                                                     result.get("pages") or "?", result.get("size") or 0))
+                lines.append("%s: %s -> %s (%s pages, %d bytes)"
+                             % (host, item.get("name"), result.get("dest"), result.get("pages") or "?", result.get("size") or 0))
     return lines
 
 

@@ -50,7 +50,7 @@ url="$("$python" "$simulator" serve --background --state-dir "$work/sim" --lifet
 port="$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
 "$python" -m aiosmtpd -n -l "127.0.0.1:$port" -c aiosmtpd.handlers.Mailbox "$work/maildir" >"$work/smtpd.log" 2>&1 &
 smtpd_pid=$!
-for dummy in $(seq 50); do
+for _ in $(seq 50); do
     "$python" -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$port" 2>/dev/null && break
     sleep 0.1
 done
