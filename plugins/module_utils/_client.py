@@ -290,9 +290,11 @@ class GrafanaClient:
                                 invalid="check the dashboards' uids, time ranges and variables", raw=True,
                                 not_found="the render routes are Grafana Enterprise's: check that this Grafana has Enterprise reporting")[0]
         except GrafanaError as exc:
-            for said, hint in _RENDERER_HINTS:
-                if exc.status == 500 and said in (exc.grafana_message or ""):
-                    exc.message = "Grafana could not render %s (HTTP 500: %s); %s" % (subject, exc.grafana_message, hint)
+            # A 500 with Grafana's own body is its renderer failing: say so rather than the send's "rendering or SMTP".
+            if exc.status == 500 and exc.grafana_message:
+                hint = next((hint for said, hint in _RENDERER_HINTS if said in exc.grafana_message),
+                            "see the Grafana server log for the renderer's error.")
+                exc.message = "Grafana could not render %s (HTTP 500: %s); %s" % (subject, exc.grafana_message, hint)
             raise
 
     def longest_request(self, retries):

@@ -60,3 +60,10 @@ def test_renderer_missing(run_module, fetch, tmp_path):
 def test_bad_input_makes_no_request(run_module, fetch, tmp_path):
     outcome = run_module(main, dict(BASE, report_id=3, time_range={"from": "now-7x", "to": "now"}, dest=str(tmp_path / "r.pdf")))
     assert outcome.failed and "time_range.from" in outcome.result["msg"] and fetch.calls == []
+
+
+def test_other_renderer_failure_points_at_the_log(run_module, fetch, tmp_path):
+    fetch.reply(200, DASHBOARD).reply(500, {"message": "Failed to render report: browser crashed"})
+    outcome = run_module(main, dict(BASE, dashboards=[{"uid": "slo"}], dest=str(tmp_path / "r.pdf")))
+    assert outcome.result["msg"] == ("Grafana could not render the PDF of the dashboards (HTTP 500: Failed to render report: "
+                                     "browser crashed); see the Grafana server log for the renderer's error.")
