@@ -31,6 +31,8 @@ CONNECTION_VARIABLES = (
     "report_delivery_org_id", "report_delivery_validate_certs", "report_delivery_ca_path", "report_delivery_client_cert",
     "report_delivery_client_key", "report_delivery_timeout", "report_delivery_concurrency", "report_delivery_ledger",
     "report_delivery_ledger_path", "report_delivery_retries",
+    # The archive (issue 19): a scheduled run keeps its reports where a run by hand would.
+    "report_delivery_archive_dir", "report_delivery_archive_keep",
 )
 # Unquoted in a unit file, a cron line and a shell command, these characters are safe.
 _SAFE_WORD = re.compile(r"^[A-Za-z0-9_./+,:@=-]+$")
