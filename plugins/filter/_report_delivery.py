@@ -34,6 +34,8 @@ CONNECTION_VARIABLES = (
     "report_delivery_ledger_path", "report_delivery_retries",
     "report_delivery_render_retries", "report_delivery_render_backoff", "report_delivery_history",
     "report_delivery_history_recipients",
+    # The archive (issue 19): a scheduled run keeps its reports where a run by hand would.
+    "report_delivery_archive_dir", "report_delivery_archive_keep",
 )
 # Unquoted in a unit file, a cron line and a shell command, these characters are safe.
 _SAFE_WORD = re.compile(r"^[A-Za-z0-9_./+,:@=-]+$")

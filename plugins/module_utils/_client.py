@@ -17,7 +17,7 @@ from html import unescape as _html_unescape
 
 from ansible.module_utils.basic import env_fallback
 from ansible.module_utils.common.text.converters import to_text
-from ansible.module_utils.six.moves.urllib.parse import urlencode, urlsplit
+from ansible.module_utils.six.moves.urllib.parse import quote, urlencode, urlsplit
 from ansible.module_utils.urls import fetch_url
 
 COLLECTION_VERSION = "0.2.0"
@@ -34,6 +34,9 @@ PATHS = {
     "health": "/api/health",
     "annotations": "/api/annotations",
     "annotation": "/api/annotations/{annotation_id}",
+    "render_pdf": "/api/reports/render/pdfs",
+    "render_csv": "/api/reports/render/csvs",
+    "dashboard": "/api/dashboards/uid/{uid}",
 }
 # The RBAC scope of annotations that belong to no dashboard (the delivery ledger's).
 ORG_ANNOTATIONS_SCOPE = "annotations:type:organization"
@@ -53,6 +56,18 @@ _NOT_CONNECTED = re.compile(
     r"connection refused|name or service not known|nodename nor servname|temporary failure in name resolution"
     r"|no address associated with hostname|getaddrinfo failed|network is unreachable|no route to host",
     re.IGNORECASE,
+)
+# What to check after a 400, unless the call says otherwise.
+SEND_INVALID_ADVICE = "check the report id and recipients"
+# Rendering needs no RBAC action, only view access to each dashboard (renderReportPDFs in Grafana's
+# Enterprise OpenAPI spec: "Available to all users"); this names that access in a 403's advice.
+DASHBOARD_VIEW = "dashboards:read"
+# What Grafana's rendering service says when it cannot render (pkg/services/rendering/interface.go), and what to do.
+_RENDERER_HINTS = (
+    ("rendering plugin not available", "Grafana has no renderer: install the image renderer plugin or configure the "
+                                       "remote rendering service ([rendering] server_url), then retry."),
+    ("timeout error", "the renderer gave up: raise [reporting] rendering_timeout in Grafana, or render fewer dashboards "
+                      "or a shorter time range."),
 )
 _TLS_FAILURE = re.compile(r"certificate|ssl|tls|handshake", re.IGNORECASE)
 _CLIENT_CERT_REQUIRED = re.compile(r"certificate[ _]required", re.IGNORECASE)
@@ -319,6 +334,29 @@ class GrafanaClient:
                      subject="the ledger annotation %s" % annotation_id,
                      permission="annotations:delete (scope %s)" % ORG_ANNOTATIONS_SCOPE)
 
+    def get_dashboard(self, uid):
+        """GET /api/dashboards/uid/{uid}: proves the dashboard exists and the credentials may view it."""
+        found, dummy = self.request("GET", PATHS["dashboard"].format(uid=quote(uid, safe="")), subject="dashboard '%s'" % uid,
+                                    permission=DASHBOARD_VIEW, not_found="check the dashboard's uid (from its URL, /d/UID/...)")
+        return found
+
+    def render(self, file_format, query, subject):
+        """GET /api/reports/render/pdfs or /csvs: returns (HTTP status, body bytes, Content-Type).
+
+        A 204 (CSV only: no dashboard has a table panel) is a success without a body.
+        """
+        try:
+            return self.request("GET", PATHS["render_" + file_format], query=query, subject=subject, permission=DASHBOARD_VIEW,
+                                invalid="check the dashboards' uids, time ranges and variables", raw=True,
+                                not_found="the render routes are Grafana Enterprise's: check that this Grafana has Enterprise reporting")[0]
+        except GrafanaError as exc:
+            # A 500 with Grafana's own body is its renderer failing: say so rather than the send's "rendering or SMTP".
+            if exc.status == 500 and exc.grafana_message:
+                hint = next((hint for said, hint in _RENDERER_HINTS if said in exc.grafana_message),
+                            "see the Grafana server log for the renderer's error.")
+                exc.message = "Grafana could not render %s (HTTP 500: %s); %s" % (subject, exc.grafana_message, hint)
+            raise
+
     def longest_request(self, retries):
         """The longest a send_report() with `retries` can take (the ledger's lease covers it): each of its render
         attempts makes every request time out and every wait the longest, with the longest backoffs between them."""
@@ -328,8 +366,12 @@ class GrafanaClient:
 
     # -- transport ---------------------------------------------------------------------------
 
-    def request(self, method, path, body=None, query=None, retries=0, subject="the request", permission=None):
+    def request(self, method, path, body=None, query=None, retries=0, subject="the request", permission=None,  # pylint: disable=too-many-arguments
+                invalid=SEND_INVALID_ADVICE, not_found=None, raw=False):
         """One API call: returns (decoded JSON answer, attempts) or raises GrafanaError.
+
+        `invalid` and `not_found` say what to check after a 400 or a 404. With `raw`, the answer is
+        (status, body bytes, Content-Type) instead of JSON, and a 204 is a success too.
 
         Only failures where Grafana provably did not act are retried: no connection at all,
         429 and 503. A timeout, a reset connection or a 5xx may follow a real send.
@@ -348,11 +390,13 @@ class GrafanaClient:
             response, info = fetch_url(self.module, url, data=data, headers=headers, method=method,
                                        timeout=self.timeout, ca_path=self.module.params["ca_path"], use_netrc=False)
             status = info["status"]
+            if raw and status in (200, 204):
+                return (status, response.read() if response else b"", info.get("content-type", "")), attempt
             if status == 200:
                 return self._decode(response.read(), subject, status, attempt), attempt
             delay = self._retry_delay(status, info, attempt)
             if attempt > retries or delay is None:
-                raise self._error(method, status, info, subject, permission, attempt)
+                raise self._error(method, status, info, subject, permission, attempt, invalid, not_found)
             time.sleep(delay)
 
     def _decode(self, raw, subject, status, attempts):
@@ -379,7 +423,8 @@ class GrafanaClient:
                 return max(0, min(email.utils.mktime_tz(when) - time.time(), RETRY_DELAY_CAP))
         return min(2 ** (attempt - 1), RETRY_DELAY_CAP)
 
-    def _error(self, method, status, info, subject, permission, attempts):
+    def _error(self, method, status, info, subject, permission, attempts,  # pylint: disable=too-many-arguments
+               invalid=SEND_INVALID_ADVICE, not_found=None):
         """Map a failed answer to one sentence: the status, Grafana's message, what to do."""
         acting = method != "GET"
         tried = " after %d attempts" % attempts if attempts > 1 else ""
@@ -417,7 +462,7 @@ class GrafanaClient:
                       if "login" in location else "check that url is Grafana's base URL, including any sub-path")
             message = "Grafana redirected the request for %s to %s (%s); that is %s." % (subject, location or "another URL", said, advice)
         elif status == 400:
-            message = "Grafana rejected the request for %s as invalid (%s); check the report id and recipients." % (subject, said)
+            message = "Grafana rejected the request for %s as invalid (%s); %s." % (subject, said, invalid)
         elif status == 401:
             message = ("Grafana did not accept the credentials (%s); check the token (or url_username/url_password), "
                        "that url is the right Grafana, and that org_id is the token's organization." % said)
@@ -429,7 +474,11 @@ class GrafanaClient:
             if permission == "reports:send":
                 # Grafana renders every dashboard of the report as the caller: a 403 can come from any of them.
                 needed += " and view access to every dashboard in the report"
+            elif permission == DASHBOARD_VIEW:
+                needed = "view access to every dashboard rendered (%s on its dashboards:uid scope)" % DASHBOARD_VIEW
             message = "Access to %s was denied (%s); the credentials need %s.%s" % (subject, said, needed, self._membership_hint())
+        elif status == 404 and not_found:
+            message = "%s was not found (%s); %s, and check org_id." % (_capitalized(subject), said, not_found)
         elif status == 404:
             message = ("%s was not found (%s); use the report's id (grafana_report_info lists them), not a dashboard id or uid, "
                        "and check org_id and that this Grafana has Enterprise reporting." % (_capitalized(subject), said))

@@ -240,6 +240,12 @@ def normalise_config(raw):
         "annotations_two_queries": bool(raw.get("annotations_two_queries", True)),
         "annotations_search_seconds": float(raw.get("annotations_search_seconds", 0)),
         "annotations_tag_seconds": float(raw.get("annotations_tag_seconds", 0)),
+        # The renderer (issue 19): "missing" answers renders with Grafana's "rendering plugin not available";
+        # a render longer than [reporting] rendering_timeout (0: none) fails with the renderer's timeout error;
+        # csv_tables false: no dashboard has a table panel (the CSV route's 204).
+        "renderer": str(raw.get("renderer", "available")),
+        "rendering_timeout_seconds": float(raw.get("rendering_timeout_seconds", 0)),
+        "csv_tables": bool(raw.get("csv_tables", True)),
         "orgs": [{"id": int(org["id"]), "name": str(org.get("name", f"Org {org['id']}"))} for org in raw.get("orgs", [{"id": 1}])],
     }
     if config["profile"] not in PROFILES:
@@ -408,7 +414,8 @@ class SimState:  # pylint: disable=too-many-public-methods,too-many-instance-att
 
     SETTINGS = ("profile", "render_seconds", "render_limit", "smtp_enabled", "tracing", "lockout_attempts",
                 "lockout_window_seconds", "annotations_max_age_seconds", "annotations_max_count",
-                "annotations_two_queries", "annotations_search_seconds", "annotations_tag_seconds")
+                "annotations_two_queries", "annotations_search_seconds", "annotations_tag_seconds",
+                "renderer", "rendering_timeout_seconds", "csv_tables")
 
     def __init__(self, config, state_dir):
         self.config = config
@@ -448,6 +455,7 @@ class SimState:  # pylint: disable=too-many-public-methods,too-many-instance-att
             self.request_count = 0
             self.by_route = {}
             self.sends = 0
+            self.renders = 0
         with self._log_lock:
             self._log.truncate(0)
         for name in os.listdir(self.outbox_dir):
@@ -472,6 +480,9 @@ class SimState:  # pylint: disable=too-many-public-methods,too-many-instance-att
             "annotations_two_queries": lambda value: isinstance(value, bool),
             "annotations_search_seconds": lambda value: isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0,
             "annotations_tag_seconds": lambda value: isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0,
+            "renderer": lambda value: value in ("available", "missing"),
+            "rendering_timeout_seconds": lambda value: isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0,
+            "csv_tables": lambda value: isinstance(value, bool),
         }
         if not isinstance(changes, dict) or not changes:
             raise ApiError(400, "expected a JSON object with any of: " + ", ".join(self.SETTINGS))
@@ -785,6 +796,11 @@ class SimState:  # pylint: disable=too-many-public-methods,too-many-instance-att
             route = f"{method} {path}"
             self.by_route[route] = self.by_route.get(route, 0) + 1
 
+    def count_render(self):
+        """Count one successful render (GET /api/reports/render/...): renders mail nobody."""
+        with self.lock:
+            self.renders += 1
+
     def count_send(self):
         """Count one successful report send."""
         with self.lock:
@@ -797,6 +813,7 @@ class SimState:  # pylint: disable=too-many-public-methods,too-many-instance-att
                 "requests": self.request_count,
                 "by_route": dict(self.by_route),
                 "sends": self.sends,
+                "renders": self.renders,
                 "in_flight_renders": self.render_slots.in_flight,
                 "max_concurrent_renders": self.render_slots.peak,
             }
@@ -1150,6 +1167,10 @@ API_ROUTES = [
     ("GET", r"/api/reports/settings", "api_get_report_settings", "reports.settings:read"),
     ("POST", r"/api/reports/settings", "api_save_report_settings", "reports.settings:write"),
     ("POST", r"/api/reports/test-email", "api_test_email", "reports:send"),
+    # Signed in, no RBAC action ("Available to all users", spec); the frontend adds a trailing slash.
+    ("GET", r"/api/reports/render/pdfs/?", "api_render_pdfs", ""),
+    ("GET", r"/api/reports/render/csvs/?", "api_render_csvs", ""),
+    ("GET", r"/api/dashboards/uid/(?P<uid>[^/]+)", "api_get_dashboard", ""),
     ("GET", r"/api/reports/(?P<id>[^/]+)", "api_get_report", "reports:read"),
     ("PUT", r"/api/reports/(?P<id>[^/]+)", "api_update_report", "reports:write"),
     ("DELETE", r"/api/reports/(?P<id>[^/]+)", "api_delete_report", "reports:delete"),
@@ -1188,7 +1209,198 @@ def resolve_api_route(method, path):
     raise ApiError(404, "Not found", kind="route")
 
 
-class SimHandler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-methods  # one method per route
+# Rendering without sending (issue 19) ------------------------------------------------------
+#
+# GET /api/reports/render/pdfs and /csvs, as the Enterprise OpenAPI spec (public/api-enterprise-spec.json,
+# operations renderReportPDFs and renderReportCSVs) and the reporting frontend (the "Preview PDF" link of
+# the format step, downloadCSV in the reports' actions) use them; see README.md for each source.
+
+# A raw (non-JSON) answer of a handler: its bytes and Content-Type.
+RawBody = namedtuple("RawBody", "content content_type")
+# Grafana's datemath units (packages/grafana-data datemath: y M w d h m s) and its relative form
+# now[+-]<n><unit>[/<unit>]; an absolute time is epoch milliseconds, as the frontend sends it
+# (from.valueOf().toString()). What the backend answers for anything else is inferred: 400.
+RENDER_TIME = re.compile(r"now(?:[+-][0-9]+[yMwdhms])*(?:/[yMwdhms])?|[0-9]{1,15}")
+RENDER_BOOLEANS = {"1": True, "t": True, "T": True, "TRUE": True, "true": True, "True": True,
+                   "0": False, "f": False, "F": False, "FALSE": False, "false": False, "False": False}
+# pkg/services/rendering/interface.go: the errors the rendering service returns.
+RENDERER_UNAVAILABLE = "rendering plugin not available"
+RENDERER_TIMEOUT = "timeout error - you can set timeout in seconds with &timeout url parameter"
+
+
+def org_dashboards(reports):
+    """The dashboards the simulator knows in an org: those of its reports, by uid (the simulator keeps no
+    dashboards of its own)."""
+    known = {}
+    for report in reports:
+        for item in report.get("dashboards") or []:
+            dashboard = item.get("dashboard") or {}
+            if dashboard.get("uid"):
+                known.setdefault(dashboard["uid"], dashboard)
+    return known
+
+
+def render_query(query, pdf):
+    """The parameters of a render, checked; 400 for what cannot be rendered.
+
+    ``dashboards`` is a JSON list of {"dashboard": {"uid"}, "timeRange": {"from", "to"},
+    "reportVariables": {name: [values] or value}}; the frontend sends variables as lists, Grafana's
+    docs show strings, so both are taken. The PDF options are strings in the spec.
+    """
+    def first(name):
+        return (query.get(name) or [""])[0]
+
+    try:
+        dashboards = json.loads(first("dashboards"))
+    except ValueError as exc:
+        raise ApiError(400, "invalid dashboards parameter: not JSON") from exc
+    if not isinstance(dashboards, list) or not dashboards:
+        raise ApiError(400, "at least one dashboard is required")
+    items = []
+    for item in dashboards:
+        uid = ((item or {}).get("dashboard") or {}).get("uid") if isinstance(item, dict) else None
+        if not isinstance(uid, str) or not uid:
+            raise ApiError(400, "each dashboard needs a uid")
+        time_range = item.get("timeRange") or {}
+        variables = item.get("reportVariables") or {}
+        if not isinstance(time_range, dict) or not isinstance(variables, dict):
+            raise ApiError(400, "invalid dashboards parameter")
+        for key in ("from", "to"):
+            value = time_range.get(key) or ""
+            if not isinstance(value, str) or (value and not RENDER_TIME.fullmatch(value)):
+                raise ApiError(400, f"invalid time range {key}: {value!r}")
+        values = {}
+        for name, value in variables.items():
+            listed = value if isinstance(value, list) else [value]
+            if not all(isinstance(entry, str) for entry in listed):
+                raise ApiError(400, f"invalid value of variable {name}")
+            values[name] = listed
+        items.append({"uid": uid, "from": time_range.get("from") or "", "to": time_range.get("to") or "", "variables": values})
+    options = {"title": first("title")}
+    if pdf:
+        for name, choices in (("orientation", REPORT_ORIENTATIONS), ("layout", REPORT_LAYOUTS)):
+            value = first(name)
+            if value and value not in choices:
+                raise ApiError(400, f"invalid {name}: {value}")
+            options[name] = value or REPORT_FILLED_DEFAULTS[name]
+        scale = first("scaleFactor")
+        if scale and not re.fullmatch(r"[0-9]+", scale):
+            raise ApiError(400, f"invalid scaleFactor: {scale}")
+        options["scaleFactor"] = int(scale) if scale else REPORT_FILLED_DEFAULTS["scaleFactor"]
+        for name in ("includeTables", "pdfShowTemplateVariables", "pdfCombineOneFile"):
+            value = first(name)
+            if value and value not in RENDER_BOOLEANS:
+                raise ApiError(400, f"invalid {name}: {value}")
+            options[name] = RENDER_BOOLEANS.get(value, False)
+    return items, options
+
+
+def pdf_text_line(text):
+    """One line of PDF text: latin-1, with the string delimiters escaped."""
+    safe = text.encode("latin-1", "replace").decode("latin-1")
+    return safe.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+
+def build_report_pdf(pages):
+    """A valid uncompressed PDF with one page per list of text lines (readable with a plain text search)."""
+    count = len(pages)
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
+               b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(b"%d 0 R" % (4 + 2 * n) for n in range(count)), count),
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    for number, lines in enumerate(pages):
+        text = " ".join(f"({pdf_text_line(line)}) Tj T*" for line in lines)
+        content = f"BT /F1 12 Tf 16 TL 56 760 Td {text} ET".encode("latin-1")
+        objects.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >>"
+                       b" /Contents %d 0 R >>" % (5 + 2 * number))
+        objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content))
+    pdf = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(pdf))
+        pdf += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref_offset = len(pdf)
+    pdf += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    for offset in offsets:
+        pdf += b"%010d 00000 n \n" % offset
+    pdf += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF" % (len(objects) + 1, xref_offset)
+    return bytes(pdf)
+
+
+def render_page_lines(title, dashboard, item, options):
+    """What a page of the simulated PDF says: enough for a test to read that each parameter arrived."""
+    lines = [f"Report: {title}", f"Dashboard: {dashboard.get('name') or dashboard['uid']} (uid {dashboard['uid']})",
+             f"Time range: {item['from'] or 'dashboard default'} to {item['to'] or 'dashboard default'}"]
+    lines += [f"Variable {name} = {','.join(values)}" for name, values in sorted(item["variables"].items())]
+    lines.append("Orientation: %(orientation)s, layout: %(layout)s, scale factor: %(scaleFactor)d" % options)
+    lines.append("Include tables: %(includeTables)s, show variables: %(pdfShowTemplateVariables)s" % options)
+    return lines
+
+
+def build_csv_zip(title, items, dashboards):
+    """The CSV answer: a zip with one CSV per dashboard (the frontend saves it as <title>.zip)."""
+    import io  # pylint: disable=import-outside-toplevel  # only this route needs it
+    import zipfile  # pylint: disable=import-outside-toplevel
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for item in items:
+            name = dashboards[item["uid"]].get("name") or item["uid"]
+            rows = ["time,value,dashboard,from,to"] + [f"{n},{n * 10},{name},{item['from']},{item['to']}" for n in range(3)]
+            archive.writestr(f"{title or 'report'}-{item['uid']}.csv", "\n".join(rows) + "\n")
+    return buffer.getvalue()
+
+
+class RenderRoutes:
+    """Handlers of the render routes and of the dashboard read the module checks before a render."""
+
+    def _render_checked(self, principal, query, pdf):
+        items, options = render_query(query, pdf)
+        dashboards = org_dashboards(self.state.list_reports(principal.org_id))
+        for item in items:
+            if item["uid"] not in dashboards:
+                # Inferred: the spec lists 400 for the render routes and no 404.
+                raise ApiError(400, f"dashboard {item['uid']} not found")
+            if not can_view_dashboard(principal, item["uid"]):
+                raise ApiError(403, "Access denied to this dashboard")
+        if self.state.setting("renderer") == "missing":
+            raise ApiError(500, f"Failed to render report: {RENDERER_UNAVAILABLE}")
+        seconds = self.state.setting("render_seconds")
+        limit = self.state.setting("rendering_timeout_seconds")
+        with self.state.render_slots.hold():
+            self.state.shutdown_event.wait(min(seconds, limit) if limit else seconds)
+        if limit and seconds > limit:
+            raise ApiError(500, f"Failed to render report: {RENDERER_TIMEOUT}")
+        self.state.count_render()
+        return items, options, dashboards
+
+    def api_render_pdfs(self, principal, query, **_):
+        """GET /api/reports/render/pdfs: one PDF, a page per dashboard."""
+        items, options, dashboards = self._render_checked(principal, query, pdf=True)
+        title = options["title"] or "report"
+        pages = [render_page_lines(title, dashboards[item["uid"]], item, options) for item in items]
+        return 200, RawBody(build_report_pdf(pages), "application/pdf")
+
+    def api_render_csvs(self, principal, query, **_):
+        """GET /api/reports/render/csvs: a zip of CSVs; 204 when no dashboard has a table panel."""
+        items, options, dashboards = self._render_checked(principal, query, pdf=False)
+        if self.state.setting("csv_tables") is False:
+            return 204, RawBody(b"", "application/zip")
+        return 200, RawBody(build_csv_zip(options["title"], items, dashboards), "application/zip")
+
+    def api_get_dashboard(self, principal, match, **_):
+        """GET /api/dashboards/uid/{uid} (pkg/api/dashboard.go GetDashboard): 404 "Dashboard not found",
+        403 "Access denied to this dashboard"; the body is cut down to what the collection reads."""
+        uid = match.group("uid")
+        dashboard = org_dashboards(self.state.list_reports(principal.org_id)).get(uid)
+        if dashboard is None:
+            raise ApiError(404, "Dashboard not found")
+        if not can_view_dashboard(principal, uid):
+            raise ApiError(403, "Access denied to this dashboard")
+        return 200, {"dashboard": {"id": dashboard.get("id"), "uid": uid, "title": dashboard.get("name") or uid},
+                     "meta": {"slug": re.sub(r"[^a-z0-9]+", "-", (dashboard.get("name") or uid).lower()).strip("-"),
+                              "url": f"/d/{uid}"}}
+
+
+class SimHandler(RenderRoutes, BaseHTTPRequestHandler):  # pylint: disable=too-many-public-methods  # one method per route
     """Serves one connection: the Grafana API routes and the /_sim/ control routes."""
 
     protocol_version = "HTTP/1.1"
@@ -1381,10 +1593,12 @@ class SimHandler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-met
         if permission is not None:
             principal = self._authenticate(query)
             record["org_id"] = principal.org_id
-            if not granted(principal, permission):
+            if permission and not granted(principal, permission):
                 raise ApiError(403, "Permission denied", kind="access", permission=permission)
         status, payload = getattr(self, name)(principal=principal, match=match, query=query, body=body)
-        if isinstance(payload, bytes):
+        if isinstance(payload, RawBody):
+            self._send(status, payload.content, payload.content_type)
+        elif isinstance(payload, bytes):
             self._send(status, payload, "text/html; charset=utf-8")
         else:
             self._send_json(status, payload)

@@ -965,7 +965,7 @@ def test_stats_count_routes_by_literal_path(sim):
     sim.api("GET", "/api/nothing", "sender")
     sim.send("1")
     stats = sim.stats()
-    assert stats == {"requests": 4, "sends": 1, "in_flight_renders": 0, "max_concurrent_renders": 1,
+    assert stats == {"requests": 4, "sends": 1, "renders": 0, "in_flight_renders": 0, "max_concurrent_renders": 1,
                      "by_route": {"GET /api/reports/3": 2, "GET /api/nothing": 1, "POST /api/reports/email": 1}}
 
 
@@ -977,13 +977,14 @@ def test_reset_restores_startup_state(sim):
     sim.fault(path="/api/health", mode="status", status=500)
     sim.settings(profile=9, render_limit=1)
     sim.reset()
-    assert sim.stats() == {"requests": 0, "by_route": {}, "sends": 0, "in_flight_renders": 0, "max_concurrent_renders": 0}
+    assert sim.stats() == {"requests": 0, "by_route": {}, "sends": 0, "renders": 0, "in_flight_renders": 0, "max_concurrent_renders": 0}
     assert sim.outbox() == [] and sim.requests_log() == []
     assert sim.control("GET", "faults") == []
     assert sim.control("GET", "settings") == {
         "profile": 10, "render_seconds": 0.2, "render_limit": 4, "smtp_enabled": True, "tracing": False, "lockout_attempts": 5,
         "lockout_window_seconds": 300, "annotations_max_age_seconds": 0, "annotations_max_count": 0,
-        "annotations_two_queries": True, "annotations_search_seconds": 0, "annotations_tag_seconds": 0}
+        "annotations_two_queries": True, "annotations_search_seconds": 0, "annotations_tag_seconds": 0,
+        "renderer": "available", "rendering_timeout_seconds": 0, "csv_tables": True}
     assert [report["id"] for report in sim.api("GET", "/api/reports", "admin").json()] == [1, 2, 3]
     assert sim.api("GET", "/api/annotations", "admin").json() == []
 

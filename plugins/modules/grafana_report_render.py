@@ -1,0 +1,358 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) reportops.grafana contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: grafana_report_render
+short_description: Render a Grafana Enterprise report to a file without sending it
+version_added: 0.3.0
+description:
+  - Renders a saved report, or dashboards given here, through Grafana Enterprise's
+    C(GET /api/reports/render/pdfs) or C(GET /api/reports/render/csvs), the routes behind the
+    C(Preview PDF) and C(Download CSV) buttons of Grafana's report editor, and writes the answer to O(dest).
+    Nobody is mailed.
+  - Serves reports over another period or with other variables than the saved ones (O(time_range), O(variables)),
+    archives of what a report showed, and a dry run that proves the renderer works before a scheduled send
+    relies on it.
+  - The file is written on the host that runs the module (the controller for C(ansible_connection=local)),
+    atomically; an existing file is replaced only when the content differs.
+  - Every option is checked before any request. Then the report (or each given dashboard, through
+    C(GET /api/dashboards/uid/{uid})) is read, so that an unknown report or dashboard, or one the credentials
+    cannot view, fails with its own message before anything is rendered.
+author:
+  - reportops maintainers (@reportops)
+extends_documentation_fragment:
+  - reportops.grafana.connection
+  - reportops.grafana.connection.ATTRIBUTES
+attributes:
+  check_mode:
+    support: full
+    description:
+      - Checks the options, reads the report and the dashboards, and renders and writes nothing.
+        Reports C(changed=true), since what a render answers cannot be known without rendering.
+  diff_mode:
+    support: none
+    description: A rendered file is binary; RV(sha256) tells whether it changed.
+options:
+  report:
+    description:
+      - Name of the saved report to render, as in Grafana (names are unique in an organization and the same in
+        every environment, unlike ids).
+      - Its dashboards, their time ranges and variables, its orientation, layout, scale factor, its
+        C(pdfShowTemplateVariables) and C(pdfCombineOneFile) options and, with format C(pdf-tables-appendix),
+        C(includeTables) are sent as saved, unless an option here overrides them.
+      - Exactly one of O(report), O(report_id) and O(dashboards) is required.
+    type: str
+  report_id:
+    description:
+      - Id of the saved report to render (not of a dashboard), a positive integer given as a number or a string.
+        Like O(report), by id.
+    type: raw
+    aliases: [id]
+  dashboards:
+    description:
+      - "Dashboards to render, instead of a saved report; sent as Grafana's C(dashboards) query parameter
+        (a JSON list of C({\"dashboard\": {\"uid\"}, \"timeRange\": {\"from\", \"to\"}, \"reportVariables\": {name: [values]}}))."
+      - Rendering given dashboards needs no report permission, only view access to each dashboard.
+    type: list
+    elements: dict
+    suboptions:
+      uid:
+        description: The dashboard's uid (from its URL, C(/d/UID/...)).
+        type: str
+        required: true
+      time_range:
+        description: The dashboard's time range (C(timeRange)); without it, the dashboard's own.
+        type: dict
+        suboptions:
+          from:
+            description: Start, such as C(now-7d), C(now-1M/M), epoch milliseconds, or a date such as C(2026-11-01).
+            type: str
+          to:
+            description: End, in the same forms.
+            type: str
+      variables:
+        description: Template variables (C(reportVariables)), a name to a value or a list of values.
+        type: dict
+  time_range:
+    description:
+      - Time range for every dashboard rendered, replacing the saved ones (each dashboard's C(timeRange)).
+      - "C(from) and C(to) are Grafana times: relative such as C(now-30d), C(now-1M/M) (last month, with C(to: now-1M/M)),
+        C(now/d); epoch milliseconds; or a date such as C(2026-11-01) or C(2026-11-01T00:00:00+01:00), sent as epoch
+        milliseconds as Grafana's own UI sends an absolute time (a date without an offset is UTC)."
+      - A value Grafana cannot parse, such as C(now-7x), fails before any request.
+    type: dict
+    suboptions:
+      from:
+        description: Start of the range; required.
+        type: str
+      to:
+        description: End of the range; required.
+        type: str
+  variables:
+    description:
+      - Template variables for every dashboard rendered, a name to a value or a list of values; each replaces the
+        saved values of that variable, the others are kept (C(reportVariables)).
+      - Saved values that Grafana holds as a string are sent as a one-item list, as Grafana's current UI sends them.
+    type: dict
+  format:
+    description:
+      - V(pdf) renders one PDF (C(/api/reports/render/pdfs), C(application/pdf)).
+      - V(csv) renders the table panels' data (C(/api/reports/render/csvs)), which Grafana answers as a zip of CSV
+        files (C(application/zip)); name O(dest) C(.zip). A report without any table panel has no CSV, which fails.
+    type: str
+    choices: [pdf, csv]
+    default: pdf
+  orientation:
+    description: Page orientation (C(orientation)), instead of the report's. PDF only.
+    type: str
+    choices: [portrait, landscape]
+  layout:
+    description: Panel layout (C(layout)), instead of the report's. PDF only.
+    type: str
+    choices: [grid, simple]
+  scale_factor:
+    description: Scale of the panels, 1 to 10 (C(scaleFactor)), instead of the report's. PDF only.
+    type: int
+  include_tables:
+    description:
+      - Append the table panels' data to the PDF (C(includeTables)). PDF only.
+      - Defaults to whether the saved report has the C(pdf-tables-appendix) format.
+    type: bool
+  title:
+    description: Title of the rendered report (C(title)); defaults to the report's name.
+    type: str
+  dest:
+    description:
+      - Path of the file to write. Its folder must exist.
+    type: path
+    required: true
+  mode:
+    description:
+      - Permissions of O(dest), as for M(ansible.builtin.file), such as C('0640') (quoted) or C(u=rw,g=r).
+      - Without it, a new file gets the default permissions (umask) and an existing one keeps its own.
+    type: raw
+notes:
+  - Grafana renders with its image renderer (a plugin, or the remote rendering service); without one, or when it
+    times out (C([reporting] rendering_timeout)), the module fails and says which. Rendering takes as long as a
+    send; O(timeout) applies.
+  - Grafana embeds the render time in a PDF, so a real Grafana's PDF usually differs at each run; the file is
+    then replaced, and C(changed) is true.
+seealso:
+  - module: reportops.grafana.grafana_report_send
+  - module: reportops.grafana.grafana_report_info
+  - name: Render a report and mail it yourself
+    description: The collection's recipe (docs/render.md).
+    link: https://github.com/reportops/grafana/blob/main/docs/render.md
+"""
+
+EXAMPLES = r"""
+- name: Render last month's SLO report to a file
+  reportops.grafana.grafana_report_render:
+    url: https://grafana.example.com
+    token: "{{ grafana_token }}"
+    report: Weekly SLO
+    time_range:
+      from: now-1M/M
+      to: now-1M/M
+    dest: /srv/reports/slo-last-month.pdf
+    mode: "0640"
+
+- name: Render the report for one customer, over 30 days, in portrait
+  reportops.grafana.grafana_report_render:
+    report_id: 3
+    time_range: {from: now-30d, to: now}
+    variables:
+      customer: acme
+    orientation: portrait
+    dest: /tmp/acme.pdf
+
+- name: Render two dashboards without any saved report
+  reportops.grafana.grafana_report_render:
+    dashboards:
+      - uid: slo-overview
+        time_range: {from: "2026-11-01", to: "2026-12-01"}
+        variables: {env: [prod, dr]}
+      - uid: capacity
+    title: November
+    dest: /tmp/november.pdf
+
+- name: Download the table panels' data as a zip of CSV files
+  reportops.grafana.grafana_report_render:
+    report: Daily Capacity
+    format: csv
+    dest: /tmp/capacity.zip
+
+- name: Prove that the renderer works before tonight's scheduled send
+  reportops.grafana.grafana_report_render:
+    report: Weekly SLO
+    dest: /tmp/renderer-check.pdf
+  register: rendered
+  failed_when: rendered.failed or not rendered.pages
+"""
+
+RETURN = r"""
+dest:
+  description: The absolute path of the file.
+  returned: always
+  type: str
+  sample: /srv/reports/slo-last-month.pdf
+size:
+  description: Size of the rendered file in bytes.
+  returned: unless check mode
+  type: int
+  sample: 183402
+sha256:
+  description: SHA-256 of the rendered file, in hex.
+  returned: unless check mode
+  type: str
+  sample: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+content_type:
+  description: The Content-Type of Grafana's answer, C(application/pdf) or C(application/zip).
+  returned: unless check mode
+  type: str
+  sample: application/pdf
+pages:
+  description: Number of pages of the PDF, counted from its page objects; null when they cannot be read.
+  returned: when format is pdf, unless check mode
+  type: int
+  sample: 2
+elapsed:
+  description: Seconds spent talking to Grafana (reads and the render).
+  returned: always
+  type: float
+  sample: 4.21
+report_id:
+  description: The id of the saved report rendered, as a string.
+  returned: when a saved report was rendered
+  type: str
+  sample: "3"
+dashboards:
+  description: The C(dashboards) parameter sent to Grafana (or, in check mode, that would be sent).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"dashboard": {"uid": "slo-overview"}, "timeRange": {"from": "now-30d", "to": "now"}, "reportVariables": {"env": ["prod"]}}]
+status:
+  description: HTTP status of Grafana's last answer.
+  returned: when Grafana answered
+  type: int
+  sample: 200
+"""
+
+import os
+import tempfile
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_text
+
+from ansible_collections.reportops.grafana.plugins.module_utils._client import (
+    GrafanaClient,
+    GrafanaError,
+    module_kwargs,
+)
+from ansible_collections.reportops.grafana.plugins.module_utils._render import (
+    CONTENT_TYPES,
+    RENDER_ARGUMENT_SPEC,
+    RENDER_MUTUALLY_EXCLUSIVE,
+    RENDER_REQUIRED_ONE_OF,
+    RenderError,
+    checked_render,
+    dashboard_items,
+    file_sha256,
+    pdf_pages,
+    render_query,
+    sha256,
+)
+
+
+def saved_report(client, plan):
+    """The report named by `report` or `report_id`, or None when dashboards are given; GrafanaError or RenderError."""
+    if plan["report_id"] is not None:
+        return client.get_report(plan["report_id"])
+    if plan["report"] is None:
+        return None
+    reports = client.list_reports()
+    found = [report for report in reports if report.get("name") == plan["report"]]
+    if not found:
+        names = sorted(set(to_text(report.get("name")) for report in reports))
+        raise RenderError("report '%s' does not exist in this Grafana (its reports: %s)." % (plan["report"], ", ".join(names) or "none"))
+    if len(found) > 1:
+        raise RenderError("report name '%s' matches %d reports (ids %s); give report_id."
+                          % (plan["report"], len(found), ", ".join(to_text(report.get("id")) for report in found)))
+    return found[0]
+
+
+def write_if_changed(module, dest, content, mode):
+    """Write `content` to `dest` through a temporary file in its folder, unless it holds it already; returns changed."""
+    changed = file_sha256(dest) != sha256(content)
+    if changed:
+        handle, temporary = tempfile.mkstemp(prefix=".%s." % os.path.basename(dest), dir=os.path.dirname(dest))
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(content)
+            module.atomic_move(temporary, dest)
+        finally:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+    if mode is not None:
+        changed = module.set_mode_if_different(dest, mode, changed)
+    return changed
+
+
+def main():
+    kwargs = module_kwargs(RENDER_ARGUMENT_SPEC)
+    kwargs["mutually_exclusive"] = kwargs["mutually_exclusive"] + RENDER_MUTUALLY_EXCLUSIVE
+    kwargs["required_one_of"] = kwargs["required_one_of"] + RENDER_REQUIRED_ONE_OF
+    module = AnsibleModule(**kwargs)
+    try:
+        plan = checked_render(module.params)
+    except RenderError as exc:
+        module.fail_json(msg=str(exc))
+    client = GrafanaClient(module)
+    result = dict(changed=False, dest=plan["dest"])
+    started = time.time()
+
+    def failed(msg, **extra):
+        module.fail_json(msg=msg, **dict(result, elapsed=round(time.time() - started, 3), **extra))
+
+    try:
+        report = saved_report(client, plan)
+        if report is not None:
+            result["report_id"] = to_text(report.get("id"))
+        items = dashboard_items(plan, report)
+        if not items:
+            failed("report '%s' has no dashboards to render." % to_text(report.get("name")))
+        result["dashboards"] = items
+        # Each dashboard is read first: a missing one, or one the credentials cannot view, gets its own message.
+        for uid in sorted(set(item["dashboard"]["uid"] for item in items)):
+            client.get_dashboard(uid)
+        if module.check_mode:
+            result.update(changed=True, status=200, elapsed=round(time.time() - started, 3))
+            module.exit_json(**result)
+        subject = "the %s of %s" % (plan["format"].upper(), "report '%s'" % report.get("name") if report else "the dashboards")
+        status, content, content_type = client.render(plan["format"], render_query(plan, items, report), subject)
+    except RenderError as exc:
+        failed(str(exc))
+    except GrafanaError as exc:
+        failed(exc.message, **({"status": exc.status} if exc.status else {}))
+    result.update(status=status, elapsed=round(time.time() - started, 3))
+    if status == 204:
+        failed("Grafana rendered no CSV: none of the dashboards has a table panel (HTTP 204). Render format=pdf instead.")
+    expected = CONTENT_TYPES[plan["format"]]
+    if content_type.split(";")[0].strip().lower() != expected:
+        failed("Grafana answered the render with Content-Type %r, not %s; check that url points at Grafana Enterprise."
+               % (content_type, expected))
+    result.update(size=len(content), sha256=sha256(content), content_type=expected)
+    if plan["format"] == "pdf":
+        result["pages"] = pdf_pages(content)
+    result["changed"] = write_if_changed(module, plan["dest"], content, plan["mode"])
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# The recipe of docs/render.md (render a report over last month, mail it with community.general.mail),
+# run as written there against the simulator and a real SMTP server on loopback (aiosmtpd), then the
+# mail is read back. community.general comes from the `ansible` wheel on PyPI, downloaded once without
+# its dependencies into a cache; only its ansible_collections/community/general tree is used, so the
+# venv's ansible-core is unchanged. No `set -x`: it would print the token.
+set -eu
+python="${ANSIBLE_TEST_PYTHON_INTERPRETER:-python}"
+here="$(pwd)"
+simulator="$here/../../../simulator/grafana_sim.py"
+recipe="$here/../../../../docs/render.md"
+ansible_wheel_version=9.13.0
+cache="${REPORTOPS_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/reportops-grafana}/community-general-$ansible_wheel_version"
+work="$(mktemp -d)"
+output="$work/output.log"
+smtpd_pid=""
+
+cleanup() {
+    [ -z "$smtpd_pid" ] || kill "$smtpd_pid" 2>/dev/null || true
+    "$python" "$simulator" stop --state-dir "$work/sim" >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+fail() {
+    echo "FAILED: $*" >&2
+    [ ! -f "$output" ] || tail -n 40 "$output" >&2
+    exit 1
+}
+
+if [ ! -f "$cache/ansible_collections/community/general/plugins/modules/mail.py" ]; then
+    echo "== fetching community.general from the ansible $ansible_wheel_version wheel (PyPI, without dependencies)"
+    mkdir -p "$cache.download"
+    "$python" -m pip download --quiet --no-deps --only-binary=:all: -d "$cache.download" "ansible==$ansible_wheel_version" \
+        || fail "could not download the ansible $ansible_wheel_version wheel from PyPI (needed for community.general.mail)"
+    "$python" - "$cache.download" "$cache" <<'PYTHON'
+import glob, os, sys, zipfile
+download, cache = sys.argv[1], sys.argv[2]
+prefix = "ansible_collections/community/general/"
+with zipfile.ZipFile(glob.glob(os.path.join(download, "ansible-*.whl"))[0]) as wheel:
+    wheel.extractall(cache + ".partial", [name for name in wheel.namelist() if name.startswith(prefix)])
+os.rename(cache + ".partial", cache)
+PYTHON
+    rm -rf "$cache.download"
+fi
+export ANSIBLE_COLLECTIONS_PATH="${ANSIBLE_COLLECTIONS_PATH:+$ANSIBLE_COLLECTIONS_PATH:}$cache"
+
+url="$("$python" "$simulator" serve --background --state-dir "$work/sim" --lifetime 600 \
+    | "$python" -c 'import json, sys; print(json.loads(sys.stdin.read().splitlines()[-1])["url"])')"
+port="$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+"$python" -m aiosmtpd -n -l "127.0.0.1:$port" -c aiosmtpd.handlers.Mailbox "$work/maildir" >"$work/smtpd.log" 2>&1 &
+smtpd_pid=$!
+for _ in $(seq 50); do
+    "$python" -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$port" 2>/dev/null && break
+    sleep 0.1
+done
+
+# The recipe, exactly as docs/render.md shows it (its first yaml block).
+"$python" - "$recipe" "$work/render-and-mail.yml" <<'PYTHON'
+import re, sys
+text = open(sys.argv[1], encoding="utf-8").read()
+open(sys.argv[2], "w", encoding="utf-8").write(re.search(r"```yaml\n(.*?)```", text, re.DOTALL).group(1))
+PYTHON
+
+echo "== the recipe renders last month and mails it"
+GRAFANA_URL="$url" GRAFANA_TOKEN=sim-token-sender ansible-playbook "$work/render-and-mail.yml" -v \
+    -e "smtp_host=127.0.0.1 smtp_port=$port smtp_secure=never report_file=$work/slo-last-month.pdf" >"$output" 2>&1 \
+    || fail "the recipe failed (exit $?)"
+if grep -q sim-token-sender "$output"; then fail "the token appears in the output"; fi
+
+"$python" - "$work/maildir" <<'PYTHON' || fail "the mail is not what the recipe sends"
+import email, email.policy, glob, os, sys
+mails = glob.glob(os.path.join(sys.argv[1], "new", "*"))
+assert len(mails) == 1, "%d mails" % len(mails)
+with open(mails[0], "rb") as handle:
+    message = email.message_from_binary_file(handle, policy=email.policy.default)
+assert message["To"] == "auditors@example.com", message["To"]
+assert message["Subject"] == "Weekly SLO, last month (1 pages)", message["Subject"]
+attachments = [part for part in message.iter_attachments() if part.get_filename() == "slo-last-month.pdf"]
+assert attachments, [part.get_filename() for part in message.iter_attachments()]
+pdf = attachments[0].get_content()
+assert pdf.startswith(b"%PDF-"), pdf[:20]
+for text in (b"Report: Weekly SLO", b"Time range: now-1M/M to now-1M/M", b"Variable env = prod"):
+    assert text in pdf, text
+assert b"sim-token-sender" not in pdf
+print("mail checked: %s, %d bytes of PDF" % (message["Subject"], len(pdf)))
+PYTHON
+
+echo "grafana_report_render_mail: all checks passed"

@@ -1,0 +1,69 @@
+# Copyright (c) reportops.grafana contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+
+from ansible_collections.reportops.grafana.plugins.modules.grafana_report_render import main
+
+BASE = dict(url="http://grafana.test:3000", token="glsa_unit_test_token_value_0123456789")
+REPORT = {"id": 3, "name": "Weekly SLO", "dashboards": [{"dashboard": {"uid": "slo"}, "reportVariables": {"env": "prod"}}]}
+PDF = "%PDF-1.4\n1 0 obj << /Type /Pages /Count 1 >> 2 0 obj << /Type /Page >>\n%%EOF"
+DASHBOARD = {"dashboard": {"uid": "slo", "title": "SLOs"}, "meta": {}}
+
+
+def test_renders_writes_then_leaves_the_file(run_module, fetch, tmp_path):
+    dest = str(tmp_path / "r.pdf")
+    for dummy in range(2):
+        fetch.reply(200, [REPORT]).reply(200, DASHBOARD).reply(200, PDF, headers={"Content-Type": "application/pdf"})
+    first = run_module(main, dict(BASE, report="Weekly SLO", dest=dest, mode="0600"))
+    assert not first.failed and first.result["changed"]
+    assert first.result["pages"] == 1 and first.result["size"] == len(PDF)
+    assert first.result["sha256"] == hashlib.sha256(PDF.encode()).hexdigest()
+    assert stat.S_IMODE(os.stat(dest).st_mode) == 0o600
+    render = fetch.calls[2]
+    assert render["method"] == "GET" and "/api/reports/render/pdfs?" in render["url"] and "title=Weekly+SLO" in render["url"]
+    assert "%22reportVariables%22%3A%7B%22env%22%3A%5B%22prod%22%5D" in render["url"]
+    second = run_module(main, dict(BASE, report="Weekly SLO", dest=dest, mode="0600"))
+    assert not second.failed and not second.result["changed"]
+    assert os.listdir(str(tmp_path)) == ["r.pdf"]
+
+
+def test_check_mode_reads_and_renders_nothing(run_module, fetch, tmp_path):
+    fetch.reply(200, REPORT).reply(200, DASHBOARD)
+    outcome = run_module(main, dict(BASE, report_id=3, dest=str(tmp_path / "r.pdf")), check_mode=True)
+    assert outcome.result["changed"] and [call["url"].split("3000")[1] for call in fetch.calls] == ["/api/reports/3", "/api/dashboards/uid/slo"]
+    assert not os.path.exists(str(tmp_path / "r.pdf"))
+
+
+def test_csv_without_table_panels_and_a_wrong_content_type_fail(run_module, fetch, tmp_path):
+    fetch.reply(200, DASHBOARD).reply(204, "")
+    fetch.reply(200, DASHBOARD).reply(200, "<html></html>", headers={"Content-Type": "text/html"})
+    args = dict(BASE, dashboards=[{"uid": "slo"}], format="csv", dest=str(tmp_path / "r.zip"))
+    outcome = run_module(main, args)
+    assert outcome.failed and "none of the dashboards has a table panel (HTTP 204)" in outcome.result["msg"]
+    outcome = run_module(main, args)
+    assert outcome.failed and "not application/zip" in outcome.result["msg"] and not os.path.exists(str(tmp_path / "r.zip"))
+
+
+def test_renderer_missing(run_module, fetch, tmp_path):
+    fetch.reply(200, DASHBOARD).reply(500, {"message": "Failed to render report: rendering plugin not available"})
+    outcome = run_module(main, dict(BASE, dashboards=[{"uid": "slo"}], dest=str(tmp_path / "r.pdf")))
+    assert outcome.failed and outcome.result["status"] == 500
+    assert outcome.result["msg"].startswith("Grafana could not render the PDF of the dashboards (HTTP 500")
+    assert "install the image renderer" in outcome.result["msg"]
+
+
+def test_bad_input_makes_no_request(run_module, fetch, tmp_path):
+    outcome = run_module(main, dict(BASE, report_id=3, time_range={"from": "now-7x", "to": "now"}, dest=str(tmp_path / "r.pdf")))
+    assert outcome.failed and "time_range.from" in outcome.result["msg"] and fetch.calls == []
+
+
+def test_other_renderer_failure_points_at_the_log(run_module, fetch, tmp_path):
+    fetch.reply(200, DASHBOARD).reply(500, {"message": "Failed to render report: browser crashed"})
+    outcome = run_module(main, dict(BASE, dashboards=[{"uid": "slo"}], dest=str(tmp_path / "r.pdf")))
+    assert outcome.result["msg"] == ("Grafana could not render the PDF of the dashboards (HTTP 500: Failed to render report: "
+                                     "browser crashed); see the Grafana server log for the renderer's error.")
