@@ -90,7 +90,8 @@ def install(client, wanted, folder_title=None, folder_uid=None, check_mode=False
     installed = installed_dashboard(client, wanted["uid"])
     meta = (installed or {}).get("meta") or {}
     before = dict(dashboard=content(installed["dashboard"]), folder_uid=meta.get("folderUid") or "") if installed else {}
-    after = dict(dashboard=content(wanted), folder_uid=target_uid)
+    # A folder that check mode would make has no uid yet (None), unless folder_uid names it.
+    after = dict(dashboard=content(wanted), folder_uid=folder.get("uid") if folder else "")
     changed = before != after
     result = dict(uid=wanted["uid"], title=wanted["title"], url=meta.get("url"), version=meta.get("version"))
     if changed and not check_mode:

@@ -4,9 +4,10 @@
 build of tests/utils/build_dashboard.py (grafana-foundation-sdk).
 
 Shapes follow Grafana's source (github.com/grafana/grafana, read through the search tool in 2026):
-- public/app/plugins/panel/annolist: panel type "annolist", options onlyFromThisDashboard, onlyInTimeRange,
-  tags, limit, showUser, showTime, showTags, navigateToPanel, navigateBefore, navigateAfter (the
-  AnnotationsListPanelCfg kind in docs/sources/developers/kinds).
+- public/app/plugins/panel/annolist/panelcfg.cue: panel type "annolist", options onlyFromThisDashboard,
+  onlyInTimeRange, tags, limit, showUser, showTime, showTags, navigateToPanel, navigateBefore, navigateAfter;
+  AnnoListPanel.tsx replaces template variables in each tag (replaceVariables) and asks GET /api/annotations
+  with them, and with from/to only when onlyInTimeRange.
 - public/app/plugins/datasource/grafana/types.ts: GrafanaAnnotationType "dashboard" | "tags"; a tags query has
   tags, limit and matchAny (false: every tag must match); datasource.ts prepares an annotation query as the
   query plus refId and queryType "annotations", and replaces template variables in its tags.

@@ -70,6 +70,8 @@ def test_check_mode_reads_only(run_module, fetch):
     outcome = run_module(main, dict(BASE, dashboard=WANTED, folder="Reports"), check_mode=True)
     assert outcome.result["changed"] and outcome.result["folder"] == {"uid": None, "title": "Reports", "created": True}
     assert [method for method, dummy in routes(fetch)] == ["GET", "GET"]
+    # The folder to be made has no uid yet.
+    assert outcome.result["diff"] == {"before": {}, "after": {"dashboard": WANTED, "folder_uid": None}}
 
 
 def test_folder_uid_is_made_with_its_title_when_missing(run_module, fetch):
