@@ -37,6 +37,9 @@ PATHS = {
     "render_pdf": "/api/reports/render/pdfs",
     "render_csv": "/api/reports/render/csvs",
     "dashboard": "/api/dashboards/uid/{uid}",
+    "save_dashboard": "/api/dashboards/db",
+    "folders": "/api/folders",
+    "folder": "/api/folders/{uid}",
 }
 # The RBAC scope of annotations that belong to no dashboard (the delivery ledger's).
 ORG_ANNOTATIONS_SCOPE = "annotations:type:organization"
@@ -339,6 +342,38 @@ class GrafanaClient:
         found, dummy = self.request("GET", PATHS["dashboard"].format(uid=quote(uid, safe="")), subject="dashboard '%s'" % uid,
                                     permission=DASHBOARD_VIEW, not_found="check the dashboard's uid (from its URL, /d/UID/...)")
         return found
+
+    def save_dashboard(self, body, subject):
+        """POST /api/dashboards/db: creates the dashboard, or updates the one with its uid; returns Grafana's answer
+        (id, uid, url, version). A 412 means another dashboard has its title in the folder, or it changed meanwhile."""
+        saved, dummy = self.request("POST", PATHS["save_dashboard"], body=body, subject=subject,
+                                    permission="dashboards:create on the folder (dashboards:write to update it)",
+                                    invalid="check the dashboard's uid (at most 40 characters) and title")
+        return saved
+
+    def list_folders(self, limit=1000):
+        """GET /api/folders: the folders at the root that the credentials may read, at most `limit` (Grafana's default)."""
+        folders, dummy = self.request("GET", PATHS["folders"], query=[("limit", limit)], subject="the folders",
+                                      permission="folders:read")
+        if not isinstance(folders, list):
+            raise GrafanaError("Grafana answered GET %s with something that is not a list; check url." % PATHS["folders"],
+                               status=200)
+        return folders
+
+    def get_folder(self, uid):
+        """GET /api/folders/{uid}; a GrafanaError with status 404 when there is none."""
+        found, dummy = self.request("GET", PATHS["folder"].format(uid=quote(uid, safe="")), subject="folder '%s'" % uid,
+                                    permission="folders:read", not_found="check the folder's uid")
+        return found
+
+    def create_folder(self, title, uid=None):
+        """POST /api/folders at the root; returns the folder (id, uid, title, url ...)."""
+        body = {"title": title}
+        if uid:
+            body["uid"] = uid
+        created, dummy = self.request("POST", PATHS["folders"], body=body, subject="folder '%s'" % title,
+                                      permission="folders:create", invalid="check the folder's title and uid")
+        return created
 
     def render(self, file_format, query, subject):
         """GET /api/reports/render/pdfs or /csvs: returns (HTTP status, body bytes, Content-Type).

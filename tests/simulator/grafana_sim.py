@@ -445,6 +445,7 @@ class SimState:  # pylint: disable=too-many-public-methods,too-many-instance-att
             self.report_settings = {}
             self.annotations = []
             self.faults = []
+            self.dashboard_store = DashboardStore()
             self.next_annotation_id = 1
             self.next_report_id = max((entry["report"]["id"] for entry in self.config["reports"]), default=0) + 1
             # Failed basic-auth logins per lower-cased login: monotonic times (the lockout window).
@@ -1171,6 +1172,11 @@ API_ROUTES = [
     ("GET", r"/api/reports/render/pdfs/?", "api_render_pdfs", ""),
     ("GET", r"/api/reports/render/csvs/?", "api_render_csvs", ""),
     ("GET", r"/api/dashboards/uid/(?P<uid>[^/]+)", "api_get_dashboard", ""),
+    # Signed in; the handler checks dashboards:create or dashboards:write on the dashboard's folder (issue 18).
+    ("POST", r"/api/dashboards/db", "api_save_dashboard", ""),
+    ("GET", r"/api/folders", "api_list_folders", "folders:read"),
+    ("POST", r"/api/folders", "api_create_folder", "folders:create"),
+    ("GET", r"/api/folders/(?P<uid>[^/]+)", "api_get_folder", "folders:read"),
     ("GET", r"/api/reports/(?P<id>[^/]+)", "api_get_report", "reports:read"),
     ("PUT", r"/api/reports/(?P<id>[^/]+)", "api_update_report", "reports:write"),
     ("DELETE", r"/api/reports/(?P<id>[^/]+)", "api_delete_report", "reports:delete"),
@@ -1390,8 +1396,11 @@ class RenderRoutes:
         """GET /api/dashboards/uid/{uid} (pkg/api/dashboard.go GetDashboard): 404 "Dashboard not found",
         403 "Access denied to this dashboard"; the body is cut down to what the collection reads."""
         uid = match.group("uid")
+        saved = self.saved_dashboard(principal, uid)
+        if saved is not None and can_view_dashboard(principal, uid):
+            return 200, saved
         dashboard = org_dashboards(self.state.list_reports(principal.org_id)).get(uid)
-        if dashboard is None:
+        if dashboard is None and saved is None:
             raise ApiError(404, "Dashboard not found")
         if not can_view_dashboard(principal, uid):
             raise ApiError(403, "Access denied to this dashboard")
@@ -1400,7 +1409,154 @@ class RenderRoutes:
                               "url": f"/d/{uid}"}}
 
 
-class SimHandler(RenderRoutes, BaseHTTPRequestHandler):  # pylint: disable=too-many-public-methods  # one method per route
+# Dashboards and folders (issue 18: the "Report deliveries" dashboard) ---------------------------
+#
+# POST /api/dashboards/db, GET /api/dashboards/uid/{uid}, GET/POST /api/folders, GET /api/folders/{uid}, as
+# docs/sources/developers/http_api/dashboard.md and folder.md describe them, with the errors of
+# pkg/services/dashboards/errors.go and the folder API's error mapping (pkg/api/folder.go); see
+# test_dashboards.py for each source. Only what the collection needs: no nested folders, no search.
+
+# The uid Grafana gives the root folder in RBAC scopes (folders:uid:general).
+ROOT_FOLDER_UID = "general"
+UID_MAX_LENGTH = 40
+
+
+def dashboard_slug(title):
+    """The slug of a title in a dashboard's URL (/d/<uid>/<slug>), as gosimple/slug makes it for ASCII."""
+    return re.sub(r"[^a-z0-9]+", "-", (title or "").lower()).strip("-")
+
+
+def dashboard_error(status, reason, kind=None):
+    """A DashboardErr's answer: {"message", "status"} when it has a status, else {"message"}."""
+    return status, ({"message": reason, "status": kind} if kind else {"message": reason})
+
+
+class DashboardStore:
+    """The dashboards and folders saved through the API, per org; thread-safe."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.dashboards = {}  # (org, uid) -> {"dashboard", "folderUid", "created", "updated", "message"}
+        self.folders = {}  # (org, uid) -> folder as GET /api/folders/{uid} answers it
+        self.next_id = 1
+
+    @staticmethod
+    def new_uid():
+        """A uid for a dashboard or folder saved without one (Grafana generates a short random one)."""
+        return secrets.token_hex(7)
+
+
+class DashboardRoutes:
+    """Handlers of the dashboard and folder routes; the state is ``self.state.dashboard_store``."""
+
+    def _folder(self, org_id, uid):
+        return self.state.dashboard_store.folders.get((org_id, uid))
+
+    def api_save_dashboard(self, principal, body, **_):
+        """POST /api/dashboards/db: create, or update the dashboard with the same uid."""
+        data = self._bind_json(body)
+        dashboard = data.get("dashboard")
+        if not isinstance(dashboard, dict):
+            raise ApiError(400, "bad request data")
+        title = dashboard.get("title")
+        if not isinstance(title, str) or not title.strip():
+            return dashboard_error(400, "Dashboard title cannot be empty", "empty-name")
+        uid = dashboard.get("uid") or None
+        if uid is not None and (not isinstance(uid, str) or len(uid) > UID_MAX_LENGTH):
+            return dashboard_error(400, "uid too long, max 40 characters")
+        folder_uid = data.get("folderUid") or ""
+        store = self.state.dashboard_store
+        org = principal.org_id
+        with store.lock:
+            if folder_uid and (org, folder_uid) not in store.folders:
+                return dashboard_error(400, "Folder not found", "not-found")
+            existing = store.dashboards.get((org, uid)) if uid else None
+            folder_scope = f"folders:uid:{folder_uid or ROOT_FOLDER_UID}"
+            if existing is None:
+                allowed = granted(principal, "dashboards:create", (folder_scope,))
+            else:
+                allowed = granted(principal, "dashboards:write", (f"dashboards:uid:{uid}", folder_scope))
+            if not allowed:
+                return dashboard_error(403, "Access denied to save dashboard")
+            for (other_org, other_uid), other in store.dashboards.items():
+                if (other_org == org and other_uid != uid and other["folderUid"] == folder_uid
+                        and other["dashboard"]["title"].lower() == title.lower()):
+                    return dashboard_error(412, "A dashboard with the same name in the folder already exists", "name-exists")
+            if existing is not None and not data.get("overwrite") and dashboard.get("version") != existing["dashboard"]["version"]:
+                return dashboard_error(412, "The dashboard has been changed by someone else", "version-mismatch")
+            saved = copy.deepcopy(dashboard)
+            now = utc_now_iso()
+            if existing is None:
+                saved.update(id=store.next_id, uid=uid or store.new_uid(), version=1)
+                store.next_id += 1
+                created = now
+            else:
+                saved.update(id=existing["dashboard"]["id"], uid=uid, version=existing["dashboard"]["version"] + 1)
+                created = existing["created"]
+            store.dashboards[(org, saved["uid"])] = {"dashboard": saved, "folderUid": folder_uid, "created": created,
+                                                     "updated": now, "message": data.get("message") or ""}
+        slug = dashboard_slug(title)
+        return 200, {"id": saved["id"], "uid": saved["uid"], "url": f"/d/{saved['uid']}/{slug}", "status": "success",
+                     "version": saved["version"], "slug": slug, "folderUid": folder_uid}
+
+    def saved_dashboard(self, principal, uid):
+        """GET /api/dashboards/uid/{uid} of a saved dashboard: the model as saved, with id and version, and meta."""
+        entry = self.state.dashboard_store.dashboards.get((principal.org_id, uid))
+        if entry is None:
+            return None
+        folder = self._folder(principal.org_id, entry["folderUid"]) if entry["folderUid"] else None
+        slug = dashboard_slug(entry["dashboard"]["title"])
+        return {"dashboard": copy.deepcopy(entry["dashboard"]),
+                "meta": {"type": "db", "slug": slug, "url": f"/d/{uid}/{slug}", "canSave": True, "canEdit": True,
+                         "created": entry["created"], "updated": entry["updated"], "version": entry["dashboard"]["version"],
+                         "folderUid": entry["folderUid"], "folderTitle": folder["title"] if folder else "Dashboards",
+                         "folderId": folder["id"] if folder else 0, "provisioned": False}}
+
+    def api_list_folders(self, principal, query, **_):
+        """GET /api/folders: the root folders, {id, uid, title}, by title; limit (default 1000) and page."""
+        limit = parse_positive_int((query.get("limit") or ["1000"])[0]) or 1000
+        page = parse_positive_int((query.get("page") or ["1"])[0]) or 1
+        store = self.state.dashboard_store
+        with store.lock:
+            folders = sorted((folder for (org, _uid), folder in store.folders.items() if org == principal.org_id),
+                             key=lambda folder: folder["title"].lower())
+        return 200, [{"id": folder["id"], "uid": folder["uid"], "title": folder["title"]}
+                     for folder in folders[(page - 1) * limit:page * limit]]
+
+    def api_get_folder(self, principal, match, **_):
+        """GET /api/folders/{uid}: 404 {"message": "Folder not found", "status": "not-found"}."""
+        folder = self._folder(principal.org_id, match.group("uid"))
+        if folder is None:
+            return dashboard_error(404, "Folder not found", "not-found")
+        return 200, copy.deepcopy(folder)
+
+    def api_create_folder(self, principal, body, **_):
+        """POST /api/folders {uid?, title}: 409 for a uid or a title already taken (pkg/api/folder.go)."""
+        data = self._bind_json(body)
+        title = data.get("title")
+        if not isinstance(title, str) or not title.strip():
+            raise ApiError(400, "Folder title cannot be empty")
+        uid = data.get("uid") or None
+        if uid is not None and (not isinstance(uid, str) or len(uid) > UID_MAX_LENGTH):
+            raise ApiError(400, "uid too long, max 40 characters")
+        store = self.state.dashboard_store
+        org = principal.org_id
+        with store.lock:
+            if uid and ((org, uid) in store.folders or (org, uid) in store.dashboards):
+                raise ApiError(409, "A folder/dashboard with the same uid already exists")
+            if any(o == org and folder["title"].lower() == title.lower() for (o, _uid), folder in store.folders.items()):
+                raise ApiError(409, "A folder or dashboard in the general folder with the same name already exists")
+            uid = uid or store.new_uid()
+            now = utc_now_iso()
+            folder = {"id": store.next_id, "uid": uid, "title": title, "url": f"/dashboards/f/{uid}/{dashboard_slug(title)}",
+                      "hasAcl": False, "canSave": True, "canEdit": True, "canAdmin": True, "canDelete": True,
+                      "createdBy": principal.login, "created": now, "updatedBy": principal.login, "updated": now, "version": 1}
+            store.next_id += 1
+            store.folders[(org, uid)] = folder
+        return 200, copy.deepcopy(folder)
+
+
+class SimHandler(RenderRoutes, DashboardRoutes, BaseHTTPRequestHandler):  # pylint: disable=too-many-public-methods  # one method per route
     """Serves one connection: the Grafana API routes and the /_sim/ control routes."""
 
     protocol_version = "HTTP/1.1"

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2154  # work and python are set by simulator.sh
+# The "Report deliveries" dashboard (entry point dashboard, playbook reportops.grafana.dashboard) in two
+# simulated Grafana environments: check mode writes nothing; the first run makes the folder and the
+# dashboard once in each; the second run writes nothing (counted at the simulators); a dashboard changed
+# in Grafana is installed again with one write. No `set -x`: it would print the credentials.
+set -eu
+source ../setup_simulator/files/simulator.sh
+output="$work/output.log"
+secrets=(dev-dashboard-token-1111 prod-dashboard-token-2222)
+
+declare -A urls
+start() {  # start ENV TOKEN
+    sed -e "s/TOKEN/$2/" files/grafana.json >"$work/$1.json"
+    start_simulator "$1" --config "$work/$1.json"
+    urls[$1]="$SIM_URL"
+}
+start dev dev-dashboard-token-1111
+start prod prod-dashboard-token-2222
+
+{
+    printf 'all:\n  vars:\n    ansible_connection: local\n    ansible_python_interpreter: %s\n  hosts:\n' "$python"
+    printf '    dev:\n      report_delivery_url: %s\n      report_delivery_token: dev-dashboard-token-1111\n' "${urls[dev]}"
+    printf '    prod:\n      report_delivery_url: %s\n      report_delivery_token: prod-dashboard-token-2222\n' "${urls[prod]}"
+} >"$work/hosts.yml"
+
+api() {  # api ENV METHOD PATH TOKEN [BODY]: an API request; prints the JSON answer
+    "$python" -c 'import json, sys, urllib.request
+data = sys.argv[5].encode() if len(sys.argv) > 5 else None
+request = urllib.request.Request(sys.argv[1] + sys.argv[3], data=data, method=sys.argv[2],
+                                 headers={"Content-Type": "application/json", "Authorization": "Bearer " + sys.argv[4]})
+print(json.dumps(json.load(urllib.request.urlopen(request, timeout=30))))' "${urls[$1]}" "${@:2}"
+}
+
+count() {  # count ENV "METHOD /path": requests the simulator received on routes that start so
+    api "$1" GET /_sim/stats "" | "$python" -c 'import json, sys
+print(sum(n for route, n in json.load(sys.stdin)["by_route"].items() if route.startswith(sys.argv[1])))' "$2"
+}
+
+run() {  # run DESCRIPTION COMMAND...: must succeed; output in $output
+    local description="$1"
+    shift
+    "$@" >"$output" 2>&1 || { tail -n 60 "$output" >&2; fail "$description (exit $?)"; }
+    local secret
+    for secret in "${secrets[@]}"; do
+        if grep -q -- "$secret" "$output"; then fail "a credential appears in the output"; fi
+    done
+}
+
+contains() {
+    grep -qF -- "$1" "$output" || { tail -n 60 "$output" >&2; fail "the output lacks: $1"; }
+}
+
+equals() {  # equals DESCRIPTION ACTUAL EXPECTED
+    [ "$2" = "$3" ] || fail "$1: got '$2', expected '$3'"
+}
+
+writes() {  # writes ENV: dashboards and folders saved in ENV so far
+    echo "$(count "$1" 'POST /api/dashboards/db') $(count "$1" 'POST /api/folders')"
+}
+
+echo "== check mode: nothing is written"
+run "dashboard, check mode" ansible-playbook -i "$work/hosts.yml" reportops.grafana.dashboard --check --diff
+contains "changed=1"
+for env in dev prod; do equals "$env writes in check mode" "$(writes $env)" "0 0"; done
+
+echo "== first run: one folder and one dashboard in each environment"
+run "dashboard" ansible-playbook -i "$work/hosts.yml" reportops.grafana.dashboard
+contains "dev: Report deliveries is /d/reportops-report-deliveries/report-deliveries (folder Reports, changed)"
+contains "prod: Report deliveries is /d/reportops-report-deliveries/report-deliveries (folder Reports, changed)"
+for env in dev prod; do equals "$env writes (dashboard, folder)" "$(writes $env)" "1 1"; done
+installed=$(api dev GET /api/dashboards/uid/reportops-report-deliveries dev-dashboard-token-1111)
+# The shipped file, found as Ansible finds the collection (ansible-test copies only the tests into the target's folder).
+collections=$(ansible-galaxy collection list reportops.grafana --format json)
+"$python" - "$installed" "$collections" <<'PY'
+import json, os, sys
+root, found = next(iter(json.loads(sys.argv[2]).items()))
+shipped_path = os.path.join(root, "reportops", "grafana", "roles", "report_delivery", "files", "report-deliveries.json")
+installed, shipped = json.loads(sys.argv[1]), json.load(open(shipped_path))
+model = {k: v for k, v in installed["dashboard"].items() if k not in ("id", "version")}
+assert model == shipped, "the installed dashboard is not the shipped one"
+assert installed["meta"]["folderTitle"] == "Reports", installed["meta"]
+PY
+
+echo "== second run: nothing is written"
+run "dashboard again" ansible-playbook -i "$work/hosts.yml" reportops.grafana.dashboard
+contains "changed=0"
+contains "(folder Reports, unchanged)"
+for env in dev prod; do equals "$env writes after the second run" "$(writes $env)" "1 1"; done
+
+echo "== a dashboard changed in Grafana is installed again, with one write; the folder is not made again"
+current=$(api prod GET /api/dashboards/uid/reportops-report-deliveries prod-dashboard-token-2222)
+edited=$("$python" -c 'import json, sys
+found = json.loads(sys.argv[1])
+print(json.dumps({"dashboard": dict(found["dashboard"], time={"from": "now-1h", "to": "now"}),
+                  "folderUid": found["meta"]["folderUid"], "overwrite": False}))' "$current")
+api prod POST /api/dashboards/db prod-dashboard-token-2222 "$edited" >/dev/null
+run "dashboard after an edit" ansible-playbook -i "$work/hosts.yml" reportops.grafana.dashboard
+contains "prod: Report deliveries is /d/reportops-report-deliveries/report-deliveries (folder Reports, changed)"
+contains "dev: Report deliveries is /d/reportops-report-deliveries/report-deliveries (folder Reports, unchanged)"
+equals "dev writes after the edit" "$(writes dev)" "1 1"
+equals "prod writes after the edit (the edit, then the install)" "$(writes prod)" "3 1"
+
+echo "== bad input: a clear error and no request"
+before=$(count dev "")
+if env GRAFANA_TOKEN=dev-dashboard-token-1111 ansible localhost -m reportops.grafana.grafana_report_dashboard \
+    -a "url=${urls[dev]} dashboard={\"title\":\"no uid\"}" >"$output" 2>&1; then fail "a dashboard without uid was accepted"; fi
+contains "dashboard must have a uid of 1 to 40 characters"
+equals "requests after bad input" "$(count dev "")" "$before"
+
+echo "report_delivery_dashboard: all checks passed"
