@@ -290,9 +290,11 @@ def delivery_ledger(client, params, deliveries):
         default_ledger_path,
     )
     file_ledger = FileLedger(params["ledger_path"] or default_ledger_path())
+    scope = "%s|org=%s" % (client.base_url, params["org_id"] or "default")
     if params["ledger"] == "grafana":
-        return GrafanaLedger(client, file_ledger), ""
-    return file_ledger, "%s|org=%s" % (client.base_url, params["org_id"] or "default")
+        # Annotations are per Grafana and org already; the file's lock and copy of records need the scope.
+        return GrafanaLedger(client, file_ledger, local_scope=scope), ""
+    return file_ledger, scope
 
 
 def deliver(client, ledger, scope, delivery, retries, check_mode, report=None, warn=None, history=None):

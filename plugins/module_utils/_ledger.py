@@ -405,7 +405,8 @@ class _Claim(Reservation):
         self.ledger.delete_quietly(self.obsolete)
         try:
             # A copy on this host, so that a later run here can tell when Grafana's clean-up deleted the record.
-            self.ledger.lock_ledger.record(self.delivery, dict(details), time.time() + LEASE_AFTER_SEND)
+            self.ledger.lock_ledger.record(self.ledger.local_key(self.delivery), dict(details),
+                                           time.time() + LEASE_AFTER_SEND)
         except (LedgerError, OSError):
             pass  # Grafana holds the record that counts
 
@@ -438,17 +439,26 @@ class GrafanaLedger:
     record (PATCH) and deletes lapsed claims (DELETE). The local lock still serialises runs on one host.
     """
 
-    def __init__(self, client, lock_ledger, runner=None):
+    def __init__(self, client, lock_ledger, runner=None, local_scope=""):
         self.client = client
         self.lock_ledger = lock_ledger
+        # The host's lock and copy of records are keyed by delivery and Grafana: one delivery key sent to
+        # dev, staging and prod from one host is three deliveries there, as it is in the three Grafanas.
+        self.local_scope = local_scope
         self.runner = runner or "%s/%d/%s" % (socket.gethostname(), os.getpid(), uuid.uuid4().hex[:8])
         self.listing_seconds = []  # how long each listing took, for the message when they exceed the lease
 
     def prepare(self):
         self.lock_ledger.prepare()
 
+    def local_key(self, delivery):
+        """The delivery's key in this host's ledger file."""
+        if not self.local_scope:
+            return delivery
+        return hashlib.sha256(json.dumps([self.local_scope, delivery]).encode("utf-8")).hexdigest()
+
     def delivery_lock(self, delivery, deadline):
-        return self.lock_ledger.delivery_lock(delivery, deadline)
+        return self.lock_ledger.delivery_lock(self.local_key(delivery), deadline)
 
     @staticmethod
     def tags(delivery):
@@ -495,7 +505,7 @@ class GrafanaLedger:
         """[a record] when Grafana lists no record of a send that this host's ledger file has (the send
         happened, so it still counts here, with a note saying what became of Grafana's record), else []."""
         try:
-            sent_at = None if records else self.lock_ledger.last_sent(delivery)
+            sent_at = None if records else self.lock_ledger.last_sent(self.local_key(delivery))
         except LedgerError:
             sent_at = None
         if sent_at is None:

@@ -23,8 +23,10 @@ def main():
         playbook="send_report.yml",
         inventory="localhost ansible_connection=local ansible_python_interpreter=%s" % sys.executable,
         extravars=extravars,
-        # What the Grafana credential type injects; nothing else carries the secret.
-        envvars={"GRAFANA_URL": url, "GRAFANA_TOKEN": os.environ["GRAFANA_TOKEN"]},
+        # What the Grafana credential type injects; nothing else carries the secret. Each job gets a state
+        # folder of its own, as in AWX's fresh containers: only the Grafana ledger can make a relaunch skip.
+        envvars={"GRAFANA_URL": url, "GRAFANA_TOKEN": os.environ["GRAFANA_TOKEN"],
+                 "XDG_STATE_HOME": os.path.join(private_data_dir, "state")},
         quiet=True,
     )
     results = [event["event_data"]["res"] for event in runner.events

@@ -483,6 +483,19 @@ def test_a_record_deleted_by_clean_up_lets_other_hosts_send_again_and_the_sendin
     assert run_once(runner(grafana, tmp_path, "third")) == (None, None)
 
 
+def test_one_host_sending_one_key_to_several_grafanas_keeps_them_apart(grafana, tmp_path):
+    # The role sends one delivery key to dev, staging and prod from one host: the host's copy of dev's
+    # record must not make prod skip (and the lock of one must not wait for the other).
+    shared_file = FileLedger(str(tmp_path / "host" / "ledger.json"))
+    dev = GrafanaLedger(grafana, shared_file, runner="dev", local_scope="http://dev|org=default")
+    assert run_once(dev) == (None, None)
+    prod = GrafanaLedger(FakeGrafana(), shared_file, runner="prod", local_scope="http://prod|org=default")
+    assert run_once(prod) == (None, None)
+    assert dev.local_key("d" * 64) != prod.local_key("d" * 64)
+    grafana.annotations.clear()  # dev's record deleted by clean-up: dev's copy still counts on this host
+    assert "Grafana no longer lists the record" in run_once(dev)[0]
+
+
 def test_a_live_claim_deleted_by_clean_up_fails_closed_and_says_so(grafana, tmp_path):
     def clean_up():
         if grafana.requests.count("GET") == 3:  # after round 1: max_annotations_to_keep deletes the claim
