@@ -41,6 +41,9 @@ STRICT = antsibull_nox.IN_CI  # with CI set, a check that cannot run is a failur
 
 # uv creates and fills the ten session venvs in seconds from its cache; virtualenv where uv is missing.
 nox.options.default_venv_backend = "uv|virtualenv"
+# Test on the interpreters this machine has: never download one (the sessions would then test a
+# Python that no user's machine has, and the download host is not reachable from every build host).
+nox.options.download_python = "never"
 
 
 def _install(session, core):

@@ -50,7 +50,7 @@ def test_a_leaked_daemon_is_named_and_ended():
 
 
 def test_a_process_that_is_not_ours_is_left_alone_whatever_its_command_line():
-    # The daemon started while the harness was no subreaper went to another parent: it is not this run's,
+    # The daemon started while the session was no subreaper went to another parent: it is not this run's,
     # although its command line names this tree.
     outcome = as_session("stranger")
     assert outcome["seen"] == [] and outcome["ended"] == [] and outcome["alive"]
