@@ -93,7 +93,8 @@ def _add_core_sessions(core, python, target_python):
         # The targets start simulators in the background; one left running would hold a port and
         # a state directory. nox has no check for that: this session adopts the orphans of its
         # commands (PR_SET_CHILD_SUBREAPER) and ends and names any that outlive ansible-test.
-        leaked_processes.become_subreaper()
+        if not leaked_processes.become_subreaper():
+            session.warn("cannot become a subreaper (Linux only): processes left running are not checked")
         with session.chdir(path):
             session.run("ansible-test", "integration", "--local", "--python", python, "-v", *session.posargs)
         leaked = leaked_processes.end_leaked_processes()
@@ -140,7 +141,7 @@ def _add_core_sessions(core, python, target_python):
                     *session.posargs)
 
 
-# Integration first: it is the longest and mostly waits on the simulator.
+# The Makefile names the sessions in the order `nox -j` starts them: integration, the longest, first.
 for _core, _spec in CORES.items():
     _add_core_sessions(_core, _spec["python"], _spec["target_python"])
 
