@@ -1,6 +1,6 @@
-# Test harness of the reportops.grafana collection; `make help` lists the targets.
-# The work is done by tests/utils/harness.py: it builds the venvs in .venv/, copies the collection to
-# build/core-<CORE>/ansible_collections/reportops/grafana and runs ansible-test there (never --docker).
+# Test entry points of the reportops.grafana collection; `make help` lists the targets.
+# The sessions are nox's (noxfile.py, antsibull-nox.toml); this file installs nox and antsibull-nox
+# into .venv/nox from PyPI and calls them, so a fresh machine needs only Python 3 and make.
 
 .DEFAULT_GOAL := help
 
@@ -8,78 +8,108 @@
 CORE ?= all
 # Integration targets to run (space-separated names or patterns); empty runs them all.
 TARGETS ?=
-# How many ansible-core versions to test at the same time (1 = one after the other, output streamed live;
-# 2 = both at once, progress lines live and each version's full output at the end; the default, it saves
-# minutes on 2 cores since integration mostly waits on the simulator).
+# How many nox sessions run at the same time (2 saves minutes on 2 cores: integration mostly waits on the simulator).
 JOBS ?= 2
-# Interpreter that runs the harness itself (any Python 3.6+; the venvs get their own).
+# Interpreter for the bootstrap venv .venv/nox (Python 3.10+; the sessions get their own).
 PYTHON ?= python3
-# Extra arguments, e.g. SANITY_ARGS='--test pep8' (also skips the extra compile/import checks),
-# UNITS_ARGS='tests/unit/plugins/modules', INTEGRATION_ARGS='--allow-destructive', PYTEST_ARGS='-x'.
+# Extra arguments for one step, e.g. SANITY_ARGS='--test pep8', UNITS_ARGS='tests/unit/plugins/modules',
+# INTEGRATION_ARGS='--allow-destructive', PYTEST_ARGS='-x'.
 SANITY_ARGS ?=
 UNITS_ARGS ?=
 INTEGRATION_ARGS ?=
 PYTEST_ARGS ?=
-export SANITY_ARGS UNITS_ARGS INTEGRATION_ARGS PYTEST_ARGS
 
-HARNESS = $(PYTHON) tests/utils/harness.py --core '$(CORE)' --targets '$(TARGETS)' --jobs '$(JOBS)'
+NOX_VENV = .venv/nox
+NOX = $(NOX_VENV)/bin/nox --reuse-venv=yes
+CORES = $(if $(filter all,$(CORE)),2.16 latest,$(CORE))
+# The checks that do not depend on the ansible-core version under test.
+COLLECTION_SESSIONS = ansible-lint docs-check extra-checks build-import-check changelog-lint ee-create demo
+
+# pyenv's shims (pythonX.Y on PATH) run only the versions named in PYENV_VERSION, and ansible-test
+# drops that variable from the environment of the commands it runs (common_environment()), so it
+# could not start python3.8 or python3.13 through a shim. The bin directories of pyenv's installed
+# CPython 3.8+ versions go on PATH instead (the global version first, so python3 stays the same):
+# nox and ansible-test then find each pythonX.Y by name. Without pyenv, PATH is left as it is.
+ifneq ($(shell command -v pyenv 2>/dev/null),)
+PYENV_BINS := $(shell root="$$(pyenv root)"; { pyenv global; pyenv versions --bare --skip-aliases; } 2>/dev/null \
+	| grep -E '^3\.([89]|[1-9][0-9])\.[0-9]+$$' | awk '!seen[$$0]++' | sed "s|^|$$root/versions/|; s|$$|/bin|" | paste -sd: -)
+export PATH := $(if $(PYENV_BINS),$(PYENV_BINS):)$(PATH)
+endif
 
 .PHONY: help demo test collection-checks bench simulator-tests sanity units integration venv clean distclean
 
 help:
 	@echo 'Targets:'
 	@echo '  demo             build and install the collection, start the simulator, run the main job, show the mail'
-	@echo '  test             simulator-tests + sanity + units + integration, for each ansible-core version,'
-	@echo '                   then collection-checks'
-	@echo '  collection-checks  ansible-lint (production), antsibull-docs and antsibull-changelog lint,'
-	@echo '                   ansible-builder create, and the demo from the installed tarball'
+	@echo '  test             every nox session: for each ansible-core version simulator tests, sanity (+ compile/import'
+	@echo '                   on Python 3.8 for 2.16, 3.13 for latest), units, integration; then the collection checks'
+	@echo '  collection-checks  ansible-lint (production), antsibull-docs lint, action groups, build + galaxy-importer,'
+	@echo '                   antsibull-changelog lint, ansible-builder create, and the demo from the installed tarball'
 	@echo '  bench            benchmarks against ansible.builtin.uri; writes docs/benchmarks.md (not part of test)'
-	@echo '  simulator-tests  pytest tests/simulator -q'
-	@echo '  sanity           ansible-test sanity --venv (all default tests, no ignore files),'
-	@echo '                   plus compile/import on Python 3.8 (core 2.16) and 3.13 (latest)'
+	@echo '  simulator-tests  pytest tests/simulator'
+	@echo '  sanity           ansible-test sanity --venv (all default tests, no ignore files) + compile/import'
 	@echo '  units            ansible-test units --local'
 	@echo '  integration      ansible-test integration --local -v [TARGETS]'
-	@echo '  venv             only create/refresh the venvs .venv/core-2.16 and .venv/core-latest'
+	@echo '  venv             create .venv/nox and the simulator session venvs, linked as .venv/core-<CORE>'
 	@echo '  clean            remove build/ and tests/output/'
-	@echo '  distclean        clean, and remove the venvs in .venv/'
+	@echo '  distclean        clean, and remove .venv/ and .nox/'
 	@echo 'Variables:'
-	@echo '  CORE=2.16|latest|all (default all)   TARGETS="grafana_report_send ..."   PYTHON=python3'
-	@echo '  JOBS=1: test the core versions one after the other, output live (default 2: both at once)'
+	@echo '  CORE=2.16|latest|all (default all)   TARGETS="grafana_report_send ..."   JOBS=2   PYTHON=python3'
 	@echo '  SANITY_ARGS, UNITS_ARGS, INTEGRATION_ARGS, PYTEST_ARGS: extra arguments for that step'
-	@echo 'Each run ends with a summary per core version and exits non-zero if anything failed.'
-	@echo 'Logs: build/logs/. With CI=true, a check skipped for lack of a Python counts as failed.'
+	@echo 'nox prints a summary of every session and exits non-zero if one failed; `$(NOX_VENV)/bin/nox -l` lists them.'
+	@echo 'With CI=true, a session whose Python is missing fails instead of being skipped.'
 
-demo:
-	bash tests/demo/run.sh
+$(NOX_VENV)/.installed: tests/utils/requirements-nox.txt
+	rm -rf $(NOX_VENV)
+	$(PYTHON) -m venv $(NOX_VENV)
+	$(NOX_VENV)/bin/pip install --disable-pip-version-check -q -r tests/utils/requirements-nox.txt
+	touch $@
 
-# Both parts run even if the first fails, so that one run reports everything.
-test:
-	@status=0; $(HARNESS) test || status=1; bash tests/utils/collection_checks.sh || status=1; exit $$status
+# Every session; nox keeps going after a failure and ends with one summary, then one count line.
+# Integration first: it is the longest.
+test: $(NOX_VENV)/.installed
+	@mkdir -p build; rm -f build/nox-report.json; status=0; set -x; $(NOX) -j $(JOBS) --report build/nox-report.json \
+		-s $(foreach c,$(CORES),integration-$(c)) $(foreach c,$(CORES),sanity-$(c)) \
+		$(foreach c,$(CORES),units-$(c)) $(foreach c,$(CORES),simulator-$(c)) \
+		$(if $(filter 2.16,$(CORES)),sanity-2.16-py3.8) $(if $(filter latest,$(CORES)),sanity-latest-py3.13) \
+		$(COLLECTION_SESSIONS) || status=$$?; { set +x; } 2>/dev/null; \
+	$(NOX_VENV)/bin/python -c 'import json, sys; r = [s["result"] for s in json.load(open(sys.argv[1]))["sessions"]]; \
+		ok, skip = r.count("success"), r.count("skipped"); \
+		print("sessions: %d passed, %d failed, %d skipped" % (ok, len(r) - ok - skip, skip))' \
+		build/nox-report.json; exit $$status
 
-collection-checks:
-	bash tests/utils/collection_checks.sh
+collection-checks: $(NOX_VENV)/.installed
+	$(NOX) -j $(JOBS) -s $(COLLECTION_SESSIONS)
 
-bench:
-	$(PYTHON) tests/utils/harness.py --core 2.16 venv
+demo: $(NOX_VENV)/.installed
+	$(NOX) -s demo
+
+simulator-tests: $(NOX_VENV)/.installed
+	$(NOX) -j $(JOBS) -s $(foreach c,$(CORES),simulator-$(c)) -- $(PYTEST_ARGS)
+
+# Extra arguments select tests, so the compile/import session runs only without them.
+sanity: $(NOX_VENV)/.installed
+	$(NOX) -j $(JOBS) -s $(foreach c,$(CORES),sanity-$(c)) \
+		$(if $(SANITY_ARGS),,$(if $(filter 2.16,$(CORES)),sanity-2.16-py3.8) $(if $(filter latest,$(CORES)),sanity-latest-py3.13)) \
+		-- $(SANITY_ARGS)
+
+units: $(NOX_VENV)/.installed
+	$(NOX) -j $(JOBS) -s $(foreach c,$(CORES),units-$(c)) -- $(UNITS_ARGS)
+
+integration: $(NOX_VENV)/.installed
+	$(NOX) -j $(JOBS) -s $(foreach c,$(CORES),integration-$(c)) -- $(INTEGRATION_ARGS) $(TARGETS)
+
+# .venv/core-<CORE> is the simulator session's venv (ansible-core and every test package), for running
+# single tests by hand: .venv/core-2.16/bin/python -m pytest tests/simulator/test_x.py
+venv: $(NOX_VENV)/.installed
+	$(NOX) --install-only -s $(foreach c,$(CORES),simulator-$(c))
+	@$(foreach c,$(CORES),ln -sfn ../.nox/simulator-$(subst .,-,$(c)) .venv/core-$(c);)
+
+bench: venv
 	.venv/core-2.16/bin/python tests/bench/bench.py --venv .venv/core-2.16
-
-simulator-tests:
-	$(HARNESS) simulator-tests
-
-sanity:
-	$(HARNESS) sanity
-
-units:
-	$(HARNESS) units
-
-integration:
-	$(HARNESS) integration
-
-venv:
-	$(HARNESS) venv
 
 clean:
 	rm -rf build tests/output
 
 distclean: clean
-	rm -rf .venv
+	rm -rf .venv .nox

@@ -4,9 +4,8 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-core="${CORE:-2.16}"
-python3 tests/utils/harness.py --core "$core" venv >/dev/null
-venv=".venv/core-$core"
+# DEMO_VENV: a venv with ansible-core (the nox session `demo` that `make demo` runs passes its own).
+venv="${DEMO_VENV:?run me through make demo}"
 demo=build/demo
 rm -rf "$demo"
 mkdir -p "$demo/collections"
