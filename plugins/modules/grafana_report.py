@@ -413,8 +413,8 @@ def main():
         definition = checked_definition(module.params)
     except DefinitionError as exc:
         module.fail_json(msg=str(exc))
-    client = GrafanaClient(module)
     try:
+        client = GrafanaClient(module)
         matches = matching_reports(client, definition["name"])
         # The listing may leave fields out; the report itself is complete.
         current = client.get_report(matches[0]["id"]) if matches else None

@@ -217,8 +217,8 @@ def main():
         start, end = window(params["since"], params["until"])
     except HistoryError as exc:
         module.fail_json(msg=str(exc))
-    client = GrafanaClient(module)
     try:
+        client = GrafanaClient(module)
         annotations = client.annotations_between([ANNOTATION_TAG], start * 1000, end * 1000, params["limit"])
     except GrafanaError as exc:
         module.fail_json(msg=exc.message)

@@ -313,7 +313,6 @@ def main():
         plan = checked_render(module.params)
     except RenderError as exc:
         module.fail_json(msg=str(exc))
-    client = GrafanaClient(module)
     result = dict(changed=False, dest=plan["dest"])
     started = time.time()
 
@@ -321,6 +320,7 @@ def main():
         module.fail_json(msg=msg, **dict(result, elapsed=round(time.time() - started, 3), **extra))
 
     try:
+        client = GrafanaClient(module)
         report = saved_report(client, plan)
         if report is not None:
             result["report_id"] = to_text(report.get("id"))

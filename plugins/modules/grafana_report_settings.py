@@ -174,8 +174,8 @@ def main():
         wanted = wanted_settings(module.params)
     except ValueError as exc:
         module.fail_json(msg=str(exc))
-    client = GrafanaClient(module)
     try:
+        client = GrafanaClient(module)
         current = client.get_settings()
         before = dict((name, value) for name, value in settings_view(current).items() if name in wanted)
         fields = sorted(name for name in wanted if wanted[name] != before[name])
