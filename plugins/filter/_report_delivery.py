@@ -105,7 +105,6 @@ def _present(checked):
 
 
 def _raise(problems, variable="report_delivery_deliveries"):
-    # `variable` names what was invalid: report_delivery_deliveries, or an environment's connection variables.
     if problems:
         raise AnsibleFilterError("Invalid %s: %s" % (variable, " ".join(problems)))
 
@@ -188,8 +187,9 @@ def report_delivery_stats(hosts, hostvars):
                 for host, run in _runs(hosts, hostvars))
 
 
-def report_delivery_hosts(names, groups):
-    """The inventory hosts named in report_delivery_environment_hosts, groups expanded, in order."""
+def report_delivery_hosts(names, groups, hostvars=None):
+    """The inventory hosts named in report_delivery_environment_hosts, groups expanded, in order; with `hostvars`,
+    their connection variables checked as the modules would (connection_problems)."""
     hosts, unknown = [], []
     all_hosts = set(groups.get("all", []))
     for name in names or []:
@@ -201,6 +201,8 @@ def report_delivery_hosts(names, groups):
         raise AnsibleFilterError("Invalid report_delivery_environment_hosts: not in the inventory: %s." % ", ".join(unknown))
     if not hosts:
         raise AnsibleFilterError("Invalid report_delivery_environment_hosts: it names no inventory host.")
+    if hostvars is not None:
+        _raise([problem for host in hosts for problem in connection_problems(host, hostvars[host])], "connection variables")
     return hosts
 
 
@@ -211,8 +213,6 @@ def report_delivery_inventory(hosts, hostvars, python_interpreter=""):
     interpreter discovery may pick a broken python3 from PATH.
     """
     inventory_hosts, children = {}, {}
-    _raise([problem for host in hosts for problem in connection_problems(host, hostvars[host])],
-           "connection variables")
     for host in hosts:
         variables = hostvars[host]
         host_vars = {"ansible_connection": "local",

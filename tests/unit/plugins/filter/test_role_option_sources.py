@@ -19,6 +19,7 @@ from ansible_collections.reportops.grafana.plugins.filter._report_delivery impor
     ROLE_ARGUMENT_SPEC,
     ROLE_PREFIX,
     connection_problems,
+    report_delivery_hosts,
     report_delivery_inventory,
 )
 from ansible_collections.reportops.grafana.plugins.module_utils._client import connection_argument_spec
@@ -111,7 +112,7 @@ def test_schedule_time_checks_the_connection_like_the_modules(variables, expecte
     problems = connection_problems("dev", variables)
     assert problems and expected in " ".join(problems) and "s3cret" not in " ".join(problems)
     with pytest.raises(AnsibleFilterError, match="^Invalid connection variables: dev: "):
-        report_delivery_inventory(["dev"], {"dev": variables})
+        report_delivery_hosts(["dev"], {"all": ["dev"]}, {"dev": variables})
 
 
 def test_schedule_time_accepts_what_the_modules_accept():
