@@ -161,7 +161,11 @@ from ansible_collections.reportops.grafana.plugins.module_utils._client import (
     split_recipients,
 )
 from ansible_collections.reportops.grafana.plugins.module_utils._delivery import DeliveryError, checked_report_id
-from ansible_collections.reportops.grafana.plugins.module_utils._report_definition import DefinitionError, definition_options
+from ansible_collections.reportops.grafana.plugins.module_utils._report_definition import (
+    DefinitionError,
+    dashboards_of,
+    definition_options,
+)
 
 
 def exported_definition(module, report):
@@ -175,10 +179,6 @@ def exported_definition(module, report):
 
 def summarized(module, report):
     """The fields the collection documents, with recipients as a list."""
-    dashboards = report.get("dashboards")
-    if dashboards is None and (report.get("dashboardId") or report.get("dashboardUid")):
-        dashboards = [{"dashboard": {"id": report.get("dashboardId"), "uid": report.get("dashboardUid"),
-                                     "name": report.get("dashboardName")}}]
     return dict(
         id=report.get("id"),
         uid=report.get("uid", ""),
@@ -186,7 +186,7 @@ def summarized(module, report):
         recipients=split_recipients([report.get("recipients") or ""]),
         state=report.get("state"),
         schedule=report.get("schedule") or {},
-        dashboards=dashboards or [],
+        dashboards=dashboards_of(report),
         definition=exported_definition(module, report),
     )
 
