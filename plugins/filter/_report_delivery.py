@@ -232,6 +232,11 @@ def report_delivery_inventory(hosts, hostvars, python_interpreter=""):
     return {"all": inventory}
 
 
+def _plain(value):
+    """A variable's value as the module would get it: str() decrypts a vaulted value, which the validator refuses."""
+    return value if isinstance(value, (bool, int, float, str, list, dict)) else str(value)
+
+
 def connection_problems(host, variables):
     """What the modules would refuse in an environment's connection variables, checked when a schedule is
     installed: Ansible's ArgumentSpecValidator with the modules' connection spec, then the client's value checks.
@@ -241,7 +246,7 @@ def connection_problems(host, variables):
     """
     spec = dict((option, dict((key, value) for key, value in settings.items() if key not in ("required", "fallback")))
                 for option, settings in connection_argument_spec().items())
-    given = dict((option, variables[ROLE_PREFIX + option]) for option in spec
+    given = dict((option, _plain(variables[ROLE_PREFIX + option])) for option in spec
                  if variables.get(ROLE_PREFIX + option) not in (None, ""))
     result = ArgumentSpecValidator(spec, mutually_exclusive=CONNECTION_MUTUALLY_EXCLUSIVE).validate(given)
     # The validator's messages name the module's options; the user set the role's variables.

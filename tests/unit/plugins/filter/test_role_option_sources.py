@@ -119,3 +119,14 @@ def test_schedule_time_accepts_what_the_modules_accept():
     # Ansible's booleans (t, f) and an unset URL (the scheduled run may take GRAFANA_URL) are fine.
     assert connection_problems("dev", {"report_delivery_validate_certs": "f", "report_delivery_use_proxy": "t",
                                        "report_delivery_org_id": "2"}) == []
+
+
+def test_schedule_time_reads_a_vaulted_token():
+    from ansible.parsing.vault import VaultLib, VaultSecret
+    from ansible.parsing.yaml.objects import AnsibleVaultEncryptedUnicode
+
+    vault = VaultLib([("default", VaultSecret(b"vault-password"))])
+    token = AnsibleVaultEncryptedUnicode(vault.encrypt("prod-secret-token"))
+    token.vault = vault
+    assert connection_problems("prod", {"report_delivery_url": "https://grafana.example.com",
+                                        "report_delivery_token": token}) == []
