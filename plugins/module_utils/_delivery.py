@@ -202,8 +202,8 @@ def _spec_problems(options, spec):
     problems = []
     for error in result.errors:
         if isinstance(error, UnsupportedError):
-            problems.append("unknown option(s) %s; expected %s." % (", ".join(sorted(map(str, set(options) - set(spec)))),
-                                                                   ", ".join(spec)))
+            unknown = ", ".join(sorted(map(str, set(options) - set(spec))))
+            problems.append("unknown option(s) %s; expected %s." % (unknown, ", ".join(spec)))
         elif isinstance(error, ArgumentTypeError) and _TYPE_ERROR.match(str(error)):
             field, wanted = _TYPE_ERROR.match(str(error)).groups()
             problems.append("%s must be a %s, got %r." % (field, _TYPE_NAMES.get(wanted, wanted), options.get(field)))
@@ -381,8 +381,10 @@ def deliver(client, ledger, scope, delivery, retries, check_mode, report=None, w
             with ledger.reserve(ledger_id, started + client.timeout, delivery.delivery_key, delivery.min_interval,
                                 retries) as reservation:
                 reason = reservation.skip_reason
-                outcome, message = ("skipped", reason) if reason else ("sent", _send(client, delivery, retries, reservation,
-                                                                                    result))
+                if reason:
+                    outcome, message = "skipped", reason
+                else:
+                    outcome, message = "sent", _send(client, delivery, retries, reservation, result)
                 if outcome == "sent":
                     recorded = _record_send(reservation, delivery, report_name, history if outcome_in_ledger else None,
                                             result, message, started, warn)
