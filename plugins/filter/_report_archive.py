@@ -42,7 +42,7 @@ def report_delivery_archive_plan(run, archive_dir, environment, now):
     stamp = _timestamp(now)
     plan = []
     for record in (run or {}).get("deliveries") or []:
-        if record.get("status") != "sent":
+        if record.get("outcome") != "sent":
             continue
         # Delivery names are checked to a safe alphabet (_delivery.checked_name) before any send.
         folder = os.path.join(archive_dir, environment, record["name"])

@@ -15,7 +15,15 @@ import re
 
 from ansible.errors import AnsibleFilterError
 
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
 from ansible_collections.reportops.grafana.plugins.filter.cron import CronError, parse_cron
+from ansible_collections.reportops.grafana.plugins.module_utils._client import (
+    CONNECTION_MUTUALLY_EXCLUSIVE,
+    GrafanaError,
+    checked_connection,
+    connection_argument_spec,
+)
 from ansible_collections.reportops.grafana.plugins.module_utils._delivery import (
     DeliveryError,
     checked_deliveries,
@@ -23,14 +31,18 @@ from ansible_collections.reportops.grafana.plugins.module_utils._delivery import
 )
 from ansible_collections.reportops.grafana.plugins.module_utils._history import delivery_identity
 
-# Keys of report_delivery_deliveries that only the role knows (the rest are grafana_report_deliver's).
-ROLE_OPTIONS = ("environments", "schedule", "state")
-STATUSES = ("sent", "checked", "skipped", "failed")
+# Keys of report_delivery_deliveries that only the role knows (the rest are grafana_report_deliver's suboptions);
+# their values are checked by checked_role_deliveries, so the argument spec only lets them through.
+ROLE_ARGUMENT_SPEC = dict(environments=dict(type="raw"), schedule=dict(type="raw"), state=dict(type="raw"))
+ROLE_OPTIONS = tuple(ROLE_ARGUMENT_SPEC)
+OUTCOMES = ("sent", "checked", "skipped", "failed")
+# Each connection option of the modules is the role variable report_delivery_<option>, in module_defaults
+# (vars/main.yml, checked against the spec by a unit test) and in the written inventory (below).
+ROLE_PREFIX = "report_delivery_"
+CONNECTION_VARIABLES = tuple(ROLE_PREFIX + option for option in connection_argument_spec())
 # The variables of an environment that its scheduled runs need, copied to the written inventory.
-CONNECTION_VARIABLES = (
-    "report_delivery_url", "report_delivery_token", "report_delivery_url_username", "report_delivery_url_password",
-    "report_delivery_org_id", "report_delivery_validate_certs", "report_delivery_ca_path", "report_delivery_client_cert",
-    "report_delivery_client_key", "report_delivery_timeout", "report_delivery_concurrency", "report_delivery_ledger",
+INVENTORY_VARIABLES = CONNECTION_VARIABLES + (
+    "report_delivery_concurrency", "report_delivery_ledger",
     "report_delivery_ledger_path", "report_delivery_retries",
     "report_delivery_render_retries", "report_delivery_render_backoff", "report_delivery_history",
     "report_delivery_history_recipients",
@@ -81,7 +93,7 @@ def checked_role_deliveries(deliveries, problems):
             except (CronError, TypeError) as exc:
                 problems.append("%s: schedule: %s" % (where, exc))
     try:
-        checked = checked_deliveries(deliveries, extra_options=ROLE_OPTIONS)
+        checked = checked_deliveries(deliveries, extra_spec=ROLE_ARGUMENT_SPEC)
     except DeliveryError as exc:
         problems.append(str(exc))
         return []
@@ -132,12 +144,12 @@ def report_delivery_plan(deliveries, environments, only=None):
 def _run_line(host, run):
     """One summary line for an environment from its registered grafana_report_deliver result."""
     records = run.get("deliveries") or []
-    counts = ["%d %s" % (count, status) for status, count in
-              ((status, sum(1 for record in records if record.get("status") == status)) for status in STATUSES) if count]
+    counts = ["%d %s" % (count, outcome) for outcome, count in
+              ((outcome, sum(1 for record in records if record.get("outcome") == outcome)) for outcome in OUTCOMES) if count]
     error = run_error(run)
     line = "%s: %s" % (host, ", ".join(counts) if counts else "nothing sent" if error else "nothing to deliver")
     line += "".join(" | %s FAILED: %s" % (record.get("name"), record.get("message"))
-                    for record in records if record.get("status") == "failed")
+                    for record in records if record.get("outcome") == "failed")
     if error and not records:
         line += " | FAILED: %s" % error
     return line
@@ -162,15 +174,22 @@ def report_delivery_summary(hosts, hostvars):
             for host, run in _runs(hosts, hostvars)]
 
 
+def _stats_record(record):
+    """A delivery record for AWX/AAP, with `status` as a deprecated copy of `outcome`: workflows written for 0.1.0
+    read `status`, and a key that disappears would turn their conditions silently false (removed in 1.0.0)."""
+    return dict(record, status=record.get("outcome"))
+
+
 def report_delivery_stats(hosts, hostvars):
     """Each environment's records for AWX/AAP (set_stats), without any connection value."""
-    return dict((host, {"deliveries": list((run or {}).get("deliveries") or []),
+    return dict((host, {"deliveries": [_stats_record(record) for record in (run or {}).get("deliveries") or []],
                         "error": run_error(run) if run is not None else "did not run"})
                 for host, run in _runs(hosts, hostvars))
 
 
-def report_delivery_hosts(names, groups):
-    """The inventory hosts named in report_delivery_environment_hosts, groups expanded, in order."""
+def report_delivery_hosts(names, groups, hostvars=None):
+    """The inventory hosts named in report_delivery_environment_hosts, groups expanded, in order; with `hostvars`,
+    their connection variables checked as the modules would (connection_problems)."""
     hosts, unknown = [], []
     all_hosts = set(groups.get("all", []))
     for name in names or []:
@@ -182,6 +201,8 @@ def report_delivery_hosts(names, groups):
         raise AnsibleFilterError("Invalid report_delivery_environment_hosts: not in the inventory: %s." % ", ".join(unknown))
     if not hosts:
         raise AnsibleFilterError("Invalid report_delivery_environment_hosts: it names no inventory host.")
+    if hostvars is not None:
+        _raise([problem for host in hosts for problem in connection_problems(host, hostvars[host])], "connection variables")
     return hosts
 
 
@@ -196,7 +217,7 @@ def report_delivery_inventory(hosts, hostvars, python_interpreter=""):
         variables = hostvars[host]
         host_vars = {"ansible_connection": "local",
                      "ansible_python_interpreter": python_interpreter or "{{ ansible_playbook_python }}"}
-        for name in CONNECTION_VARIABLES:
+        for name in INVENTORY_VARIABLES:
             value = variables.get(name)
             if value is not None:
                 # str() decrypts a vaulted value: the file is the credential store of the scheduled runs (0600).
@@ -209,6 +230,33 @@ def report_delivery_inventory(hosts, hostvars, python_interpreter=""):
     if children:
         inventory["children"] = children
     return {"all": inventory}
+
+
+def _plain(value):
+    """A variable's value as the module would get it: str() decrypts a vaulted value, which the validator refuses."""
+    return value if isinstance(value, (bool, int, float, str, list, dict)) else str(value)
+
+
+def connection_problems(host, variables):
+    """What the modules would refuse in an environment's connection variables, checked when a schedule is
+    installed: Ansible's ArgumentSpecValidator with the modules' connection spec, then the client's value checks.
+
+    A variable left unset is not checked (the scheduled run may take it from a GRAFANA_* environment variable), so
+    the spec's required options and environment fallbacks are left out here; the module applies them when it runs.
+    """
+    spec = dict((option, dict((key, value) for key, value in settings.items() if key not in ("required", "fallback")))
+                for option, settings in connection_argument_spec().items())
+    given = dict((option, _plain(variables[ROLE_PREFIX + option])) for option in spec
+                 if variables.get(ROLE_PREFIX + option) not in (None, ""))
+    result = ArgumentSpecValidator(spec, mutually_exclusive=CONNECTION_MUTUALLY_EXCLUSIVE).validate(given)
+    # The validator's messages name the module's options; the user set the role's variables.
+    problems = ["%s: %s" % (host, error) for error in result.error_messages]
+    if not problems:
+        try:
+            checked_connection(dict((option, result.validated_parameters.get(option)) for option in given))
+        except GrafanaError as exc:
+            problems.append("%s: %s%s" % (host, ROLE_PREFIX, exc.message))
+    return problems
 
 
 def _settings_problems(settings):

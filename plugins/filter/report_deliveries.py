@@ -2,7 +2,8 @@
 # Copyright (c) reportops.grafana contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Filter report_deliveries (documented in report_deliveries.yml), used by the role report_delivery."""
+"""Filter report_deliveries (documented in report_deliveries.yml): public since 0.1.0, deprecated (meta/runtime.yml),
+removed in 1.0.0; nothing in the collection uses it."""
 
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ def report_deliveries(deliveries, environments=None, only=None, reports=None):
 
 
 class FilterModule(object):
-    """Delivery list filters for the role report_delivery."""
+    """The deprecated filter report_deliveries."""
 
     def filters(self):
         return {"report_deliveries": report_deliveries}

@@ -117,6 +117,30 @@ def module_kwargs(argument_spec):
     )
 
 
+def checked_base_url(url):
+    """Grafana's base URL without a trailing slash; GrafanaError when it is not one."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise GrafanaError("url must be an http:// or https:// URL with a host name, such as https://grafana.example.com.")
+    if parts.username is not None or parts.password is not None:
+        # Never repeat the URL here: it holds a credential.
+        raise GrafanaError("url must not embed credentials; use token, or url_username and url_password.")
+    if parts.query or parts.fragment:
+        raise GrafanaError("url must be Grafana's base URL, without a query or fragment.")
+    return "%s://%s%s" % (parts.scheme, parts.netloc, parts.path.rstrip("/"))
+
+
+def checked_connection(params):
+    """The value checks of the connection options that their types do not make (the modules, and the role when it
+    installs a schedule): returns the base URL, or raises GrafanaError. Options that are None are not checked."""
+    base_url = checked_base_url(params["url"]) if params.get("url") is not None else None
+    if params.get("org_id") is not None and params["org_id"] < 1:
+        raise GrafanaError("org_id must be a positive integer, got %d." % params["org_id"])
+    if params.get("timeout") is not None and params["timeout"] < 1:
+        raise GrafanaError("timeout must be a positive number of seconds, got %d." % params["timeout"])
+    return base_url
+
+
 def normalize_report_id(value):
     """The report id as a string of digits, or None when it is not a positive integer."""
     if isinstance(value, bool):
@@ -170,13 +194,10 @@ class GrafanaClient:
     """Talks to one Grafana instance with the module's connection options."""
 
     def __init__(self, module):
+        """Raises GrafanaError when the connection options are invalid: the module decides how to exit."""
         self.module = module
         params = module.params
-        self.base_url = self._checked_base_url(params["url"])
-        if params["org_id"] is not None and params["org_id"] < 1:
-            module.fail_json(msg="org_id must be a positive integer, got %d." % params["org_id"])
-        if params["timeout"] < 1:
-            module.fail_json(msg="timeout must be a positive number of seconds, got %d." % params["timeout"])
+        self.base_url = checked_connection(params)
         if params["timeout"] < RECOMMENDED_MIN_TIMEOUT:
             module.warn("timeout is %ds: Grafana renders the report before it answers and recommends at least %ds."
                         % (params["timeout"], RECOMMENDED_MIN_TIMEOUT))
@@ -209,17 +230,6 @@ class GrafanaClient:
             return (" Without org_id Grafana uses the user's current organization, which may not be the one holding it;"
                     " set org_id.")
         return " A basic-auth user must also belong to organization %d (org_id)." % self.org_id
-
-    def _checked_base_url(self, url):
-        parts = urlsplit(url.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            self.module.fail_json(msg="url must be an http:// or https:// URL with a host name, such as https://grafana.example.com.")
-        if parts.username is not None or parts.password is not None:
-            # Never repeat the URL here: it holds a credential.
-            self.module.fail_json(msg="url must not embed credentials; use token, or url_username and url_password.")
-        if parts.query or parts.fragment:
-            self.module.fail_json(msg="url must be Grafana's base URL, without a query or fragment.")
-        return "%s://%s%s" % (parts.scheme, parts.netloc, parts.path.rstrip("/"))
 
     # -- API calls ---------------------------------------------------------------------------
 

@@ -15,12 +15,22 @@ from __future__ import annotations
 import re
 import time
 
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.text.converters import to_text
+from ansible.module_utils.errors import ArgumentTypeError, RequiredError, UnsupportedError
 
 from ansible_collections.reportops.grafana.plugins.module_utils._client import (
     GrafanaError,
     normalize_report_id,
     split_recipients,
+)
+from ansible_collections.reportops.grafana.plugins.module_utils._ledger import (
+    FileLedger,
+    GrafanaLedger,
+    LedgerError,
+    NullLedger,
+    default_ledger_path,
+    delivery_id,
 )
 
 # A plain address: no display name, quotes, spaces or control characters; a dotted domain.
@@ -30,13 +40,12 @@ _ADDRESS = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _INTERVAL_PART = re.compile(r"(\d+)([smhdw]?)")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_TRUE = ("yes", "on", "1", "true", "y")
-_FALSE = ("no", "off", "0", "false", "n")
+# Ansible's words for a value it could not convert (ArgumentSpecValidator's ArgumentTypeError), to name the field.
+_TYPE_ERROR = re.compile(r"^argument '([^']+)' is of type .* unable to convert to (\w+)")
+_TYPE_NAMES = {"bool": "boolean", "str": "string", "int": "integer", "list": "list", "dict": "dictionary"}
 MAX_RETRIES = 10
 MAX_RENDER_BACKOFF = 300
 
-# The options of one delivery in grafana_report_deliver's `deliveries`.
-DELIVERY_OPTIONS = ("name", "report", "report_id", "emails", "use_emails_from_report", "delivery_key", "min_interval")
 # Argument specs shared by the modules that send: to whom and what the ledger remembers (options of
 # grafana_report_send, suboptions of grafana_report_deliver's deliveries), and the options of the
 # ledger doc fragment. The values are checked by the functions below, not by their types alone.
@@ -46,6 +55,15 @@ DELIVERY_ARGUMENT_SPEC = dict(
     delivery_key=dict(type="str", no_log=False),
     min_interval=dict(type="str"),
 )
+# The suboptions of one delivery in grafana_report_deliver's `deliveries`, the spec that the role's deliveries
+# are checked with too (plus the role's own keys), so that both refuse and convert alike.
+DELIVERIES_SUBOPTIONS = dict(
+    name=dict(type="str", required=True),
+    report=dict(type="str"),
+    report_id=dict(type="raw"),
+    **DELIVERY_ARGUMENT_SPEC
+)
+DELIVERY_OPTIONS = tuple(DELIVERIES_SUBOPTIONS)
 LEDGER_ARGUMENT_SPEC = dict(
     ledger=dict(type="str", choices=["file", "grafana"], default="file"),
     ledger_path=dict(type="path"),
@@ -103,17 +121,6 @@ def checked_emails(value, field="emails", alternative=", or use_emails_from_repo
         raise DeliveryError("%s has %d invalid address(es): %s. Give plain addresses such as ops@example.com, without display names."
                             % (field, len(invalid), ", ".join(repr(address[:100]) for address in invalid[:5])))
     return recipients
-
-
-def checked_bool(value, field):
-    if isinstance(value, bool):
-        return value
-    text = to_text(value).strip().lower() if isinstance(value, (str, int)) else None
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise DeliveryError("%s must be a boolean, got %r." % (field, value))
 
 
 def checked_interval(value, field="min_interval"):
@@ -188,55 +195,93 @@ def _is_set(value):
     return value is not None and value != "" and value != []
 
 
-def checked_delivery(options, where=None, extra_options=()):
-    """A Delivery from a dict of DELIVERY_OPTIONS, or DeliveryError listing every problem.
+def _spec_problems(options, spec):
+    """The options converted by Ansible's ArgumentSpecValidator with `spec` (the module's), and its complaints
+    in the model's words; a missing name is left to checked_name, which also says what a name may hold."""
+    result = ArgumentSpecValidator(spec).validate(dict(options))
+    problems = []
+    for error in result.errors:
+        if isinstance(error, UnsupportedError):
+            unknown = ", ".join(sorted(map(str, set(options) - set(spec))))
+            problems.append("unknown option(s) %s; expected %s." % (unknown, ", ".join(spec)))
+        elif isinstance(error, ArgumentTypeError) and _TYPE_ERROR.match(str(error)):
+            field, wanted = _TYPE_ERROR.match(str(error)).groups()
+            problems.append("%s must be a %s, got %r." % (field, _TYPE_NAMES.get(wanted, wanted), options.get(field)))
+        elif not isinstance(error, RequiredError):
+            problems.append(str(error))
+    return result.validated_parameters, problems
 
-    `where` prefixes each problem (e.g. "delivery 'weekly-slo'"), and the field names become
-    "<where>: <field>". `extra_options` are further keys the caller checks itself.
+
+def _at(where, problem):
+    return "%s: %s" % (where, problem) if where else str(problem)
+
+
+def delivery_from(params, where=None, named=True):
+    """The Delivery of options already converted by the module's argument spec (AnsibleModule, or _spec_problems),
+    or DeliveryError listing every problem of its values, each as "<where>: <field> ...".
+
+    `named` is false for grafana_report_send, whose one delivery has neither a name nor a report name.
+    """
+    problems = []
+
+    def check(function, *args):
+        try:
+            return function(*args)
+        except DeliveryError as exc:
+            problems.append(_at(where, exc))
+            return None
+
+    name = check(checked_name, params.get("name")) if named else None
+    report, report_id = params.get("report"), None
+    if named and _is_set(report) == _is_set(params.get("report_id")):
+        problems.append(_at(where, "report: set exactly one of report (a report name) and report_id."))
+    elif _is_set(report):
+        report = to_text(report)
+    else:
+        report, report_id = None, check(checked_report_id, params.get("report_id"))
+    use_report = bool(params.get("use_emails_from_report"))
+    recipients = None
+    emails = params.get("emails")
+    if (use_report and _is_set(emails)) or (not use_report and emails is None):
+        problems.append(_at(where, "emails: set exactly one of emails and use_emails_from_report: true; %s." % (
+            "they are mutually exclusive" if use_report else "one of emails or use_emails_from_report: true is required")))
+    elif not use_report:
+        recipients = check(checked_emails, emails)
+    min_interval = check(checked_interval, params.get("min_interval"))
+    delivery_key = check(checked_delivery_key, params.get("delivery_key"))
+    if problems:
+        raise DeliveryError(" ".join(problems))
+    return Delivery(report_id, recipients, delivery_key, min_interval, name, report,
+                    to_text(params["min_interval"]).strip() if min_interval else None)
+
+
+def checked_delivery(options, where=None, extra_spec=None):
+    """A Delivery from a dict of grafana_report_deliver's delivery suboptions, or DeliveryError listing every problem.
+
+    The options are converted and checked by the module's own argument spec (`extra_spec` adds the keys of a
+    caller, the role's), then by delivery_from. `where` prefixes each problem (e.g. "delivery 'weekly-slo'").
     """
     if not isinstance(options, dict):
         raise DeliveryError("%s must be a dictionary, got %r." % (where or "a delivery", options))
     name = options.get("name")
     if where is None:
         where = "delivery '%s'" % name if isinstance(name, str) and name else "a delivery without a name"
-    problems = []
-
-    def check(function, *args, **kwargs):
-        try:
-            return function(*args, **kwargs)
-        except DeliveryError as exc:
-            problems.append("%s: %s" % (where, exc))
-            return None
-
-    unknown = sorted(set(options) - set(DELIVERY_OPTIONS) - set(extra_options))
-    if unknown:
-        problems.append("%s: unknown option(s) %s; expected %s." % (where, ", ".join(map(str, unknown)),
-                                                                    ", ".join(DELIVERY_OPTIONS + tuple(extra_options))))
-    check(checked_name, name)
-    report, report_id = options.get("report"), None
-    if _is_set(report) == _is_set(options.get("report_id")):
-        problems.append("%s: report: set exactly one of report (a report name) and report_id." % where)
-    elif _is_set(report):
-        if not isinstance(report, str):
-            problems.append("%s: report must be a report name (a string), got %r." % (where, report))
-    else:
-        report, report_id = None, check(checked_report_id, options.get("report_id"))
-    use_report = check(checked_bool, options.get("use_emails_from_report") or False, "use_emails_from_report")
-    recipients = None
-    if _is_set(options.get("emails")) == bool(use_report):
-        problems.append("%s: emails: set exactly one of emails and use_emails_from_report: true." % where)
-    elif not use_report:
-        recipients = check(checked_emails, options.get("emails"))
-    min_interval = check(checked_interval, options.get("min_interval"))
-    delivery_key = check(checked_delivery_key, options.get("delivery_key"))
+    params, problems = _spec_problems(options, dict(DELIVERIES_SUBOPTIONS, **(extra_spec or {})))
+    problems = [_at(where, problem) for problem in problems]
+    try:
+        delivery = delivery_from(params, where)
+    except DeliveryError as exc:
+        problems.append(str(exc))
     if problems:
         raise DeliveryError(" ".join(problems))
-    return Delivery(report_id, recipients, delivery_key, min_interval, name, report,
-                    to_text(options["min_interval"]).strip() if min_interval else None)
+    return delivery
 
 
-def checked_deliveries(deliveries, extra_options=()):
-    """Every delivery of a list checked, names unique; DeliveryError lists every problem of every delivery."""
+def checked_deliveries(deliveries, extra_spec=None, converted=False):
+    """Every delivery of a list checked, names unique; DeliveryError lists every problem of every delivery.
+
+    With `converted`, the deliveries were converted by AnsibleModule with DELIVERIES_SUBOPTIONS already, so only
+    their values are checked (delivery_from)."""
     if not isinstance(deliveries, (list, tuple)):
         raise DeliveryError("deliveries must be a list of dictionaries, got %r." % (deliveries,))
     problems, checked, seen = [], [], set()
@@ -246,8 +291,9 @@ def checked_deliveries(deliveries, extra_options=()):
             if name in seen:
                 problems.append("delivery '%s': name: defined more than once; names must be unique." % name)
             seen.add(name)
+        where = "delivery '%s'" % name if isinstance(name, str) and name else "delivery #%d" % (index + 1)
         try:
-            checked.append(checked_delivery(options, None if name else "delivery #%d" % (index + 1), extra_options))
+            checked.append(delivery_from(options, where) if converted else checked_delivery(options, where, extra_spec))
         except DeliveryError as exc:
             problems.append(str(exc))
     if problems:
@@ -280,15 +326,10 @@ def resolve_report_names(deliveries, reports):
 def delivery_ledger(client, params, deliveries):
     """The ledger the module options ask for, and the scope that keeps Grafanas apart in a shared file.
 
-    (None, "") when no delivery uses a ledger: a plain send then does not load (and compile) its code.
+    The NullLedger when no delivery uses a ledger: a plain send then needs no ledger file.
     """
     if not any(delivery.uses_ledger for delivery in deliveries):
-        return None, ""
-    from ansible_collections.reportops.grafana.plugins.module_utils._ledger import (  # pylint: disable=import-outside-toplevel
-        FileLedger,
-        GrafanaLedger,
-        default_ledger_path,
-    )
+        return NullLedger(), ""
     file_ledger = FileLedger(params["ledger_path"] or default_ledger_path())
     scope = "%s|org=%s" % (client.base_url, params["org_id"] or "default")
     if params["ledger"] == "grafana":
@@ -297,12 +338,25 @@ def delivery_ledger(client, params, deliveries):
     return file_ledger, scope
 
 
+def would_send_message(delivery, report, recipients):
+    """Check mode's message for a delivery that would be sent."""
+    name = " (%s)" % report.get("name") if report and report.get("name") else ""
+    return "Check mode: report %s%s would be sent to %s." % (
+        delivery.report_id, name, ", ".join(recipients) or "its saved recipients")
+
+
+def sent_message(answer):
+    """Grafana's message for a send, or the collection's."""
+    return answer.get("message", "Report was sent") if isinstance(answer, dict) else "Report was sent"
+
+
 def deliver(client, ledger, scope, delivery, retries, check_mode, report=None, warn=None, history=None):
     """Carry out one resolved delivery: plan (skip, check or send), then send through the ledger.
 
     `report` is the report as Grafana returned it, when the caller read it (for the saved
     recipients and a name in messages). Never raises for Grafana or ledger failures: the
-    outcome says `failed` with one sentence, and whether Grafana may have acted anyway.
+    result's `outcome` says `failed` with one sentence, and whether Grafana may have acted anyway.
+    A delivery without delivery_key or min_interval goes through the NullLedger, which never skips.
     With a `history` (_history.History), every outcome but check mode's gets its record; the
     Grafana ledger's record of a send is that record, so a send recorded there gets no other.
     """
@@ -310,86 +364,77 @@ def deliver(client, ledger, scope, delivery, retries, check_mode, report=None, w
     recipients = delivery.recipients
     if recipients is None:
         recipients = split_recipients([report.get("recipients") or ""]) if report else []
-    outcome = dict(name=delivery.name, report=delivery.report, report_id=delivery.report_id, recipients=recipients,
-                   recipients_source="report" if delivery.recipients is None else "emails",
-                   status="failed", sent=False, changed=False, attempts=0)
-
-    recorded = []  # holds True once the Grafana ledger's record of the send is the outcome record
-
-    def finish(status, message, **extra):
-        outcome.update(extra, status=status, message=message, elapsed=round(time.time() - started, 3))
-        if history is not None and status != "checked" and not recorded:
-            history.write(record_fields(), delivery, started, time.time())
-        return outcome
-
-    def record_fields():
-        return history.fields(outcome, delivery, delivery.report or (report or {}).get("name"))
-
-    def skipped(reason):
-        return finish("skipped", "Not sent: %s" % reason, skipped_reason=reason)
-
-    def failed(exc):
-        return finish("failed", exc.message, **({"http_status": exc.status} if exc.status else {}))
-
-    def checked_message():
-        name = " (%s)" % report.get("name") if report and report.get("name") else ""
-        outcome["changed"] = True
-        return "Check mode: report %s%s would be sent to %s." % (
-            delivery.report_id, name, ", ".join(recipients) or "its saved recipients")
-
-    def send():
-        try:
-            answer, outcome["attempts"] = client.send_report(delivery.report_id, delivery.recipients, retries)
-        except GrafanaError as exc:
-            outcome["attempts"] = exc.attempts
-            raise
-        outcome.update(sent=True, changed=True, http_status=200)
-        return answer.get("message", "Report was sent") if isinstance(answer, dict) else "Report was sent"
-
+    result = dict(name=delivery.name, report=delivery.report, report_id=delivery.report_id, recipients=recipients,
+                  recipients_source="report" if delivery.recipients is None else "emails",
+                  outcome="failed", sent=False, changed=False, attempts=0)
     if not delivery.uses_ledger:
-        try:
-            return finish("checked", checked_message()) if check_mode else finish("sent", send())
-        except GrafanaError as exc:
-            return failed(exc)
-    from ansible_collections.reportops.grafana.plugins.module_utils._ledger import (  # pylint: disable=import-outside-toplevel
-        GrafanaLedger,
-        LedgerError,
-        delivery_id,
-    )
+        ledger = NullLedger()
     ledger_id = delivery_id(delivery.report_id, delivery.recipients, delivery.delivery_key, scope)
     # The Grafana ledger's record of a send is an annotation: with history, the outcome record itself.
     outcome_in_ledger = history is not None and isinstance(ledger, GrafanaLedger)
+    report_name = delivery.report or (report or {}).get("name")
+    recorded = False
     try:
         if check_mode:
             reason = ledger.peek(ledger_id, delivery.delivery_key, delivery.min_interval)
-            return skipped(reason) if reason else finish("checked", checked_message())
-        deadline = started + client.timeout
-        ledger.prepare()
-        with ledger.reserve(ledger_id, deadline, delivery.delivery_key, delivery.min_interval, retries) as reservation:
-            if reservation.skip_reason:
-                return skipped(reservation.skip_reason)
-            try:
-                message = send()
-            except GrafanaError as exc:
-                # The ledger says what it did with the delivery: released, or held while Grafana may still send.
-                exc.message = " ".join(filter(None, (exc.message, reservation.failed(exc.may_have_acted))))
-                raise
-            try:
-                details = dict(report_id=delivery.report_id, delivery_key=delivery.delivery_key)
-                if outcome_in_ledger:
-                    outcome.update(status="sent", message=message, elapsed=round(time.time() - started, 3))
-                    details = record_fields()
-                reservation.sent(details)
-                if outcome_in_ledger:
-                    recorded.append(True)
-            except (LedgerError, GrafanaError) as exc:
-                # The report went out: say so, and that the next run may not know it.
-                if warn:
-                    warn("%sreport %s was sent, but the ledger could not record it, so a re-run may send it again: %s"
-                         % ("Delivery '%s': " % delivery.name if delivery.name else "", delivery.report_id,
-                            getattr(exc, "message", exc)))
-            return finish("sent", message)
+            outcome, message = ("skipped", reason) if reason else ("checked", would_send_message(delivery, report, recipients))
+        else:
+            ledger.prepare()
+            with ledger.reserve(ledger_id, started + client.timeout, delivery.delivery_key, delivery.min_interval,
+                                retries) as reservation:
+                reason = reservation.skip_reason
+                if reason:
+                    outcome, message = "skipped", reason
+                else:
+                    outcome, message = "sent", _send(client, delivery, retries, reservation, result)
+                if outcome == "sent":
+                    recorded = _record_send(reservation, delivery, report_name, history if outcome_in_ledger else None,
+                                            result, message, started, warn)
     except GrafanaError as exc:
-        return failed(exc)
+        outcome, message = "failed", exc.message
+        if exc.status:
+            result["http_status"] = exc.status
     except LedgerError as exc:
-        return finish("failed", str(exc))
+        outcome, message = "failed", str(exc)
+    if outcome == "skipped":
+        result["skipped_reason"], message = message, "Not sent: %s" % message
+    result.update(outcome=outcome, message=message, elapsed=round(time.time() - started, 3),
+                  changed=outcome in ("sent", "checked"))
+    if history is not None and outcome != "checked" and not recorded:
+        history.write(history.fields(result, delivery, report_name), delivery, started, time.time())
+    return result
+
+
+def _send(client, delivery, retries, reservation, result):
+    """POST the delivery; Grafana's message. On failure the ledger says what it did with the delivery: released,
+    or held while Grafana may still send."""
+    try:
+        answer, result["attempts"] = client.send_report(delivery.report_id, delivery.recipients, retries)
+    except GrafanaError as exc:
+        result["attempts"] = exc.attempts
+        exc.message = " ".join(filter(None, (exc.message, reservation.failed(exc.may_have_acted))))
+        raise
+    result.update(sent=True, http_status=200)
+    return sent_message(answer)
+
+
+def _record_send(reservation, delivery, report_name, history, result, message, started, warn):  # pylint: disable=too-many-arguments
+    """Record a send in the ledger; True when that record is the outcome record: with a `history` given only when the
+    ledger is Grafana's, whose record of a send is an annotation.
+
+    The report went out whatever happens here: a ledger that cannot record it is a warning, as the next run may not
+    know it.
+    """
+    details = dict(report_id=delivery.report_id, delivery_key=delivery.delivery_key)
+    if history is not None:
+        result.update(outcome="sent", message=message, elapsed=round(time.time() - started, 3))
+        details = history.fields(result, delivery, report_name)
+    try:
+        reservation.sent(details)
+    except (LedgerError, GrafanaError) as exc:
+        if warn:
+            warn("%sreport %s was sent, but the ledger could not record it, so a re-run may send it again: %s"
+                 % ("Delivery '%s': " % delivery.name if delivery.name else "", delivery.report_id,
+                    getattr(exc, "message", exc)))
+        return False
+    return history is not None

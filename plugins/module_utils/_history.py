@@ -56,7 +56,7 @@ def record_fields(outcome, delivery_key, report_name, runner, job, with_addresse
     """The JSON fields of the outcome record of one of deliver()'s outcomes (sent, failed or skipped)."""
     recipients = outcome.get("recipients")
     known = recipients or outcome.get("recipients_source") == "emails"
-    fields = dict(v=RECORD_VERSION, outcome=outcome["status"], report=report_name, report_id=outcome.get("report_id"),
+    fields = dict(v=RECORD_VERSION, outcome=outcome["outcome"], report=report_name, report_id=outcome.get("report_id"),
                   delivery=outcome.get("name"), delivery_key=delivery_key,
                   recipients=len(recipients) if known else None, attempts=outcome.get("attempts", 0),
                   elapsed=outcome.get("elapsed"), message=outcome.get("message"), runner=runner, job=job)

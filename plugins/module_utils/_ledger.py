@@ -598,3 +598,18 @@ class GrafanaLedger:
                 claim.release()))
         claim.obsolete = sorted(stale)
         return claim
+
+
+class NullLedger:
+    """The ledger of a delivery without delivery_key or min_interval: it remembers nothing, so it never skips and
+    records nothing, and deliver() has one path for every delivery."""
+
+    def prepare(self):
+        """Nothing to prepare."""
+
+    def peek(self, delivery, delivery_key, min_interval):  # pylint: disable=unused-argument
+        return None
+
+    @contextlib.contextmanager
+    def reserve(self, delivery, deadline, delivery_key, min_interval, retries=0):  # pylint: disable=unused-argument
+        yield Reservation(None)

@@ -314,10 +314,12 @@ def rendered(moment, zone_name):
 
 
 def dashboards_of(report):
-    """A report's dashboards; Grafana before 9 had one, in dashboardUid."""
+    """A report's dashboards; Grafana before 9 had one, in dashboardId, dashboardUid and dashboardName (the
+    collection refers to dashboards by uid, so one without a uid is none). grafana_report_info lists these too."""
     dashboards = report.get("dashboards")
     if not dashboards and report.get("dashboardUid"):
-        dashboards = [{"dashboard": {"uid": report["dashboardUid"]}}]
+        dashboards = [{"dashboard": {"id": report.get("dashboardId"), "uid": report["dashboardUid"],
+                                     "name": report.get("dashboardName")}}]
     return dashboards or []
 
 

@@ -407,14 +407,15 @@ def present(module, client, definition, current):
     return body, result
 
 
-def main():
-    module = AnsibleModule(**module_kwargs(REPORT_ARGUMENT_SPEC))
+def apply(module):
+    """Validate, plan (read the report of that name), execute (create, update or delete; the test email):
+    (the result, or a failure's message)."""
     try:
         definition = checked_definition(module.params)
     except DefinitionError as exc:
-        module.fail_json(msg=str(exc))
-    client = GrafanaClient(module)
+        return {}, str(exc)
     try:
+        client = GrafanaClient(module)
         matches = matching_reports(client, definition["name"])
         # The listing may leave fields out; the report itself is complete.
         current = client.get_report(matches[0]["id"]) if matches else None
@@ -425,11 +426,19 @@ def main():
             if definition["send_test_email"] and not module.check_mode:
                 result["test_email"] = client.send_test_email(test_email_body(body, definition)).get("message", "")
     except UnkeptError as exc:
-        module.fail_json(msg=str(exc), **exc.result)
+        return exc.result, str(exc)
     except DefinitionError as exc:
-        module.fail_json(msg=str(exc))
+        return {}, str(exc)
     except GrafanaError as exc:
-        module.fail_json(msg=exc.message, **({"status": exc.status} if exc.status else {}))
+        return ({"status": exc.status} if exc.status else {}), exc.message
+    return result, None
+
+
+def main():
+    module = AnsibleModule(**module_kwargs(REPORT_ARGUMENT_SPEC))
+    result, failure = apply(module)
+    if failure:
+        module.fail_json(msg=failure, **result)
     module.exit_json(**result)
 
 

@@ -112,18 +112,18 @@ ARGUMENT_SPEC = dict(
 )
 
 
-def main():
-    module = AnsibleModule(**module_kwargs(ARGUMENT_SPEC))
+def install_dashboard(module):
+    """Validate (the model), execute (read, compare, write when it differs): (the result, or a failure's message and status)."""
     params = module.params
     try:
         wanted = checked_dashboard(params["dashboard"])
     except DashboardError as exc:
-        module.fail_json(msg=str(exc))
+        return {}, str(exc)
     folder_title = (params["folder"] or "").strip() or None
     folder_uid = (params["folder_uid"] or "").strip() or None
-    client = GrafanaClient(module)
     try:
-        result = install(client, wanted, folder_title, folder_uid, module.check_mode)
+        client = GrafanaClient(module)
+        return install(client, wanted, folder_title, folder_uid, module.check_mode), None
     except GrafanaError as exc:
         message = exc.message
         if exc.status == 412:
@@ -131,7 +131,14 @@ def main():
                         " read: give it another title, or run again to install over the change.")
         if exc.status == 404 and folder_uid and not folder_title:
             message += " Set folder to make the folder when it is missing."
-        module.fail_json(msg=message, **({"status": exc.status} if exc.status else {}))
+        return ({"status": exc.status} if exc.status else {}), message
+
+
+def main():
+    module = AnsibleModule(**module_kwargs(ARGUMENT_SPEC))
+    result, failure = install_dashboard(module)
+    if failure:
+        module.fail_json(msg=failure, **result)
     module.exit_json(**result)
 
 

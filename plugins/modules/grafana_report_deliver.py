@@ -112,7 +112,7 @@ EXAMPLES = r"""
 
 - name: Show what happened to each delivery
   ansible.builtin.debug:
-    msg: "{{ delivered.deliveries | map(attribute='status') | list }}"
+    msg: "{{ delivered.deliveries | map(attribute='outcome') | list }}"
 """
 
 RETURN = r"""
@@ -139,7 +139,7 @@ deliveries:
       description: The report id in this Grafana, as the string of digits sent to Grafana.
       type: str
       sample: "3"
-    status:
+    outcome:
       description:
         - V(sent) (Grafana confirmed the send), V(skipped) (the ledger skipped it), V(checked) (check mode, it would be
           sent) or V(failed).
@@ -176,7 +176,7 @@ from ansible_collections.reportops.grafana.plugins.module_utils._client import (
 )
 from ansible_collections.reportops.grafana.plugins.module_utils._history import HISTORY_ARGUMENT_SPEC, History
 from ansible_collections.reportops.grafana.plugins.module_utils._delivery import (
-    DELIVERY_ARGUMENT_SPEC,
+    DELIVERIES_SUBOPTIONS,
     LEDGER_ARGUMENT_SPEC,
     RENDER_RETRY_ARGUMENT_SPEC,
     DeliveryError,
@@ -188,7 +188,7 @@ from ansible_collections.reportops.grafana.plugins.module_utils._delivery import
     resolve_report_names,
 )
 
-RECORD_FIELDS = ("name", "report", "report_id", "status", "message", "recipients", "attempts", "elapsed")
+RECORD_FIELDS = ("name", "report", "report_id", "outcome", "message", "recipients", "attempts", "elapsed")
 
 
 def checked_params(params):
@@ -197,7 +197,8 @@ def checked_params(params):
         raise DeliveryError("concurrency must be at least 1, got %d." % params["concurrency"])
     checked_retries(params["retries"])
     checked_render_retries(params)
-    return checked_deliveries(params["deliveries"])
+    # AnsibleModule converted them with DELIVERIES_SUBOPTIONS: the model checks their values.
+    return checked_deliveries(params["deliveries"], converted=True)
 
 
 def listed_reports(module, client, deliveries):
@@ -229,47 +230,45 @@ def planned(deliveries, reports):
     return [(delivery, by_id[delivery.report_id]) for delivery in resolved]
 
 
-def main():
-    module = AnsibleModule(**module_kwargs(dict(
-        deliveries=dict(type="list", elements="dict", required=True, options=dict(
-            name=dict(type="str", required=True),
-            report=dict(type="str"),
-            report_id=dict(type="raw"),
-            **DELIVERY_ARGUMENT_SPEC
-        )),
-        concurrency=dict(type="int", default=4),
-        **dict(LEDGER_ARGUMENT_SPEC, **dict(RENDER_RETRY_ARGUMENT_SPEC, **HISTORY_ARGUMENT_SPEC))
-    )))
-    # Beyond types, the deliveries are checked by the shared model, every problem of every delivery named at once.
+def deliver_all(module):
+    """Validate, plan (one listing resolves names and proves the reports exist), execute (in threads):
+    (the result, or a failure's message)."""
+    params = module.params
     try:
-        deliveries = checked_params(module.params)
+        deliveries = checked_params(params)
     except DeliveryError as exc:
-        module.fail_json(msg=str(exc))
-    client = GrafanaClient(module)
-    ledger, scope = delivery_ledger(client, module.params, deliveries)
+        return {}, str(exc)
     started = time.time()
     try:
+        client = GrafanaClient(module)
+        ledger, scope = delivery_ledger(client, params, deliveries)
         plan = planned(deliveries, listed_reports(module, client, deliveries))
     except (DeliveryError, GrafanaError) as exc:
-        module.fail_json(msg="Nothing was sent: %s" % getattr(exc, "message", exc), elapsed=round(time.time() - started, 3))
-
-    history = History(client, module.params["history_job"], module.params["history_recipients"],
-                      module.warn) if module.params["history"] == "grafana" else None
-
-    def run(item):
-        delivery, report = item
-        return deliver(client, ledger, scope, delivery, module.params["retries"], module.check_mode, report, module.warn,
-                       history)
-
-    with ThreadPoolExecutor(max_workers=min(module.params["concurrency"], len(plan) or 1)) as pool:
-        outcomes = list(pool.map(run, plan))
+        return dict(elapsed=round(time.time() - started, 3)), "Nothing was sent: %s" % getattr(exc, "message", exc)
+    history = History(client, params["history_job"], params["history_recipients"],
+                      module.warn) if params["history"] == "grafana" else None
+    with ThreadPoolExecutor(max_workers=min(params["concurrency"], len(plan) or 1)) as pool:
+        outcomes = list(pool.map(lambda item: deliver(client, ledger, scope, item[0], params["retries"], module.check_mode,
+                                                      item[1], module.warn, history), plan))
     records = [dict((field, outcome.get(field)) for field in RECORD_FIELDS) for outcome in outcomes]
     result = dict(changed=any(outcome["changed"] for outcome in outcomes), deliveries=records,
                   elapsed=round(time.time() - started, 3))
-    failed = [record for record in records if record["status"] == "failed"]
+    failed = [record for record in records if record["outcome"] == "failed"]
     if failed:
-        module.fail_json(msg="%d of %d deliveries failed: %s" % (len(failed), len(records), " ".join(
-            "%s: %s" % (record["name"], record["message"]) for record in failed)), **result)
+        return result, "%d of %d deliveries failed: %s" % (len(failed), len(records), " ".join(
+            "%s: %s" % (record["name"], record["message"]) for record in failed))
+    return result, None
+
+
+def main():
+    module = AnsibleModule(**module_kwargs(dict(
+        deliveries=dict(type="list", elements="dict", required=True, options=DELIVERIES_SUBOPTIONS),
+        concurrency=dict(type="int", default=4),
+        **dict(LEDGER_ARGUMENT_SPEC, **dict(RENDER_RETRY_ARGUMENT_SPEC, **HISTORY_ARGUMENT_SPEC))
+    )))
+    result, failure = deliver_all(module)
+    if failure:
+        module.fail_json(msg=failure, **result)
     module.exit_json(**result)
 
 

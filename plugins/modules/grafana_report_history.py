@@ -200,28 +200,21 @@ from ansible_collections.reportops.grafana.plugins.module_utils._history import 
 from ansible_collections.reportops.grafana.plugins.module_utils._ledger import ANNOTATION_TAG
 
 
-def main():
-    module = AnsibleModule(**module_kwargs(dict(
-        report=dict(type="str"),
-        delivery=dict(type="str"),
-        outcome=dict(type="list", elements="str", choices=["sent", "failed", "skipped"]),
-        since=dict(type="str", default="24h"),
-        until=dict(type="str", default="now"),
-        limit=dict(type="int", default=1000),
-        fail_on_failed=dict(type="bool", default=False),
-    )))
+def read_history(module):
+    """Validate (limit, window), execute (one listing), then the records and the failures not recovered:
+    (the result, or a failure's message)."""
     params = module.params
     try:
         if params["limit"] < 1:
             raise HistoryError("limit must be at least 1, got %d." % params["limit"])
         start, end = window(params["since"], params["until"])
     except HistoryError as exc:
-        module.fail_json(msg=str(exc))
-    client = GrafanaClient(module)
+        return {}, str(exc)
     try:
+        client = GrafanaClient(module)
         annotations = client.annotations_between([ANNOTATION_TAG], start * 1000, end * 1000, params["limit"])
     except GrafanaError as exc:
-        module.fail_json(msg=exc.message)
+        return {}, exc.message
     if len(annotations) >= params["limit"]:
         module.warn("Grafana listed %d annotations, as many as limit: older records of the window may be missing; "
                     "narrow the window (since, until) or raise limit." % len(annotations))
@@ -235,10 +228,26 @@ def main():
     result = dict(changed=False, records=[public(record) for record in records], counts=counts(records),
                   unrecovered=failures, window=dict(since=utc_iso(start), until=utc_iso(end)))
     if params["fail_on_failed"] and failures:
-        module.fail_json(msg="%d deliver%s failed in the window and %s not sent since: %s" % (
+        return result, "%d deliver%s failed in the window and %s not sent since: %s" % (
             len(failures), "y" if len(failures) == 1 else "ies", "was" if len(failures) == 1 else "were",
             "; ".join("%s at %s: %s" % (record["delivery"] or record["delivery_key"] or "report %s" % record["report_id"],
-                                        record["time"], record["message"]) for record in failures)), **result)
+                                        record["time"], record["message"]) for record in failures))
+    return result, None
+
+
+def main():
+    module = AnsibleModule(**module_kwargs(dict(
+        report=dict(type="str"),
+        delivery=dict(type="str"),
+        outcome=dict(type="list", elements="str", choices=["sent", "failed", "skipped"]),
+        since=dict(type="str", default="24h"),
+        until=dict(type="str", default="now"),
+        limit=dict(type="int", default=1000),
+        fail_on_failed=dict(type="bool", default=False),
+    )))
+    result, failure = read_history(module)
+    if failure:
+        module.fail_json(msg=failure, **result)
     module.exit_json(**result)
 
 

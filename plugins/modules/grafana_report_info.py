@@ -158,10 +158,14 @@ from ansible_collections.reportops.grafana.plugins.module_utils._client import (
     GrafanaClient,
     GrafanaError,
     module_kwargs,
-    normalize_report_id,
     split_recipients,
 )
-from ansible_collections.reportops.grafana.plugins.module_utils._report_definition import DefinitionError, definition_options
+from ansible_collections.reportops.grafana.plugins.module_utils._delivery import DeliveryError, checked_report_id
+from ansible_collections.reportops.grafana.plugins.module_utils._report_definition import (
+    DefinitionError,
+    dashboards_of,
+    definition_options,
+)
 
 
 def exported_definition(module, report):
@@ -175,10 +179,6 @@ def exported_definition(module, report):
 
 def summarized(module, report):
     """The fields the collection documents, with recipients as a list."""
-    dashboards = report.get("dashboards")
-    if dashboards is None and (report.get("dashboardId") or report.get("dashboardUid")):
-        dashboards = [{"dashboard": {"id": report.get("dashboardId"), "uid": report.get("dashboardUid"),
-                                     "name": report.get("dashboardName")}}]
     return dict(
         id=report.get("id"),
         uid=report.get("uid", ""),
@@ -186,26 +186,20 @@ def summarized(module, report):
         recipients=split_recipients([report.get("recipients") or ""]),
         state=report.get("state"),
         schedule=report.get("schedule") or {},
-        dashboards=dashboards or [],
+        dashboards=dashboards_of(report),
         definition=exported_definition(module, report),
     )
 
 
-def main():
-    kwargs = module_kwargs(dict(
-        report_id=dict(type="raw", aliases=["id"]),
-        name=dict(type="str"),
-        uid=dict(type="str"),
-    ))
-    kwargs["mutually_exclusive"] = kwargs["mutually_exclusive"] + [("report_id", "name", "uid")]
-    module = AnsibleModule(**kwargs)
-    report_id = None
-    if module.params["report_id"] is not None:
-        report_id = normalize_report_id(module.params["report_id"])
-        if report_id is None:
-            module.fail_json(msg="report_id must be a positive integer, got %r." % (module.params["report_id"],))
-    client = GrafanaClient(module)
+def read_reports(module):
+    """Validate (the report id by the delivery model's rule), execute: (the result, or a failure's message)."""
+    params = module.params
     try:
+        report_id = checked_report_id(params["report_id"]) if params["report_id"] is not None else None
+    except DeliveryError as exc:
+        return {}, str(exc)
+    try:
+        client = GrafanaClient(module)
         if report_id is not None:
             try:
                 reports = [client.get_report(report_id)]
@@ -216,11 +210,25 @@ def main():
         else:
             reports = client.list_reports()
             for key in ("name", "uid"):
-                if module.params[key] is not None:
-                    reports = [report for report in reports if report.get(key) == module.params[key]]
+                if params[key] is not None:
+                    reports = [report for report in reports if report.get(key) == params[key]]
     except GrafanaError as exc:
-        module.fail_json(msg=exc.message, **({"status": exc.status} if exc.status else {}))
-    module.exit_json(changed=False, reports=[summarized(module, report) for report in reports])
+        return ({"status": exc.status} if exc.status else {}), exc.message
+    return dict(changed=False, reports=[summarized(module, report) for report in reports]), None
+
+
+def main():
+    kwargs = module_kwargs(dict(
+        report_id=dict(type="raw", aliases=["id"]),
+        name=dict(type="str"),
+        uid=dict(type="str"),
+    ))
+    kwargs["mutually_exclusive"] = kwargs["mutually_exclusive"] + [("report_id", "name", "uid")]
+    module = AnsibleModule(**kwargs)
+    result, failure = read_reports(module)
+    if failure:
+        module.fail_json(msg=failure, **result)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

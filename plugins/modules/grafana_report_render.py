@@ -304,53 +304,57 @@ def write_if_changed(module, dest, content, mode):
     return changed
 
 
-def main():
-    kwargs = module_kwargs(RENDER_ARGUMENT_SPEC)
-    kwargs["mutually_exclusive"] = kwargs["mutually_exclusive"] + RENDER_MUTUALLY_EXCLUSIVE
-    kwargs["required_one_of"] = kwargs["required_one_of"] + RENDER_REQUIRED_ONE_OF
-    module = AnsibleModule(**kwargs)
+def render_to_file(module):
+    """Validate, plan (the report and its dashboards, each read first), execute (render, check, write):
+    (the result, or a failure's message)."""
     try:
         plan = checked_render(module.params)
     except RenderError as exc:
-        module.fail_json(msg=str(exc))
-    client = GrafanaClient(module)
+        return {}, str(exc)
     result = dict(changed=False, dest=plan["dest"])
     started = time.time()
-
-    def failed(msg, **extra):
-        module.fail_json(msg=msg, **dict(result, elapsed=round(time.time() - started, 3), **extra))
-
     try:
+        client = GrafanaClient(module)
         report = saved_report(client, plan)
         if report is not None:
             result["report_id"] = to_text(report.get("id"))
         items = dashboard_items(plan, report)
         if not items:
-            failed("report '%s' has no dashboards to render." % to_text(report.get("name")))
+            raise RenderError("report '%s' has no dashboards to render." % to_text(report.get("name")))
         result["dashboards"] = items
         # Each dashboard is read first: a missing one, or one the credentials cannot view, gets its own message.
         for uid in sorted(set(item["dashboard"]["uid"] for item in items)):
             client.get_dashboard(uid)
         if module.check_mode:
-            result.update(changed=True, status=200, elapsed=round(time.time() - started, 3))
-            module.exit_json(**result)
+            return dict(result, changed=True, status=200, elapsed=round(time.time() - started, 3)), None
         subject = "the %s of %s" % (plan["format"].upper(), "report '%s'" % report.get("name") if report else "the dashboards")
         status, content, content_type = client.render(plan["format"], render_query(plan, items, report), subject)
     except RenderError as exc:
-        failed(str(exc))
+        return dict(result, elapsed=round(time.time() - started, 3)), str(exc)
     except GrafanaError as exc:
-        failed(exc.message, **({"status": exc.status} if exc.status else {}))
+        return dict(result, elapsed=round(time.time() - started, 3), **({"status": exc.status} if exc.status else {})), exc.message
     result.update(status=status, elapsed=round(time.time() - started, 3))
     if status == 204:
-        failed("Grafana rendered no CSV: none of the dashboards has a table panel (HTTP 204). Render format=pdf instead.")
+        return result, "Grafana rendered no CSV: none of the dashboards has a table panel (HTTP 204). Render format=pdf instead."
     expected = CONTENT_TYPES[plan["format"]]
     if content_type.split(";")[0].strip().lower() != expected:
-        failed("Grafana answered the render with Content-Type %r, not %s; check that url points at Grafana Enterprise."
-               % (content_type, expected))
+        return result, ("Grafana answered the render with Content-Type %r, not %s; check that url points at Grafana "
+                        "Enterprise." % (content_type, expected))
     result.update(size=len(content), sha256=sha256(content), content_type=expected)
     if plan["format"] == "pdf":
         result["pages"] = pdf_pages(content)
     result["changed"] = write_if_changed(module, plan["dest"], content, plan["mode"])
+    return result, None
+
+
+def main():
+    kwargs = module_kwargs(RENDER_ARGUMENT_SPEC)
+    kwargs["mutually_exclusive"] = kwargs["mutually_exclusive"] + RENDER_MUTUALLY_EXCLUSIVE
+    kwargs["required_one_of"] = kwargs["required_one_of"] + RENDER_REQUIRED_ONE_OF
+    module = AnsibleModule(**kwargs)
+    result, failure = render_to_file(module)
+    if failure:
+        module.fail_json(msg=failure, **result)
     module.exit_json(**result)
 
 

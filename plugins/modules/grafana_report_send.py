@@ -215,31 +215,20 @@ from ansible_collections.reportops.grafana.plugins.module_utils._delivery import
     DELIVERY_ARGUMENT_SPEC,
     LEDGER_ARGUMENT_SPEC,
     RENDER_RETRY_ARGUMENT_SPEC,
-    Delivery,
     DeliveryError,
-    checked_delivery_key,
-    checked_emails,
-    checked_interval,
-    checked_report_id,
     checked_render_retries,
     checked_retries,
     deliver,
+    delivery_from,
     delivery_ledger,
 )
 
 
 def checked_params(params):
-    """The delivery the options describe, validated before any request."""
-    if params["emails"] is not None and params["use_emails_from_report"]:
-        raise DeliveryError("emails and use_emails_from_report: true are mutually exclusive; give one of them.")
-    if params["emails"] is None and not params["use_emails_from_report"]:
-        raise DeliveryError("one of emails or use_emails_from_report: true is required.")
+    """The delivery the options describe, validated before any request by the model of every delivery."""
     checked_retries(params["retries"])
     checked_render_retries(params)
-    return Delivery(report_id=checked_report_id(params["report_id"]),
-                    recipients=checked_emails(params["emails"]) if params["emails"] is not None else None,
-                    delivery_key=checked_delivery_key(params["delivery_key"]),
-                    min_interval=checked_interval(params["min_interval"]))
+    return delivery_from(params, named=False)
 
 
 def read_report(module, client, report_id):
@@ -254,44 +243,48 @@ def read_report(module, client, report_id):
         return None, exc.status
 
 
+def send(module):
+    """Validate, plan (read the report when needed), execute (deliver): (the result, or a failure's message)."""
+    params = module.params
+    try:
+        delivery = checked_params(params)
+    except DeliveryError as exc:
+        return {}, str(exc)
+    result = dict(changed=False, sent=False, report_id=delivery.report_id, recipients=delivery.recipients or [],
+                  recipients_source="emails" if delivery.recipients else "report", attempts=0)
+    started = time.time()
+    try:
+        client = GrafanaClient(module)
+        ledger, scope = delivery_ledger(client, params, [delivery])
+        report = None
+        # Check mode proves that the report exists; a send to the saved recipients returns them.
+        if module.check_mode or delivery.recipients is None:
+            report, result["status"] = read_report(module, client, delivery.report_id)
+    except GrafanaError as exc:
+        result.update(({"status": exc.status} if exc.status else {}), elapsed=round(time.time() - started, 3))
+        return result, exc.message
+    if report is not None:
+        result["report"] = report
+    history = History(client, params["history_job"], params["history_recipients"],
+                      module.warn) if params["history"] == "grafana" else None
+    outcome = deliver(client, ledger, scope, delivery, params["retries"], module.check_mode, report, module.warn, history)
+    result.update((name, outcome[name]) for name in
+                  ("changed", "sent", "message", "recipients", "recipients_source", "attempts", "skipped_reason")
+                  if name in outcome)
+    if "http_status" in outcome:
+        result["status"] = outcome["http_status"]
+    result["elapsed"] = round(time.time() - started, 3)
+    return result, outcome["message"] if outcome["outcome"] == "failed" else None
+
+
 def main():
     module = AnsibleModule(**module_kwargs(dict(
         report_id=dict(type="raw", required=True, aliases=["id"]),
         **dict(DELIVERY_ARGUMENT_SPEC, **dict(LEDGER_ARGUMENT_SPEC, **dict(RENDER_RETRY_ARGUMENT_SPEC, **HISTORY_ARGUMENT_SPEC)))
     )))
-    try:
-        delivery = checked_params(module.params)
-    except DeliveryError as exc:
-        module.fail_json(msg=str(exc))
-    client = GrafanaClient(module)
-    ledger, scope = delivery_ledger(client, module.params, [delivery])
-
-    result = dict(changed=False, sent=False, report_id=delivery.report_id)
-    report = None
-    started = time.time()
-    # Check mode proves that the report exists; a send to the saved recipients returns them.
-    if module.check_mode or delivery.recipients is None:
-        try:
-            report, result["status"] = read_report(module, client, delivery.report_id)
-        except GrafanaError as exc:
-            module.fail_json(msg=exc.message, recipients=delivery.recipients or [], attempts=0,
-                             recipients_source="emails" if delivery.recipients else "report",
-                             elapsed=round(time.time() - started, 3), **dict(result, status=exc.status))
-        if report is not None:
-            result["report"] = report
-    history = History(client, module.params["history_job"], module.params["history_recipients"],
-                      module.warn) if module.params["history"] == "grafana" else None
-    outcome = deliver(client, ledger, scope, delivery, module.params["retries"], module.check_mode, report, module.warn,
-                      history)
-    result.update((name, outcome[name]) for name in
-                  ("changed", "sent", "message", "recipients", "recipients_source", "attempts") if name in outcome)
-    if "http_status" in outcome:
-        result["status"] = outcome["http_status"]
-    if "skipped_reason" in outcome:
-        result["skipped_reason"] = outcome["skipped_reason"]
-    result["elapsed"] = round(time.time() - started, 3)
-    if outcome["status"] == "failed":
-        module.fail_json(msg=outcome["message"], **result)
+    result, failure = send(module)
+    if failure:
+        module.fail_json(msg=failure, **result)
     module.exit_json(**result)
 
 

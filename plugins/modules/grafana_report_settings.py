@@ -168,14 +168,14 @@ def unkept_message(client, wanted, settings):
     return "%s did not keep the report settings it was sent: %s." % (version, "; ".join(problems))
 
 
-def main():
-    module = AnsibleModule(**module_kwargs(ARGUMENT_SPEC))
+def apply(module):
+    """Validate, plan (compare with the saved settings), execute (save, read back): (the result, or a failure's message)."""
     try:
         wanted = wanted_settings(module.params)
     except ValueError as exc:
-        module.fail_json(msg=str(exc))
-    client = GrafanaClient(module)
+        return {}, str(exc)
     try:
+        client = GrafanaClient(module)
         current = client.get_settings()
         before = dict((name, value) for name, value in settings_view(current).items() if name in wanted)
         fields = sorted(name for name in wanted if wanted[name] != before[name])
@@ -188,10 +188,15 @@ def main():
                 settings = client.get_settings()
                 problem = unkept_message(client, wanted, settings)
     except GrafanaError as exc:
-        module.fail_json(msg=exc.message, **({"status": exc.status} if exc.status else {}))
-    result = dict(changed=bool(fields), settings=settings, changed_fields=fields, diff=dict(before=before, after=wanted))
-    if problem:
-        module.fail_json(msg=problem, **result)
+        return ({"status": exc.status} if exc.status else {}), exc.message
+    return dict(changed=bool(fields), settings=settings, changed_fields=fields, diff=dict(before=before, after=wanted)), problem
+
+
+def main():
+    module = AnsibleModule(**module_kwargs(ARGUMENT_SPEC))
+    result, failure = apply(module)
+    if failure:
+        module.fail_json(msg=failure, **result)
     module.exit_json(**result)
 
 

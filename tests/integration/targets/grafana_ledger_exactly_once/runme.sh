@@ -179,6 +179,6 @@ for pid in "${pids[@]}"; do
     wait "$pid" || fail "a grafana_report_deliver runner failed: $(cat "$work"/deliver-*.out)"
 done
 [ "$(sends)" = $((before + 1)) ] || fail "four grafana_report_deliver runners made $(($(sends) - before)) sends"
-statuses=$(for index in 1 2 3 4; do field "deliver-$index" 'r["deliveries"][0]["status"]'; done | sort | tr '\n' ' ')
+statuses=$(for index in 1 2 3 4; do field "deliver-$index" 'r["deliveries"][0]["outcome"]'; done | sort | tr '\n' ' ')
 [ "$statuses" = "sent skipped skipped skipped " ] || fail "grafana_report_deliver statuses: $statuses"
 echo "ledger: grafana: all checks passed"

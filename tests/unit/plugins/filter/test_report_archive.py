@@ -15,9 +15,9 @@ from ansible_collections.reportops.grafana.plugins.filter._report_archive import
     report_delivery_archive_summary,
 )
 
-RUN = {"deliveries": [{"name": "weekly-slo", "report_id": "9", "status": "sent"},
-                      {"name": "capacity", "report_id": "10", "status": "skipped"},
-                      {"name": "exec", "report_id": "11", "status": "failed"}]}
+RUN = {"deliveries": [{"name": "weekly-slo", "report_id": "9", "outcome": "sent"},
+                      {"name": "capacity", "report_id": "10", "outcome": "skipped"},
+                      {"name": "exec", "report_id": "11", "outcome": "failed"}]}
 NOW = datetime.datetime(2026, 12, 1, 7, 0, 5, tzinfo=datetime.timezone(datetime.timedelta(hours=1)))
 
 

@@ -92,10 +92,10 @@ def test_plan_role_options(delivery, expected):
 
 
 RUNS = {
-    "dev": {"changed": True, "deliveries": [{"name": "a", "status": "sent"}, {"name": "b", "status": "sent"},
-                                            {"name": "c", "status": "skipped"}]},
+    "dev": {"changed": True, "deliveries": [{"name": "a", "outcome": "sent"}, {"name": "b", "outcome": "sent"},
+                                            {"name": "c", "outcome": "skipped"}]},
     "staging": {"failed": True, "msg": "1 of 2 deliveries failed: b: boom",
-                "deliveries": [{"name": "a", "status": "sent"}, {"name": "b", "status": "failed", "message": "boom"}]},
+                "deliveries": [{"name": "a", "outcome": "sent"}, {"name": "b", "outcome": "failed", "message": "boom"}]},
     "prod": {"failed": True, "msg": "Error while resolving value for 'deliveries': The filter plugin "
                                     "'reportops.grafana._report_delivery_plan' failed: Invalid report_delivery_deliveries: x"},
     "qa": {"changed": False, "deliveries": []},
@@ -116,7 +116,7 @@ def test_summary_one_line_per_environment():
 
 
 def test_summary_of_a_check_mode_run():
-    hostvars = HostVars(dev={"_report_delivery_run": {"deliveries": [{"name": "a", "status": "checked"}]}})
+    hostvars = HostVars(dev={"_report_delivery_run": {"deliveries": [{"name": "a", "outcome": "checked"}]}})
     assert report_delivery_summary(["dev"], hostvars) == ["dev: 1 checked"]
 
 
@@ -124,7 +124,9 @@ def test_stats():
     hostvars = HostVars((host, {"_report_delivery_run": run}) for host, run in RUNS.items())
     hostvars["gone"] = {}
     stats = report_delivery_stats(["dev", "prod", "gone"], hostvars)
-    assert stats == {"dev": {"deliveries": RUNS["dev"]["deliveries"], "error": ""},
+    # `status` is the deprecated copy of `outcome` that AWX workflows of 0.1.0 read.
+    assert stats == {"dev": {"deliveries": [dict(record, status=record["outcome"]) for record in RUNS["dev"]["deliveries"]],
+                             "error": ""},
                      "prod": {"deliveries": [], "error": "Invalid report_delivery_deliveries: x"},
                      "gone": {"deliveries": [], "error": "did not run"}}
 

@@ -115,10 +115,13 @@ def test_env_fallbacks(fetch, make_client, monkeypatch):
     (dict(url=URL, token=TOKEN, timeout=0), "timeout must be a positive"),
 ])
 def test_bad_connection_options_fail_before_any_request(fetch, make_client, module_io, args, message):
-    with pytest.raises(module_io.Exit) as raised:
+    # The argument spec fails the module (AnsibleModule); the client's value checks raise, and the module exits.
+    with pytest.raises((module_io.Exit, GrafanaError)) as raised:
         make_client(**args)
-    assert raised.value.failed and message in raised.value.result["msg"]
-    assert "s3cret" not in raised.value.result["msg"]
+    msg = raised.value.message if isinstance(raised.value, GrafanaError) else raised.value.result["msg"]
+    assert isinstance(raised.value, GrafanaError) or raised.value.failed
+    assert message in msg
+    assert "s3cret" not in msg
     assert fetch.calls == []
 
 

@@ -9,7 +9,6 @@ import pytest
 from ansible_collections.reportops.grafana.plugins.module_utils._delivery import (
     Delivery,
     DeliveryError,
-    checked_bool,
     checked_deliveries,
     checked_delivery,
     checked_emails,
@@ -58,14 +57,19 @@ def test_interval_invalid(value):
         checked_interval(value)
 
 
-@pytest.mark.parametrize("value, expected", [(True, True), ("yes", True), ("0", False), (0, False), ("off", False)])
+# Booleans are Ansible's (ArgumentSpecValidator with the module's spec), as in a module option: t and f too.
+@pytest.mark.parametrize("value, expected", [(True, True), ("yes", True), ("0", False), (0, False), ("off", False),
+                                             ("t", True), ("f", False)])
 def test_bool(value, expected):
-    assert checked_bool(value, "x") is expected
+    options = {"name": "a", "report_id": 1, "use_emails_from_report": value}
+    if not expected:
+        options["emails"] = "a@example.com"
+    assert (checked_delivery(options).recipients is None) is expected
 
 
 def test_bool_invalid():
     with pytest.raises(DeliveryError, match="use_emails_from_report must be a boolean, got 'maybe'"):
-        checked_bool("maybe", "use_emails_from_report")
+        checked_delivery({"name": "a", "report_id": 1, "use_emails_from_report": "maybe"})
 
 
 def test_checked_delivery_and_its_options():
@@ -107,18 +111,18 @@ def test_deliver_sends_and_records_then_skips(client, fetch, tmp_path):
     delivery = Delivery("3", ["a@example.com"], delivery_key="once")
     fetch.reply(200, {"message": "Report was sent"})
     first = deliver(client, ledger, "scope", delivery, 0, False)
-    assert (first["status"], first["sent"], first["changed"], first["attempts"]) == ("sent", True, True, 1)
+    assert (first["outcome"], first["sent"], first["changed"], first["attempts"]) == ("sent", True, True, 1)
     second = deliver(client, ledger, "scope", delivery, 0, False)
-    assert second["status"] == "skipped" and "delivery key 'once' was already sent" in second["skipped_reason"]
+    assert second["outcome"] == "skipped" and "delivery key 'once' was already sent" in second["skipped_reason"]
     other_scope = deliver(client, ledger, "another Grafana", delivery, 0, True)
-    assert other_scope["status"] == "checked"
+    assert other_scope["outcome"] == "checked"
     assert len(fetch.calls) == 1
 
 
 def test_deliver_failure_is_an_outcome_not_an_exception(client, fetch, tmp_path):
     fetch.reply(404, {"message": "report not found"})
     outcome = deliver(client, FileLedger(str(tmp_path / "l.json")), "", Delivery("8", None, delivery_key="k"), 0, False)
-    assert outcome["status"] == "failed" and outcome["http_status"] == 404 and "Report 8 was not found" in outcome["message"]
+    assert outcome["outcome"] == "failed" and outcome["http_status"] == 404 and "Report 8 was not found" in outcome["message"]
     assert outcome["recipients"] == [] and outcome["recipients_source"] == "report"
     # Nothing recorded: the next run tries again.
     fetch.reply(200, {"message": "Report was sent"})
@@ -136,5 +140,5 @@ def test_deliver_warns_when_the_ledger_cannot_record(client, fetch, tmp_path, mo
     fetch.reply(200, {"message": "Report was sent"})
     outcome = deliver(client, ledger, "", Delivery("3", ["a@example.com"], delivery_key="k", name="weekly"), 0, False,
                       warn=warnings.append)
-    assert outcome["status"] == "sent"
+    assert outcome["outcome"] == "sent"
     assert warnings == ["Delivery 'weekly': report 3 was sent, but the ledger could not record it, so a re-run may send it again: disk full"]

@@ -15,7 +15,7 @@ from ansible_collections.reportops.grafana.plugins.module_utils._history import 
 
 NOW = datetime.datetime(2026, 12, 1, 6, 0, tzinfo=datetime.timezone.utc).timestamp()
 OUTCOME = dict(name="weekly-slo", report="Weekly SLO", report_id="3", recipients=["a@example.com", "b@example.com"],
-               recipients_source="emails", status="failed", attempts=3, elapsed=31.2,
+               recipients_source="emails", outcome="failed", attempts=3, elapsed=31.2,
                message="Grafana failed on report 3 (HTTP 500: Failed to generate PDF).")
 JOB = {"id": 4711, "template": "Deliver reports"}
 
@@ -142,7 +142,7 @@ def test_history_write_warns_naming_the_permission(fetch, make_client):
     history = _history.History(client, JOB, False, warnings.append)
     delivery = Delivery(report_id="3", recipients=["a@example.com"], name="weekly-slo")
     fetch.reply(403, {"message": "You'll need additional permissions to perform this action. Permissions needed: annotations:create"})
-    fields = history.fields(dict(OUTCOME, status="sent"), delivery, "Weekly SLO")
+    fields = history.fields(dict(OUTCOME, outcome="sent"), delivery, "Weekly SLO")
     assert history.write(fields, delivery, NOW, NOW + 2) is False
     assert warnings == ["Delivery 'weekly-slo': report 3 was sent, but Grafana did not store its outcome record (history: grafana):"
                         " Access to the outcome record was denied (HTTP 403: You'll need additional permissions to perform this"
@@ -181,6 +181,6 @@ def test_with_the_grafana_ledger_its_record_of_the_send_is_the_outcome_record(fe
     delivery = Delivery(report_id="3", recipients=["a@example.com"], delivery_key="k1", name="weekly-slo", report="Weekly SLO")
     fetch.reply(200, {"message": "Report was sent"})
     outcome = deliver(client, ledger, "", delivery, 0, False, None, None, history)
-    assert outcome["status"] == "sent" and len(fetch.calls) == 1  # the send, no annotation of its own
+    assert outcome["outcome"] == "sent" and len(fetch.calls) == 1  # the send, no annotation of its own
     assert claim.details["outcome"] == "sent" and claim.details["report_id"] == "3" and claim.details["delivery_key"] == "k1"
     assert claim.details["delivery"] == "weekly-slo" and claim.details["job"] == JOB and claim.details["attempts"] == 1

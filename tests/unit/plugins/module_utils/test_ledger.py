@@ -597,7 +597,7 @@ def test_one_send_through_the_api(connected, fetch):
     fetch.reply(200, [annotation(9)]).reply(200, [old])                  # round 2: claims, records
     fetch.reply(200, {"message": "Report was sent"}).reply(200, {"message": "Annotation patched"})
     outcome = deliver(client, ledger, "", Delivery("3", ["a@example.com"], delivery_key="k", min_interval=3600), 1, False)
-    assert outcome["status"] == "sent", outcome
+    assert outcome["outcome"] == "sent", outcome
     tags = "tags=reportops.grafana&tags=delivery%%3A%s" % outcome_tag(outcome)
     claims = ("GET", "/annotations?%s&tags=ledger%%3Aclaim&type=annotation&limit=500" % tags)
     records = ("GET", "/annotations?%s&tags=outcome%%3Asent&type=annotation&limit=100" % tags)
@@ -627,7 +627,7 @@ def test_a_failed_send_releases_or_holds_the_claim(connected, fetch, status, bod
     fetch.reply(200, listed((9,))).reply(200, []).reply(status, body)
     fetch.reply(200, {"message": "Annotation deleted" if released else "Annotation patched"})
     outcome = deliver(client, ledger, "", Delivery("3", ["a@example.com"], delivery_key="k"), 0, False)
-    assert outcome["status"] == "failed" and not outcome["sent"]
+    assert outcome["outcome"] == "failed" and not outcome["sent"]
     assert calls(fetch)[-1] == ("DELETE" if released else "PATCH", "/annotations/9")
     if released:
         assert outcome["message"].endswith("Its claim in the Grafana ledger was released, so the next run sends it.")
@@ -641,5 +641,5 @@ def test_a_token_without_annotations_create_sends_nothing(connected, fetch):
     client, ledger = connected
     fetch.reply(403, {"message": "You'll need additional permissions to perform this action. Permissions needed: annotations:create"})
     outcome = deliver(client, ledger, "", Delivery("3", ["a@example.com"], delivery_key="k"), 0, False)
-    assert outcome["status"] == "failed" and outcome["attempts"] == 0 and len(fetch.calls) == 1
+    assert outcome["outcome"] == "failed" and outcome["attempts"] == 0 and len(fetch.calls) == 1
     assert "annotations:create (scope annotations:type:organization)" in outcome["message"]

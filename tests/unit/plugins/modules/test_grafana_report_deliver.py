@@ -48,16 +48,16 @@ def test_names_resolved_with_one_listing_before_any_send(deliver, fetch):
     assert fetch.bodies()[1:] == [{"id": "3", "useEmailsFromReport": True}, {"id": "4", "emails": "b@example.com,a@example.com"},
                                   {"id": "4", "emails": "c@example.com"}]
     records = outcome.result["deliveries"]
-    assert [(r["name"], r["report"], r["report_id"], r["status"], r["attempts"]) for r in records] == [
+    assert [(r["name"], r["report"], r["report_id"], r["outcome"], r["attempts"]) for r in records] == [
         ("slo", "Weekly SLO", "3", "sent", 1), ("capacity", "Daily Capacity", "4", "sent", 1), ("by-id", None, "4", "sent", 1)]
     assert records[0]["recipients"] == ["sre@example.com", "lead@example.com"]
-    assert set(records[0]) == {"name", "report", "report_id", "status", "message", "recipients", "attempts", "elapsed"}
+    assert set(records[0]) == {"name", "report", "report_id", "outcome", "message", "recipients", "attempts", "elapsed"}
 
 
 def test_report_ids_and_emails_only_need_no_listing(deliver, fetch):
     fetch.reply(200, SENT)
     outcome = deliver([{"name": "a", "report_id": 9, "emails": "x@example.com"}])
-    assert requests(fetch) == ["POST /api/reports/email"] and outcome.result["deliveries"][0]["status"] == "sent"
+    assert requests(fetch) == ["POST /api/reports/email"] and outcome.result["deliveries"][0]["outcome"] == "sent"
 
 
 @pytest.mark.parametrize("deliveries, expected", [
@@ -106,7 +106,7 @@ def test_a_failure_does_not_stop_the_others_and_fails_at_the_end(deliver, fetch)
                        {"name": "second", "report_id": 4, "emails": "y@example.com"}], retries=0, render_retries=0)
     assert outcome.failed and outcome.result["changed"]
     assert outcome.result["msg"].startswith("1 of 2 deliveries failed: first: Grafana failed on report 3 (HTTP 500: Failed to send report)")
-    assert [record["status"] for record in outcome.result["deliveries"]] == ["failed", "sent"]
+    assert [record["outcome"] for record in outcome.result["deliveries"]] == ["failed", "sent"]
     assert len(fetch.calls) == 2
 
 
@@ -117,14 +117,14 @@ def test_check_mode_lists_once_and_sends_nothing(deliver, fetch):
     assert not outcome.failed and outcome.result["changed"]
     assert requests(fetch) == ["GET /api/reports"]
     records = outcome.result["deliveries"]
-    assert [record["status"] for record in records] == ["checked", "checked"]
+    assert [record["outcome"] for record in records] == ["checked", "checked"]
     assert records[0]["message"] == "Check mode: report 3 (Weekly SLO) would be sent to sre@example.com, lead@example.com."
 
 
 def test_check_mode_with_an_unreadable_listing_warns(deliver, fetch):
     fetch.reply(403, {"message": "Permission denied"})
     outcome = deliver([{"name": "by-id", "report_id": 4, "emails": "c@example.com"}], check_mode=True)
-    assert not outcome.failed and outcome.result["deliveries"][0]["status"] == "checked"
+    assert not outcome.failed and outcome.result["deliveries"][0]["outcome"] == "checked"
     assert any("listing needs reports:read" in warning for warning in outcome.warnings)
 
 
@@ -137,15 +137,15 @@ def test_an_unreadable_listing_fails_when_names_must_be_resolved(deliver, fetch)
 def test_the_ledger_skips_a_delivery_sent_before(deliver, fetch):
     delivery = [{"name": "once", "report_id": 3, "emails": "x@example.com", "delivery_key": "weekly-2026-W48"}]
     fetch.reply(200, SENT)
-    assert deliver(delivery).result["deliveries"][0]["status"] == "sent"
+    assert deliver(delivery).result["deliveries"][0]["outcome"] == "sent"
     outcome = deliver(delivery)
     record = outcome.result["deliveries"][0]
-    assert not outcome.result["changed"] and record["status"] == "skipped" and record["attempts"] == 0
+    assert not outcome.result["changed"] and record["outcome"] == "skipped" and record["attempts"] == 0
     assert "delivery key 'weekly-2026-W48' was already sent" in record["message"]
     assert len(fetch.calls) == 1
     fetch.reply(200, REPORTS)
     check = deliver(delivery, check_mode=True)
-    assert check.result["deliveries"][0]["status"] == "skipped" and not check.result["changed"]
+    assert check.result["deliveries"][0]["outcome"] == "skipped" and not check.result["changed"]
 
 
 def test_empty_list_changes_nothing(deliver, fetch):
