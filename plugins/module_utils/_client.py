@@ -104,17 +104,24 @@ CONNECTION_REQUIRED_ONE_OF = [("token", "url_username")]
 CONNECTION_REQUIRED_TOGETHER = [("url_username", "url_password")]
 
 
-def module_kwargs(argument_spec):
-    """AnsibleModule keyword arguments: the connection options plus the module's own."""
+def module_kwargs(argument_spec, mutually_exclusive=(), required_one_of=()):
+    """AnsibleModule keyword arguments: the connection options plus the module's own (and their rules)."""
     spec = connection_argument_spec()
     spec.update(argument_spec)
     return dict(
         argument_spec=spec,
-        mutually_exclusive=CONNECTION_MUTUALLY_EXCLUSIVE,
-        required_one_of=CONNECTION_REQUIRED_ONE_OF,
+        mutually_exclusive=CONNECTION_MUTUALLY_EXCLUSIVE + list(mutually_exclusive),
+        required_one_of=CONNECTION_REQUIRED_ONE_OF + list(required_one_of),
         required_together=CONNECTION_REQUIRED_TOGETHER,
         supports_check_mode=True,
     )
+
+
+def exit_module(module, result, failure):
+    """The one exit of every module: fail_json with `failure` (a message) when there is one, else exit_json."""
+    if failure:
+        module.fail_json(msg=failure, **result)
+    module.exit_json(**result)
 
 
 def checked_base_url(url):

@@ -315,6 +315,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.reportops.grafana.plugins.module_utils._client import (
     GrafanaClient,
     GrafanaError,
+    exit_module,
     module_kwargs,
 )
 from ansible_collections.reportops.grafana.plugins.module_utils._report_definition import (
@@ -436,10 +437,7 @@ def apply(module):
 
 def main():
     module = AnsibleModule(**module_kwargs(REPORT_ARGUMENT_SPEC))
-    result, failure = apply(module)
-    if failure:
-        module.fail_json(msg=failure, **result)
-    module.exit_json(**result)
+    exit_module(module, *apply(module))
 
 
 if __name__ == "__main__":

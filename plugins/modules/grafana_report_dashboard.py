@@ -97,6 +97,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.reportops.grafana.plugins.module_utils._client import (
     GrafanaClient,
     GrafanaError,
+    exit_module,
     module_kwargs,
 )
 from ansible_collections.reportops.grafana.plugins.module_utils._dashboard import (
@@ -136,10 +137,7 @@ def install_dashboard(module):
 
 def main():
     module = AnsibleModule(**module_kwargs(ARGUMENT_SPEC))
-    result, failure = install_dashboard(module)
-    if failure:
-        module.fail_json(msg=failure, **result)
-    module.exit_json(**result)
+    exit_module(module, *install_dashboard(module))
 
 
 if __name__ == "__main__":

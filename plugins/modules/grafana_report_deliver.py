@@ -172,6 +172,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.reportops.grafana.plugins.module_utils._client import (
     GrafanaClient,
     GrafanaError,
+    exit_module,
     module_kwargs,
 )
 from ansible_collections.reportops.grafana.plugins.module_utils._history import HISTORY_ARGUMENT_SPEC, History
@@ -266,10 +267,7 @@ def main():
         concurrency=dict(type="int", default=4),
         **dict(LEDGER_ARGUMENT_SPEC, **dict(RENDER_RETRY_ARGUMENT_SPEC, **HISTORY_ARGUMENT_SPEC))
     )))
-    result, failure = deliver_all(module)
-    if failure:
-        module.fail_json(msg=failure, **result)
-    module.exit_json(**result)
+    exit_module(module, *deliver_all(module))
 
 
 if __name__ == "__main__":

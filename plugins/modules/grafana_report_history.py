@@ -185,7 +185,7 @@ window:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.reportops.grafana.plugins.module_utils._client import GrafanaClient, GrafanaError, module_kwargs
+from ansible_collections.reportops.grafana.plugins.module_utils._client import GrafanaClient, GrafanaError, exit_module, module_kwargs
 from ansible_collections.reportops.grafana.plugins.module_utils._history import (
     READ_PERMISSION,
     HistoryError,
@@ -245,10 +245,7 @@ def main():
         limit=dict(type="int", default=1000),
         fail_on_failed=dict(type="bool", default=False),
     )))
-    result, failure = read_history(module)
-    if failure:
-        module.fail_json(msg=failure, **result)
-    module.exit_json(**result)
+    exit_module(module, *read_history(module))
 
 
 if __name__ == "__main__":

@@ -157,6 +157,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.reportops.grafana.plugins.module_utils._client import (
     GrafanaClient,
     GrafanaError,
+    exit_module,
     module_kwargs,
     split_recipients,
 )
@@ -218,17 +219,12 @@ def read_reports(module):
 
 
 def main():
-    kwargs = module_kwargs(dict(
+    module = AnsibleModule(**module_kwargs(dict(
         report_id=dict(type="raw", aliases=["id"]),
         name=dict(type="str"),
         uid=dict(type="str"),
-    ))
-    kwargs["mutually_exclusive"] = kwargs["mutually_exclusive"] + [("report_id", "name", "uid")]
-    module = AnsibleModule(**kwargs)
-    result, failure = read_reports(module)
-    if failure:
-        module.fail_json(msg=failure, **result)
-    module.exit_json(**result)
+    ), mutually_exclusive=[("report_id", "name", "uid")]))
+    exit_module(module, *read_reports(module))
 
 
 if __name__ == "__main__":

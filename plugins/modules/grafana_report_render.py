@@ -253,6 +253,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible_collections.reportops.grafana.plugins.module_utils._client import (
     GrafanaClient,
     GrafanaError,
+    exit_module,
     module_kwargs,
 )
 from ansible_collections.reportops.grafana.plugins.module_utils._render import (
@@ -348,14 +349,9 @@ def render_to_file(module):
 
 
 def main():
-    kwargs = module_kwargs(RENDER_ARGUMENT_SPEC)
-    kwargs["mutually_exclusive"] = kwargs["mutually_exclusive"] + RENDER_MUTUALLY_EXCLUSIVE
-    kwargs["required_one_of"] = kwargs["required_one_of"] + RENDER_REQUIRED_ONE_OF
-    module = AnsibleModule(**kwargs)
-    result, failure = render_to_file(module)
-    if failure:
-        module.fail_json(msg=failure, **result)
-    module.exit_json(**result)
+    module = AnsibleModule(**module_kwargs(RENDER_ARGUMENT_SPEC, mutually_exclusive=RENDER_MUTUALLY_EXCLUSIVE,
+                                           required_one_of=RENDER_REQUIRED_ONE_OF))
+    exit_module(module, *render_to_file(module))
 
 
 if __name__ == "__main__":

@@ -208,6 +208,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.reportops.grafana.plugins.module_utils._client import (
     GrafanaClient,
     GrafanaError,
+    exit_module,
     module_kwargs,
 )
 from ansible_collections.reportops.grafana.plugins.module_utils._history import HISTORY_ARGUMENT_SPEC, History
@@ -282,10 +283,7 @@ def main():
         report_id=dict(type="raw", required=True, aliases=["id"]),
         **dict(DELIVERY_ARGUMENT_SPEC, **dict(LEDGER_ARGUMENT_SPEC, **dict(RENDER_RETRY_ARGUMENT_SPEC, **HISTORY_ARGUMENT_SPEC)))
     )))
-    result, failure = send(module)
-    if failure:
-        module.fail_json(msg=failure, **result)
-    module.exit_json(**result)
+    exit_module(module, *send(module))
 
 
 if __name__ == "__main__":

@@ -106,28 +106,8 @@ def split_recipients(value):
 
 
 def build_pdf(title):
-    """Return a minimal valid one-page PDF showing ``title``, with correct xref offsets."""
-    safe = title.encode("latin-1", "replace").decode("latin-1")
-    safe = safe.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-    content = f"BT /F1 18 Tf 72 720 Td ({safe}) Tj ET".encode("latin-1")
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
-    ]
-    pdf = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(pdf))
-        pdf += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref_offset = len(pdf)
-    pdf += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    for offset in offsets:
-        pdf += b"%010d 00000 n \n" % offset
-    pdf += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF" % (len(objects) + 1, xref_offset)
-    return bytes(pdf)
+    """Return a minimal valid one-page PDF showing ``title`` (the mail's attachment)."""
+    return build_report_pdf([[title]])
 
 
 def deep_merge(base, override):

@@ -40,9 +40,13 @@ def in_background(function):
 def test_rows_added_during_the_dashboard_search_push_out_the_lowest_time_end(sim):
     # annotations.go Find: the count (3) is taken before the dashboard search; the filtered query
     # after it has LIMIT 3, so the row added meanwhile pushes out the one with the lowest timeEnd.
-    sim.settings(annotations_search_seconds=0.6)
+    sim.settings(annotations_search_seconds=2)
     first, second, third = (annotate(sim, tags=["cut"], time=end, timeEnd=end) for end in (1000, 2000, 3000))
     listing = in_background(lambda: listed(sim, tags="cut", limit=100))
+    # Added once the listing has arrived (and counted) and well before its 2 s search ends, however loaded the machine.
+    deadline = time.monotonic() + 5
+    while not sim.control("GET", "stats")["by_route"].get("GET /api/annotations") and time.monotonic() < deadline:
+        time.sleep(0.02)
     time.sleep(0.3)
     added = annotate(sim, tags=["cut"], time=5000, timeEnd=5000)
     assert [item["id"] for item in listing()] == [added, third, second]

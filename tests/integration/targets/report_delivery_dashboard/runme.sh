@@ -6,6 +6,7 @@
 # in Grafana is installed again with one write. No `set -x`: it would print the credentials.
 set -eu
 source ../setup_simulator/files/simulator.sh
+source ../setup_simulator/files/checks.sh
 output="$work/output.log"
 secrets=(dev-dashboard-token-1111 prod-dashboard-token-2222)
 
@@ -35,24 +36,6 @@ print(json.dumps(json.load(urllib.request.urlopen(request, timeout=30))))' "${ur
 count() {  # count ENV "METHOD /path": requests the simulator received on routes that start so
     api "$1" GET /_sim/stats "" | "$python" -c 'import json, sys
 print(sum(n for route, n in json.load(sys.stdin)["by_route"].items() if route.startswith(sys.argv[1])))' "$2"
-}
-
-run() {  # run DESCRIPTION COMMAND...: must succeed; output in $output
-    local description="$1"
-    shift
-    "$@" >"$output" 2>&1 || { tail -n 60 "$output" >&2; fail "$description (exit $?)"; }
-    local secret
-    for secret in "${secrets[@]}"; do
-        if grep -q -- "$secret" "$output"; then fail "a credential appears in the output"; fi
-    done
-}
-
-contains() {
-    grep -qF -- "$1" "$output" || { tail -n 60 "$output" >&2; fail "the output lacks: $1"; }
-}
-
-equals() {  # equals DESCRIPTION ACTUAL EXPECTED
-    [ "$2" = "$3" ] || fail "$1: got '$2', expected '$3'"
 }
 
 writes() {  # writes ENV: dashboards and folders saved in ENV so far

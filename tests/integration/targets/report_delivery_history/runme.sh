@@ -6,6 +6,7 @@
 # No `set -x`: it would print the credentials that these checks look for.
 set -eu
 source ../setup_simulator/files/simulator.sh
+source ../setup_simulator/files/checks.sh
 output="$work/output.log"
 secrets=(dev-history-token-1111 staging-history-token-2222 prod-history-token-3333 locked-history-token-4444)
 annotations='"annotations:read", "annotations:create", "annotations:write", "annotations:delete"'
@@ -54,37 +55,8 @@ count() {  # count ENV "METHOD /path": requests the simulator received on routes
 print(sum(n for route, n in json.load(sys.stdin)["by_route"].items() if route.startswith(sys.argv[1])))' "$2"
 }
 
-run() {  # run DESCRIPTION COMMAND...: must succeed; output in $output
-    local description="$1"
-    shift
-    "$@" >"$output" 2>&1 || { tail -n 60 "$output" >&2; fail "$description (exit $?)"; }
-    no_secrets
-}
-
-run_failing() {  # run_failing DESCRIPTION COMMAND...: must fail
-    local description="$1"
-    shift
-    if "$@" >"$output" 2>&1; then tail -n 60 "$output" >&2; fail "$description: succeeded but should have failed"; fi
-    no_secrets
-}
-
-no_secrets() {
-    local secret
-    for secret in "${secrets[@]}"; do
-        if grep -q -- "$secret" "$output"; then fail "a credential appears in the output"; fi
-    done
-}
-
-contains() {
-    grep -qF -- "$1" "$output" || { tail -n 60 "$output" >&2; fail "the output lacks: $1"; }
-}
-
 warns() {  # warns TEXT: a warning says TEXT (Ansible wraps warnings at 80 columns)
     tr -s ' \n' ' ' <"$output" | grep -qF -- "$1" || { tail -n 60 "$output" >&2; fail "no warning says: $1"; }
-}
-
-equals() {  # equals DESCRIPTION ACTUAL EXPECTED
-    [ "$2" = "$3" ] || fail "$1: got '$2', expected '$3'"
 }
 
 # Grafana's own JSON error for a failed render (pkg/api/response: {"message": ...}).
