@@ -82,6 +82,8 @@ notes:
     or an ad-hoc command should pass them, so that they never appear on a command line.
 """
 
+    # Every module of the collection runs in check mode; each module's own documentation says what
+    # check mode does there (its check_mode description) and whether it has a diff.
     ATTRIBUTES = r"""
 attributes:
   action_group:
@@ -89,4 +91,16 @@ attributes:
     support: full
     membership:
       - reportops.grafana.grafana
+  check_mode:
+    support: full
+"""
+
+    # A module that only reads Grafana.
+    READ_ONLY = r"""
+attributes:
+  check_mode:
+    description: Only reads Grafana; runs the same in check mode.
+  diff_mode:
+    support: none
+    description: Read-only; nothing changes.
 """

@@ -34,7 +34,6 @@ extends_documentation_fragment:
   - reportops.grafana.connection.ATTRIBUTES
 attributes:
   check_mode:
-    support: full
     description: Reads the report and predicts the change; writes nothing and sends no test email.
   diff_mode:
     support: full

@@ -29,7 +29,6 @@ extends_documentation_fragment:
   - reportops.grafana.connection.ATTRIBUTES
 attributes:
   check_mode:
-    support: full
     description: Reads the dashboard and the folder and predicts the change; writes nothing.
   diff_mode:
     support: full

@@ -30,7 +30,6 @@ extends_documentation_fragment:
   - reportops.grafana.history
 attributes:
   check_mode:
-    support: full
     description:
       - Sends nothing. Lists the reports to prove that each one exists and that the credentials work, and says for each
         delivery whether it would be sent (V(checked)) or skipped by the ledger (V(skipped)). Credentials without

@@ -25,13 +25,7 @@ author:
 extends_documentation_fragment:
   - reportops.grafana.connection
   - reportops.grafana.connection.ATTRIBUTES
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads; check mode runs it as it is.
-  diff_mode:
-    support: none
-    description: Nothing is changed.
+  - reportops.grafana.connection.READ_ONLY
 options:
   report:
     description: Only records of this report, by name or by id.

@@ -21,13 +21,7 @@ author:
 extends_documentation_fragment:
   - reportops.grafana.connection
   - reportops.grafana.connection.ATTRIBUTES
-attributes:
-  check_mode:
-    support: full
-    description: Only reads; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Read-only; nothing changes.
+  - reportops.grafana.connection.READ_ONLY
 options:
   report_id:
     description:

@@ -29,7 +29,6 @@ extends_documentation_fragment:
   - reportops.grafana.connection.ATTRIBUTES
 attributes:
   check_mode:
-    support: full
     description:
       - Checks the options, reads the report and the dashboards, and renders and writes nothing.
         Reports C(changed=true), since what a render answers cannot be known without rendering.

@@ -32,7 +32,6 @@ extends_documentation_fragment:
   - reportops.grafana.history
 attributes:
   check_mode:
-    support: full
     description:
       - Sends nothing. Reads the report to prove that it exists and that the credentials work, predicts the
         recipients and whether the ledger would skip the delivery. A missing report or bad credentials fail as in a

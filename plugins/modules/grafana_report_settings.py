@@ -28,7 +28,6 @@ extends_documentation_fragment:
   - reportops.grafana.connection.ATTRIBUTES
 attributes:
   check_mode:
-    support: full
     description: Reads the settings and predicts the change; writes nothing.
   diff_mode:
     support: full
