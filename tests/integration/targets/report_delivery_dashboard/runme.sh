@@ -8,6 +8,7 @@ set -eu
 source ../setup_simulator/files/simulator.sh
 source ../setup_simulator/files/checks.sh
 output="$work/output.log"
+# shellcheck disable=SC2034  # read by checks.sh
 secrets=(dev-dashboard-token-1111 prod-dashboard-token-2222)
 
 declare -A urls

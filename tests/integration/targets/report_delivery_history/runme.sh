@@ -8,6 +8,7 @@ set -eu
 source ../setup_simulator/files/simulator.sh
 source ../setup_simulator/files/checks.sh
 output="$work/output.log"
+# shellcheck disable=SC2034  # read by checks.sh
 secrets=(dev-history-token-1111 staging-history-token-2222 prod-history-token-3333 locked-history-token-4444)
 annotations='"annotations:read", "annotations:create", "annotations:write", "annotations:delete"'
 
