@@ -22,6 +22,7 @@ import datetime
 import email
 import email.policy
 import email.utils
+import io
 import ipaddress
 import json
 import os
@@ -35,6 +36,7 @@ import subprocess
 import sys
 import threading
 import time
+import zipfile
 import zoneinfo
 from collections import namedtuple
 from contextlib import contextmanager
@@ -425,7 +427,7 @@ class SimState:  # pylint: disable=too-many-public-methods,too-many-instance-att
             self.report_settings = {}
             self.annotations = []
             self.faults = []
-            self.dashboard_store = DashboardStore()
+            self.dashboard_store = DashboardStore(self.config["reports"])
             self.next_annotation_id = 1
             self.next_report_id = max((entry["report"]["id"] for entry in self.config["reports"]), default=0) + 1
             # Failed basic-auth logins per lower-cased login: monotonic times (the lockout window).
@@ -1214,18 +1216,6 @@ RENDERER_UNAVAILABLE = "rendering plugin not available"
 RENDERER_TIMEOUT = "timeout error - you can set timeout in seconds with &timeout url parameter"
 
 
-def org_dashboards(reports):
-    """The dashboards the simulator knows in an org: those of its reports, by uid (the simulator keeps no
-    dashboards of its own)."""
-    known = {}
-    for report in reports:
-        for item in report.get("dashboards") or []:
-            dashboard = item.get("dashboard") or {}
-            if dashboard.get("uid"):
-                known.setdefault(dashboard["uid"], dashboard)
-    return known
-
-
 def render_query(query, pdf):
     """The parameters of a render, checked; 400 for what cannot be rendered.
 
@@ -1314,7 +1304,7 @@ def build_report_pdf(pages):
 
 def render_page_lines(title, dashboard, item, options):
     """What a page of the simulated PDF says: enough for a test to read that each parameter arrived."""
-    lines = [f"Report: {title}", f"Dashboard: {dashboard.get('name') or dashboard['uid']} (uid {dashboard['uid']})",
+    lines = [f"Report: {title}", f"Dashboard: {dashboard['title']} (uid {dashboard['uid']})",
              f"Time range: {item['from'] or 'dashboard default'} to {item['to'] or 'dashboard default'}"]
     lines += [f"Variable {name} = {','.join(values)}" for name, values in sorted(item["variables"].items())]
     lines.append("Orientation: %(orientation)s, layout: %(layout)s, scale factor: %(scaleFactor)d" % options)
@@ -1324,12 +1314,10 @@ def render_page_lines(title, dashboard, item, options):
 
 def build_csv_zip(title, items, dashboards):
     """The CSV answer: a zip with one CSV per dashboard (the frontend saves it as <title>.zip)."""
-    import io  # pylint: disable=import-outside-toplevel  # only this route needs it
-    import zipfile  # pylint: disable=import-outside-toplevel
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for item in items:
-            name = dashboards[item["uid"]].get("name") or item["uid"]
+            name = dashboards[item["uid"]]["title"]
             rows = ["time,value,dashboard,from,to"] + [f"{n},{n * 10},{name},{item['from']},{item['to']}" for n in range(3)]
             archive.writestr(f"{title or 'report'}-{item['uid']}.csv", "\n".join(rows) + "\n")
     return buffer.getvalue()
@@ -1340,9 +1328,10 @@ class RenderRoutes:
 
     def _render_checked(self, principal, query, pdf):
         items, options = render_query(query, pdf)
-        dashboards = org_dashboards(self.state.list_reports(principal.org_id))
+        dashboards = {}
         for item in items:
-            if item["uid"] not in dashboards:
+            dashboards[item["uid"]] = self.state.dashboard_store.model(principal.org_id, item["uid"])
+            if dashboards[item["uid"]] is None:
                 # Inferred: the spec lists 400 for the render routes and no 404.
                 raise ApiError(400, f"dashboard {item['uid']} not found")
             if not can_view_dashboard(principal, item["uid"]):
@@ -1377,16 +1366,11 @@ class RenderRoutes:
         403 "Access denied to this dashboard"; the body is cut down to what the collection reads."""
         uid = match.group("uid")
         saved = self.saved_dashboard(principal, uid)
-        if saved is not None and can_view_dashboard(principal, uid):
-            return 200, saved
-        dashboard = org_dashboards(self.state.list_reports(principal.org_id)).get(uid)
-        if dashboard is None and saved is None:
+        if saved is None:
             raise ApiError(404, "Dashboard not found")
         if not can_view_dashboard(principal, uid):
             raise ApiError(403, "Access denied to this dashboard")
-        return 200, {"dashboard": {"id": dashboard.get("id"), "uid": uid, "title": dashboard.get("name") or uid},
-                     "meta": {"slug": re.sub(r"[^a-z0-9]+", "-", (dashboard.get("name") or uid).lower()).strip("-"),
-                              "url": f"/d/{uid}"}}
+        return 200, saved
 
 
 # Dashboards and folders (issue 18: the "Report deliveries" dashboard) ---------------------------
@@ -1412,13 +1396,33 @@ def dashboard_error(status, reason, kind=None):
 
 
 class DashboardStore:
-    """The dashboards and folders saved through the API, per org; thread-safe."""
+    """The dashboards and folders of each org; thread-safe.
 
-    def __init__(self):
+    At start it holds the dashboards that the configured reports name (Grafana's state before the
+    run: a report can only be made of dashboards that exist), then those saved through the API. A
+    report created through the API adds no dashboard.
+    """
+
+    def __init__(self, configured_reports=()):
         self.lock = threading.Lock()
         self.dashboards = {}  # (org, uid) -> {"dashboard", "folderUid", "created", "updated", "message"}
         self.folders = {}  # (org, uid) -> folder as GET /api/folders/{uid} answers it
-        self.next_id = 1
+        now = utc_now_iso()
+        for entry in configured_reports:
+            for item in entry["report"].get("dashboards") or []:
+                named = item.get("dashboard") or {}
+                if named.get("uid"):
+                    self.dashboards.setdefault((entry["report"]["orgId"], named["uid"]), {
+                        "dashboard": {"id": named.get("id") or 0, "uid": named["uid"],
+                                      "title": named.get("name") or named["uid"], "version": 1, "panels": []},
+                        "folderUid": "", "created": now, "updated": now, "message": ""})
+        self.next_id = max([entry["dashboard"]["id"] for entry in self.dashboards.values()] + [0]) + 1
+
+    def model(self, org_id, uid):
+        """A copy of a dashboard's model, or None."""
+        with self.lock:
+            entry = self.dashboards.get((org_id, uid))
+            return copy.deepcopy(entry["dashboard"]) if entry else None
 
     @staticmethod
     def new_uid():
@@ -1430,7 +1434,9 @@ class DashboardRoutes:
     """Handlers of the dashboard and folder routes; the state is ``self.state.dashboard_store``."""
 
     def _folder(self, org_id, uid):
-        return self.state.dashboard_store.folders.get((org_id, uid))
+        store = self.state.dashboard_store
+        with store.lock:
+            return copy.deepcopy(store.folders.get((org_id, uid)))
 
     def api_save_dashboard(self, principal, body, **_):
         """POST /api/dashboards/db: create, or update the dashboard with the same uid."""
@@ -1459,7 +1465,7 @@ class DashboardRoutes:
             if not allowed:
                 return dashboard_error(403, "Access denied to save dashboard")
             for (other_org, other_uid), other in store.dashboards.items():
-                if (other_org == org and other_uid != uid and other["folderUid"] == folder_uid
+                if (not data.get("overwrite") and other_org == org and other_uid != uid and other["folderUid"] == folder_uid
                         and other["dashboard"]["title"].lower() == title.lower()):
                     return dashboard_error(412, "A dashboard with the same name in the folder already exists", "name-exists")
             if existing is not None and not data.get("overwrite") and dashboard.get("version") != existing["dashboard"]["version"]:
@@ -1481,7 +1487,9 @@ class DashboardRoutes:
 
     def saved_dashboard(self, principal, uid):
         """GET /api/dashboards/uid/{uid} of a saved dashboard: the model as saved, with id and version, and meta."""
-        entry = self.state.dashboard_store.dashboards.get((principal.org_id, uid))
+        store = self.state.dashboard_store
+        with store.lock:
+            entry = copy.deepcopy(store.dashboards.get((principal.org_id, uid)))
         if entry is None:
             return None
         folder = self._folder(principal.org_id, entry["folderUid"]) if entry["folderUid"] else None

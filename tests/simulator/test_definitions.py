@@ -44,7 +44,8 @@ def test_docs_request_examples_are_accepted_and_variables_kept_as_strings(sim, n
 
 
 def test_variables_as_lists_are_accepted_as_the_frontend_sends_them(sim):
-    # Frontend types.ts: reportVariables?: Record<string, string[]>; the docs: a string. Both are stored as sent.
+    # Frontend types.ts: reportVariables?: Record<string, string[]>; the docs: a string. Both are stored as
+    # sent: inferred from the docs' GET example, which answers the string form the create example sent.
     body = dict(fixture("create_report.json"), dashboards=[
         {"dashboard": {"uid": "a"}, "reportVariables": {"env": ["prod", "eu"], "namefilter": "TestData"}}])
     report_id = sim.api("POST", "/api/reports", "admin", json=body).json()["id"]
@@ -72,7 +73,8 @@ def test_docs_settings_examples(sim):
 
 def test_grafana_13_settings_are_replaced_whole_by_a_post(simulator):
     sim = simulator(config={"version": "13.0.0"})
-    # An org that never saved settings: Grafana 13's five fields, as the frontend's test data shows them.
+    # An org that never saved settings: Grafana 13's five fields, as the frontend's test data (mockSettingsData)
+    # shows them; that the server starts from those values is inferred.
     first = sim.api("GET", "/api/reports/settings", "admin").json()
     assert {key: first[key] for key in SETTINGS_13} == {key: fixture("settings_grafana13.json")[key] for key in SETTINGS_13}
     saved = dict(fixture("settings_grafana13.json"), footerFontFamily="Inter", pdfTimeRangeEnabled=False)
@@ -100,8 +102,10 @@ def test_grafana_before_13_has_no_such_settings(sim):
     ("10.2.0", {"subject": "", "pdfShowTemplateVariables": None, "pdfCombineOneFile": None, "formats": ["pdf"]}),
 ])
 def test_an_older_grafana_drops_the_fields_it_does_not_know(simulator, version, kept):
-    # grafana-reporting-api.md, "Fields by age": subject around 11, the two PDF options late 2024 (11.3
-    # inferred), pdf-tables formats with the pdfTables toggle (10.3+). Go drops unknown fields: no error.
+    # grafana-reporting-api.md, "Fields by age": subject around 11/12 (11.0 inferred), the two PDF options
+    # late 2024 (11.3 inferred), pdf-tables formats with the pdfTables toggle (10.3+). Go's JSON decoding
+    # drops unknown fields without an error. Inferred: that a Grafana without the toggle drops a pdf-tables
+    # format value rather than refusing it (no source says which).
     sim = simulator(config={"version": version})
     assert sim.api("GET", "/api/health").json()["version"] == version
     body = dict(fixture("create_report.json"), subject="S", formats=["pdf", "pdf-tables"],

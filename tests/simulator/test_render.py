@@ -136,3 +136,17 @@ def test_dashboard_lookup(sim):
     missing = sim.api("GET", "/api/dashboards/uid/no-such", "sender")
     assert missing.status_code == 404 and missing.json()["message"] == "Dashboard not found"
     assert sim.api("GET", "/api/dashboards/uid/capacity", "slo-only").status_code == 403
+
+
+def test_dashboards_are_grafanas_not_those_a_report_names(sim):
+    # The dashboards are those Grafana has (the configured reports' and those saved through
+    # POST /api/dashboards/db), not echoed from a report body: a report naming an unknown uid adds none.
+    body = {"name": "Echo", "dashboards": [{"dashboard": {"uid": "made-up", "name": "Made up"}}]}
+    assert sim.api("POST", "/api/reports", "admin", json=body).status_code == 200
+    assert sim.api("GET", "/api/dashboards/uid/made-up", "sender").status_code == 404
+    assert render(sim, dashboards=json.dumps([{"dashboard": {"uid": "made-up"}}])).status_code == 400
+    saved = {"dashboard": {"uid": "saved-one", "title": "Saved one"}, "overwrite": False}
+    assert sim.api("POST", "/api/dashboards/db", "dashboards", json=saved).status_code == 200
+    answer = sim.api("GET", "/api/reports/render/pdfs", "dashboards",
+                     params={"dashboards": json.dumps([{"dashboard": {"uid": "saved-one"}}])})
+    assert answer.status_code == 200 and "Dashboard: Saved one (uid saved-one)" in pdf_pages(answer.content)[0]
