@@ -103,7 +103,7 @@ integration: $(NOX_VENV)/.installed
 # single tests by hand: .venv/core-2.16/bin/python -m pytest tests/simulator/test_x.py
 venv: $(NOX_VENV)/.installed
 	$(NOX) --install-only -s $(foreach c,$(CORES),simulator-$(c))
-	@$(foreach c,$(CORES),ln -sfn ../.nox/simulator-$(subst .,-,$(c)) .venv/core-$(c);)
+	@$(foreach c,$(CORES),rm -rf .venv/core-$(c) && ln -s ../.nox/simulator-$(subst .,-,$(c)) .venv/core-$(c);)
 
 bench: venv
 	.venv/core-2.16/bin/python tests/bench/bench.py --venv .venv/core-2.16

@@ -49,7 +49,7 @@ RETRYABLE_STATUSES = (429, 503)
 RETRY_DELAY_CAP = 30
 RECOMMENDED_MIN_TIMEOUT = 60
 # The longest wait between two render retries: the exponential steps stop growing here.
-RENDER_BACKOFF_CAP = 300
+MAX_RENDER_BACKOFF = 300
 
 _REPORT_ID = re.compile(r"^[0-9]+$")
 # Grafana keeps recipients in one string; its UI accepts commas or semicolons.
@@ -187,7 +187,7 @@ class GrafanaError(Exception):
 
 def render_retry_step(backoff, retry):
     """The longest wait before render retry number `retry` (1, 2, ...): backoff, doubled for each retry, capped."""
-    return min(backoff * 2 ** (retry - 1), RENDER_BACKOFF_CAP)
+    return min(backoff * 2 ** (retry - 1), MAX_RENDER_BACKOFF)
 
 
 def render_retry_delay(backoff, retry, uniform=random.uniform):
@@ -320,23 +320,13 @@ class GrafanaClient:
                                       permission="annotations:create (scope %s)" % ORG_ANNOTATIONS_SCOPE)
         return created
 
-    def find_annotations(self, tags, limit=1, time_range=None):
+    def find_annotations(self, tags, limit=1, time_range=None, subject="the ledger annotations"):
         """Organization annotations with all of `tags`, newest `timeEnd` first, at most `limit`; with
-        `time_range` (from, to in epoch ms, both > 0) only those whose span overlaps it."""
+        `time_range` (from, to in epoch ms, both > 0) only those whose span overlaps it (Grafana filters
+        by time only when both bounds are above 0: pkg/services/annotations)."""
         query = [("tags", tag) for tag in tags] + [("type", "annotation"), ("limit", limit)]
-        query += [("from", time_range[0]), ("to", time_range[1])] if time_range else []
-        found, dummy = self.request("GET", PATHS["annotations"], query=query, subject="the ledger annotations",
-                                    permission="annotations:read (scope %s)" % ORG_ANNOTATIONS_SCOPE)
-        return found
-
-    def annotations_between(self, tags, time_from, time_to, limit):
-        """Organization annotations with all of `tags` overlapping [time_from, time_to] (epoch ms), newest first.
-
-        Grafana filters by time only when both bounds are given and above 0 (pkg/services/annotations).
-        """
-        query = [("tags", tag) for tag in tags] + [("type", "annotation"), ("from", int(time_from)),
-                                                   ("to", int(time_to)), ("limit", limit)]
-        found, dummy = self.request("GET", PATHS["annotations"], query=query, subject="the outcome records",
+        query += [("from", int(time_range[0])), ("to", int(time_range[1]))] if time_range else []
+        found, dummy = self.request("GET", PATHS["annotations"], query=query, subject=subject,
                                     permission="annotations:read (scope %s)" % ORG_ANNOTATIONS_SCOPE)
         if not isinstance(found, list):
             raise GrafanaError("Grafana answered GET %s with something that is not a list; check url." % PATHS["annotations"],

@@ -20,6 +20,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.errors import ArgumentTypeError, RequiredError, UnsupportedError
 
 from ansible_collections.reportops.grafana.plugins.module_utils._client import (
+    MAX_RENDER_BACKOFF,
     GrafanaError,
     normalize_report_id,
     split_recipients,
@@ -44,7 +45,6 @@ _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _TYPE_ERROR = re.compile(r"^argument '([^']+)' is of type .* unable to convert to (\w+)")
 _TYPE_NAMES = {"bool": "boolean", "str": "string", "int": "integer", "list": "list", "dict": "dictionary"}
 MAX_RETRIES = 10
-MAX_RENDER_BACKOFF = 300
 
 # Argument specs shared by the modules that send: to whom and what the ledger remembers (options of
 # grafana_report_send, suboptions of grafana_report_deliver's deliveries), and the options of the
@@ -301,6 +301,18 @@ def checked_deliveries(deliveries, extra_spec=None, converted=False):
     return checked
 
 
+def report_id_by_name(name, reports):
+    """The id of the one report of the listing `reports` called `name`; DeliveryError when there is none or several."""
+    ids = [to_text(report.get("id")) for report in reports if report.get("name") == name]
+    if not ids:
+        names = sorted(set(to_text(report.get("name")) for report in reports))
+        raise DeliveryError("report '%s' does not exist in this Grafana (its reports: %s)." % (name, ", ".join(names) or "none"))
+    if len(ids) > 1:
+        raise DeliveryError("report name '%s' matches %d reports in this Grafana (ids %s); rename one in Grafana or give"
+                            " report_id." % (name, len(ids), ", ".join(ids)))
+    return ids[0]
+
+
 def resolve_report_names(deliveries, reports):
     """The deliveries with report names turned into this Grafana's ids; DeliveryError names every name missing or ambiguous."""
     problems, resolved = [], []
@@ -308,16 +320,10 @@ def resolve_report_names(deliveries, reports):
         if delivery.report is None:
             resolved.append(delivery)
             continue
-        ids = [to_text(report.get("id")) for report in reports if report.get("name") == delivery.report]
-        if len(ids) == 1:
-            resolved.append(delivery.resolved(ids[0]))
-        elif not ids:
-            names = sorted(set(to_text(report.get("name")) for report in reports))
-            problems.append("delivery '%s': report '%s' does not exist in this Grafana (its reports: %s)."
-                            % (delivery.name, delivery.report, ", ".join(names) or "none"))
-        else:
-            problems.append("delivery '%s': report name '%s' matches %d reports in this Grafana (ids %s); rename one "
-                            "in Grafana or give report_id." % (delivery.name, delivery.report, len(ids), ", ".join(ids)))
+        try:
+            resolved.append(delivery.resolved(report_id_by_name(delivery.report, reports)))
+        except DeliveryError as exc:
+            problems.append("delivery '%s': %s" % (delivery.name, exc))
     if problems:
         raise DeliveryError(" ".join(problems))
     return resolved

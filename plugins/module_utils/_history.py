@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import re
 import socket
 import time
 
@@ -22,12 +21,10 @@ from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.reportops.grafana.plugins.module_utils._client import GrafanaError
 from ansible_collections.reportops.grafana.plugins.module_utils._delivery import parse_interval
-from ansible_collections.reportops.grafana.plugins.module_utils._ledger import ANNOTATION_TAG, delivery_id
+from ansible_collections.reportops.grafana.plugins.module_utils._ledger import ANNOTATION_TAG, CLAIM_TAG, READ_PERMISSION, delivery_id
 
 RECORD_VERSION = 1
 OUTCOMES = ("sent", "failed", "skipped")
-CLAIM_TAG = "ledger:claim"
-READ_PERMISSION = "annotations:read with scope annotations:type:organization"
 # The fields of a record as grafana_report_history returns it, in this order.
 RECORD_FIELDS = ("time", "outcome", "report", "report_id", "delivery", "delivery_key", "recipients", "attempts",
                  "elapsed", "message", "runner", "job")
@@ -38,9 +35,6 @@ HISTORY_ARGUMENT_SPEC = dict(
     history_recipients=dict(type="bool", default=False),
     history_job=dict(type="dict", options=dict(id=dict(type="int"), template=dict(type="str"))),
 )
-
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}:\d{2})?$")
-
 
 class HistoryError(ValueError):
     """Invalid input to the history module; the message names the option."""
@@ -135,17 +129,18 @@ def parse_moment(value, now, field):
     text = to_text(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
     if text.lower() == "now":
         return now
-    seconds = parse_interval(text) if text and not _DATE.match(text) else None
+    # Only grafana_report_history reads windows: the modules that send do not load the definitions' code.
+    from ansible_collections.reportops.grafana.plugins.module_utils._report_definition import (  # pylint: disable=import-outside-toplevel
+        DefinitionError,
+        instant,
+    )
+    try:
+        return instant(text, "UTC", field).timestamp()
+    except DefinitionError:
+        pass
+    seconds = parse_interval(text) if text else None
     if seconds is not None:
         return now - seconds
-    moment = None
-    if _DATE.match(text):
-        try:
-            moment = datetime.datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
-        except ValueError:
-            moment = None  # a day or an hour out of range
-    if moment is not None:
-        return (moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)).timestamp()
     raise HistoryError("%s must be a duration back from now such as 24h, 7d or 1h30m, a date or time such as 2026-11-30 "
                        "or 2026-11-30T06:00:00Z, or now; got %r." % (field, value))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: grafana_report_dashboard
 short_description: Install the "Report deliveries" dashboard (or another dashboard model) once
-version_added: 0.3.0
+version_added: 0.2.0
 description:
   - Installs a dashboard model in Grafana with C(POST /api/dashboards/db), in a folder that is made when it is missing.
   - The collection ships the "Report deliveries" dashboard, which shows the outcome records that O(ignore:history=grafana)

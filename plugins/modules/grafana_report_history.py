@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: grafana_report_history
 short_description: List the outcome records of report deliveries in one Grafana
-version_added: 0.3.0
+version_added: 0.2.0
 description:
   - Lists the outcome records that M(reportops.grafana.grafana_report_send), M(reportops.grafana.grafana_report_deliver)
     and the role P(reportops.grafana.report_delivery#role) write with O(reportops.grafana.grafana_report_send#module:history=grafana),
@@ -206,7 +206,7 @@ def read_history(module):
         return {}, str(exc)
     try:
         client = GrafanaClient(module)
-        annotations = client.annotations_between([ANNOTATION_TAG], start * 1000, end * 1000, params["limit"])
+        annotations = client.find_annotations([ANNOTATION_TAG], params["limit"], (start * 1000, end * 1000), "the outcome records")
     except GrafanaError as exc:
         return {}, exc.message
     if len(annotations) >= params["limit"]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: grafana_report_render
 short_description: Render a Grafana Enterprise report to a file without sending it
-version_added: 0.3.0
+version_added: 0.2.0
 description:
   - Renders a saved report, or dashboards given here, through Grafana Enterprise's
     C(GET /api/reports/render/pdfs) or C(GET /api/reports/render/csvs), the routes behind the
@@ -255,6 +255,7 @@ from ansible_collections.reportops.grafana.plugins.module_utils._client import (
     exit_module,
     module_kwargs,
 )
+from ansible_collections.reportops.grafana.plugins.module_utils._delivery import DeliveryError, report_id_by_name
 from ansible_collections.reportops.grafana.plugins.module_utils._render import (
     CONTENT_TYPES,
     RENDER_ARGUMENT_SPEC,
@@ -271,20 +272,13 @@ from ansible_collections.reportops.grafana.plugins.module_utils._render import (
 
 
 def saved_report(client, plan):
-    """The report named by `report` or `report_id`, or None when dashboards are given; GrafanaError or RenderError."""
+    """The report named by `report` or `report_id`, as GET /api/reports/{id} gives it (the listing may leave
+    fields out), or None when dashboards are given; GrafanaError or DeliveryError."""
     if plan["report_id"] is not None:
         return client.get_report(plan["report_id"])
     if plan["report"] is None:
         return None
-    reports = client.list_reports()
-    found = [report for report in reports if report.get("name") == plan["report"]]
-    if not found:
-        names = sorted(set(to_text(report.get("name")) for report in reports))
-        raise RenderError("report '%s' does not exist in this Grafana (its reports: %s)." % (plan["report"], ", ".join(names) or "none"))
-    if len(found) > 1:
-        raise RenderError("report name '%s' matches %d reports (ids %s); give report_id."
-                          % (plan["report"], len(found), ", ".join(to_text(report.get("id")) for report in found)))
-    return found[0]
+    return client.get_report(report_id_by_name(plan["report"], client.list_reports()))
 
 
 def write_if_changed(module, dest, content, mode):
@@ -329,7 +323,7 @@ def render_to_file(module):
             return dict(result, changed=True, status=200, elapsed=round(time.time() - started, 3)), None
         subject = "the %s of %s" % (plan["format"].upper(), "report '%s'" % report.get("name") if report else "the dashboards")
         status, content, content_type = client.render(plan["format"], render_query(plan, items, report), subject)
-    except RenderError as exc:
+    except (RenderError, DeliveryError) as exc:
         return dict(result, elapsed=round(time.time() - started, 3)), str(exc)
     except GrafanaError as exc:
         return dict(result, elapsed=round(time.time() - started, 3), **({"status": exc.status} if exc.status else {})), exc.message

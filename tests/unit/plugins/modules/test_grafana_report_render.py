@@ -18,13 +18,16 @@ DASHBOARD = {"dashboard": {"uid": "slo", "title": "SLOs"}, "meta": {}}
 def test_renders_writes_then_leaves_the_file(run_module, fetch, tmp_path):
     dest = str(tmp_path / "r.pdf")
     for dummy in range(2):
-        fetch.reply(200, [REPORT]).reply(200, DASHBOARD).reply(200, PDF, headers={"Content-Type": "application/pdf"})
+        # A name is resolved in the listing, then the report itself is read (the listing may leave fields out).
+        fetch.reply(200, [{"id": 3, "name": "Weekly SLO"}]).reply(200, REPORT).reply(200, DASHBOARD).reply(
+            200, PDF, headers={"Content-Type": "application/pdf"})
     first = run_module(main, dict(BASE, report="Weekly SLO", dest=dest, mode="0600"))
     assert not first.failed and first.result["changed"]
     assert first.result["pages"] == 1 and first.result["size"] == len(PDF)
     assert first.result["sha256"] == hashlib.sha256(PDF.encode()).hexdigest()
     assert stat.S_IMODE(os.stat(dest).st_mode) == 0o600
-    render = fetch.calls[2]
+    assert [call["url"].split("3000")[1] for call in fetch.calls[:2]] == ["/api/reports", "/api/reports/3"]
+    render = fetch.calls[3]
     assert render["method"] == "GET" and "/api/reports/render/pdfs?" in render["url"] and "title=Weekly+SLO" in render["url"]
     assert "%22reportVariables%22%3A%7B%22env%22%3A%5B%22prod%22%5D" in render["url"]
     second = run_module(main, dict(BASE, report="Weekly SLO", dest=dest, mode="0600"))
