@@ -21,7 +21,7 @@ from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.reportops.grafana.plugins.module_utils._client import GrafanaError
 from ansible_collections.reportops.grafana.plugins.module_utils._delivery import parse_interval
-from ansible_collections.reportops.grafana.plugins.module_utils._ledger import ANNOTATION_TAG, CLAIM_TAG, READ_PERMISSION, delivery_id
+from ansible_collections.reportops.grafana.plugins.module_utils._ledger import ANNOTATION_TAG, CLAIM_TAG, delivery_id
 
 RECORD_VERSION = 1
 OUTCOMES = ("sent", "failed", "skipped")
@@ -35,6 +35,7 @@ HISTORY_ARGUMENT_SPEC = dict(
     history_recipients=dict(type="bool", default=False),
     history_job=dict(type="dict", options=dict(id=dict(type="int"), template=dict(type="str"))),
 )
+
 
 class HistoryError(ValueError):
     """Invalid input to the history module; the message names the option."""

@@ -181,7 +181,6 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.reportops.grafana.plugins.module_utils._client import GrafanaClient, GrafanaError, exit_module, module_kwargs
 from ansible_collections.reportops.grafana.plugins.module_utils._history import (
-    READ_PERMISSION,
     HistoryError,
     counts,
     parse_record,
@@ -191,7 +190,7 @@ from ansible_collections.reportops.grafana.plugins.module_utils._history import 
     utc_iso,
     window,
 )
-from ansible_collections.reportops.grafana.plugins.module_utils._ledger import ANNOTATION_TAG
+from ansible_collections.reportops.grafana.plugins.module_utils._ledger import ANNOTATION_TAG, READ_PERMISSION
 
 
 def read_history(module):
