@@ -62,6 +62,20 @@ def _collection(session, core):
     return setup.current_path
 
 
+def _run_home(session):
+    """Return a HOME made empty for this session's run, for the commands that run tests.
+
+    ansible-test passes HOME (and PATH) to what it runs and drops the rest of the environment,
+    so in a HOME of its own a test finds under ~ (~/.cache, ~/.ansible, ~/.ansible.cfg) only what
+    this run wrote there: a test that relied on an earlier run's download fails on every machine,
+    not only on new ones. Package managers run outside it and keep their caches.
+    """
+    home = os.path.abspath(os.path.join("build", "run", session.name, "home"))
+    shutil.rmtree(home, ignore_errors=True)
+    os.makedirs(home)
+    return home
+
+
 def _seed_get_pip(session):
     # ansible-test's sanity venvs bootstrap pip with a get-pip.py that it downloads from a host
     # that is not reachable from every build host; it uses a cached copy when there is one, so
@@ -90,13 +104,20 @@ def _add_core_sessions(core, python, target_python):
         """ansible-test integration --local; fails if a target leaves a process running."""
         _install(session, core)
         path = _collection(session, core)
+        home = _run_home(session)
+        # community.general for the mail recipe target, fetched with the bootstrap venv's pip (the
+        # session venv may have none) into this run's HOME. Without it only that target fails, and
+        # its message says how to provide a copy; the other targets still run.
+        session.run(sys.executable, "tests/utils/community_general.py", "--home", home, external=True,
+                    success_codes=[0, 1])
         # The targets start simulators in the background; one left running would hold a port and
         # a state directory. nox has no check for that: this session adopts the orphans of its
         # commands (PR_SET_CHILD_SUBREAPER) and ends and names any that outlive ansible-test.
         if not leaked_processes.become_subreaper():
             session.warn("cannot become a subreaper (Linux only): processes left running are not checked")
         with session.chdir(path):
-            session.run("ansible-test", "integration", "--local", "--python", python, "-v", *session.posargs)
+            session.run("ansible-test", "integration", "--local", "--python", python, "-v", *session.posargs,
+                        env={"HOME": home})
         leaked = leaked_processes.end_leaked_processes()
         if leaked:
             session.error("the targets left %d processes running, now ended: %s" % (
@@ -131,14 +152,15 @@ def _add_core_sessions(core, python, target_python):
         _install(session, core)
         path = _collection(session, core)
         with session.chdir(path):
-            session.run("ansible-test", "units", "--local", "--python", python, *session.posargs)
+            session.run("ansible-test", "units", "--local", "--python", python, *session.posargs,
+                        env={"HOME": _run_home(session)})
 
     @nox.session(name="simulator-%s" % core, python=python, tags=tags, allow_parallel=True)
     def simulator(session):
         """pytest tests/simulator (and the tests of tests/utils)."""
         _install(session, core)
         session.run("python", "-m", "pytest", "tests/simulator", "tests/utils", "-q", "-p", "no:cacheprovider",
-                    *session.posargs)
+                    *session.posargs, env={"HOME": _run_home(session)})
 
 
 # The Makefile names the sessions in the order `nox -j` starts them: integration, the longest, first.

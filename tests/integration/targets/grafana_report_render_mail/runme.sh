@@ -1,16 +1,15 @@
 #!/usr/bin/env bash
 # The recipe of docs/render.md (render a report over last month, mail it with community.general.mail),
 # run as written there against the simulator and a real SMTP server on loopback (aiosmtpd), then the
-# mail is read back. community.general comes from the `ansible` wheel on PyPI, downloaded once without
-# its dependencies into a cache; only its ansible_collections/community/general tree is used, so the
-# venv's ansible-core is unchanged. No `set -x`: it would print the token.
+# mail is read back. community.general comes from the `ansible` wheel on PyPI: the integration session
+# of `make test` fetches it before ansible-test runs, into the HOME it makes for this run
+# (tests/utils/community_general.py); only its collections path is added here, so the venv's
+# ansible-core is unchanged. No `set -x`: it would print the token.
 set -eu
 python="${ANSIBLE_TEST_PYTHON_INTERPRETER:-python}"
 here="$(pwd)"
 simulator="$here/../../../simulator/grafana_sim.py"
 recipe="$here/../../../../docs/render.md"
-ansible_wheel_version=9.13.0
-cache="${REPORTOPS_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/reportops-grafana}/community-general-$ansible_wheel_version"
 work="$(mktemp -d)"
 output="$work/output.log"
 smtpd_pid=""
@@ -28,22 +27,9 @@ fail() {
     exit 1
 }
 
-if [ ! -f "$cache/ansible_collections/community/general/plugins/modules/mail.py" ]; then
-    echo "== fetching community.general from the ansible $ansible_wheel_version wheel (PyPI, without dependencies)"
-    mkdir -p "$cache.download"
-    "$python" -m pip download --quiet --no-deps --only-binary=:all: -d "$cache.download" "ansible==$ansible_wheel_version" \
-        || fail "could not download the ansible $ansible_wheel_version wheel from PyPI (needed for community.general.mail)"
-    "$python" - "$cache.download" "$cache" <<'PYTHON'
-import glob, os, sys, zipfile
-download, cache = sys.argv[1], sys.argv[2]
-prefix = "ansible_collections/community/general/"
-with zipfile.ZipFile(glob.glob(os.path.join(download, "ansible-*.whl"))[0]) as wheel:
-    wheel.extractall(cache + ".partial", [name for name in wheel.namelist() if name.startswith(prefix)])
-os.rename(cache + ".partial", cache)
-PYTHON
-    rm -rf "$cache.download"
-fi
-export ANSIBLE_COLLECTIONS_PATH="${ANSIBLE_COLLECTIONS_PATH:+$ANSIBLE_COLLECTIONS_PATH:}$cache"
+# Its message says what is missing and how to provide it.
+collections="$("$python" "$here/../../../utils/community_general.py" --installed)" || fail "community.general is missing"
+export ANSIBLE_COLLECTIONS_PATH="${ANSIBLE_COLLECTIONS_PATH:+$ANSIBLE_COLLECTIONS_PATH:}$collections"
 
 url="$("$python" "$simulator" serve --background --state-dir "$work/sim" --lifetime 600 \
     | "$python" -c 'import json, sys; print(json.loads(sys.stdin.read().splitlines()[-1])["url"])')"
