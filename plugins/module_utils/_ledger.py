@@ -446,7 +446,6 @@ class GrafanaLedger:
         # dev, staging and prod from one host is three deliveries there, as it is in the three Grafanas.
         self.local_scope = local_scope
         self.runner = runner or "%s/%d/%s" % (socket.gethostname(), os.getpid(), uuid.uuid4().hex[:8])
-        self.listing_seconds = []  # how long each listing took, for the message when they exceed the lease
 
     def prepare(self):
         self.lock_ledger.prepare()
@@ -464,19 +463,19 @@ class GrafanaLedger:
     def tags(delivery):
         return [ANNOTATION_TAG, "delivery:%s" % delivery[:32]]
 
-    def listing(self, tags, limit, time_range=None):
+    def listing(self, tags, limit, time_range=None, timings=None):
+        """The annotations with `tags`; with `timings` (a list of the one claim that asks), how long it took is
+        appended there: the ledger is shared by the threads of grafana_report_deliver, so it keeps no timings."""
         started = time.monotonic()
         found = self.client.find_annotations(tags, limit=limit, time_range=time_range)
-        self.listing_seconds.append(time.monotonic() - started)
-        if not isinstance(found, list):
-            raise LedgerError("Grafana answered the annotation listing with %s, not a list; nothing was sent."
-                              % type(found).__name__)
+        if timings is not None:
+            timings.append(time.monotonic() - started)
         return found
 
-    def claims(self, delivery):
-        return self.listing(self.tags(delivery) + [CLAIM_TAG], LISTING_LIMIT)
+    def claims(self, delivery, timings=None):
+        return self.listing(self.tags(delivery) + [CLAIM_TAG], LISTING_LIMIT, timings=timings)
 
-    def records(self, delivery, legacy_before_ms=None, upgrade=False):
+    def records(self, delivery, legacy_before_ms=None, upgrade=False, timings=None):
         """The delivery's send records, parsed; with `legacy_before_ms` also those of 0.2 made before then.
 
         0.2's records are found by their report tag, among history records of other outcomes; only
@@ -486,7 +485,8 @@ class GrafanaLedger:
         """
         found = []
         if legacy_before_ms:
-            legacy = [item for item in self.listing(self.tags(delivery) + [REPORT_TAG_KEY], RECORD_LIMIT, (1, legacy_before_ms))
+            legacy = [item for item in self.listing(self.tags(delivery) + [REPORT_TAG_KEY], RECORD_LIMIT,
+                                                    (1, legacy_before_ms), timings)
                       if isinstance(item, dict) and is_send_record(item)]
             for item in legacy if upgrade else ():
                 if SENT_TAG not in item["tags"] and _integer(item.get("id")) is not None:
@@ -495,7 +495,7 @@ class GrafanaLedger:
                     except GrafanaError:
                         pass  # the next run upgrades it
             found += legacy
-        found += self.listing(self.tags(delivery) + [SENT_TAG], RECORD_LIMIT)
+        found += self.listing(self.tags(delivery) + [SENT_TAG], RECORD_LIMIT, timings=timings)
         records = unique(found)
         for record in records:
             record["state"] = SENT  # whatever its text says, a record can only make runs skip
@@ -536,13 +536,13 @@ class GrafanaLedger:
         with self.delivery_lock(delivery, deadline):
             yield self._claim(delivery, delivery_key, min_interval, retries)
 
-    def _round(self, delivery, claim_id, started):
+    def _round(self, delivery, claim_id, started, timings):
         """This run's claims listings until one shows its own claim (bounded by attempts and the lease)."""
         listings = []
         for attempt in range(LISTING_ATTEMPTS):
             if attempt:
                 time.sleep(RELIST_PAUSE * attempt)
-            listings.append(self.claims(delivery))
+            listings.append(self.claims(delivery, timings))
             if any(isinstance(item, dict) and item.get("id") == claim_id for item in listings[-1]) or (
                     time.monotonic() - started > LEASE_BEFORE_SEND):
                 break
@@ -560,15 +560,15 @@ class GrafanaLedger:
         if claim_id is None:
             raise LedgerError("Grafana answered the ledger claim without an annotation id (%r); nothing was sent." % (created,))
         claim = _Claim(self, delivery, claim_id, fields, claimed_at)
-        stale, own_seen = set(), False
-        self.listing_seconds = []
+        # How long each of this claim's listings took, for the message when they exceed the lease.
+        stale, own_seen, timings = set(), False, []
         for settle in (False, True):
             if settle:
                 time.sleep(SETTLE_SECONDS)
             try:
-                listings = self._round(delivery, claim_id, started)
+                listings = self._round(delivery, claim_id, started, timings)
                 # Records are listed after the claims: a claim turned into a record meanwhile is in one or the other.
-                records = self.records(delivery, None if settle else claimed_ms, upgrade=True)
+                records = self.records(delivery, None if settle else claimed_ms, upgrade=True, timings=timings)
             except GrafanaError as exc:
                 raise LedgerError(_joined("The delivery ledger could not be read: %s Nothing was sent." % exc.message,
                                           claim.release()))
@@ -594,7 +594,7 @@ class GrafanaLedger:
                 " before a send, so nothing was sent. Since Grafana 11.3 each listing waits for a search of the dashboards"
                 " the credentials can read, which is slow on instances with many dashboards; this delivery cannot use"
                 " ledger=grafana there until listings are faster." % (
-                    len(self.listing_seconds), sum(self.listing_seconds), max(self.listing_seconds), LEASE_BEFORE_SEND),
+                    len(timings), sum(timings), max(timings), LEASE_BEFORE_SEND),
                 claim.release()))
         claim.obsolete = sorted(stale)
         return claim

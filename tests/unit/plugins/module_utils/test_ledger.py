@@ -6,6 +6,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import stat
 import threading
 import time
@@ -514,6 +515,39 @@ def test_listings_slower_than_the_lease_fail_before_sending_naming_the_dashboard
     with pytest.raises(LedgerError) as raised:
         run_once(runner(grafana, tmp_path, "slow"))
     assert "search of the dashboards" in str(raised.value) and "try again" not in str(raised.value)
+    assert grafana.annotations == {}
+
+
+def test_claims_of_several_deliveries_in_threads_on_one_ledger_keep_their_own_timings(grafana, tmp_path, monkeypatch):
+    # grafana_report_deliver's threads share one GrafanaLedger: what one claim measures must stay in that claim.
+    monkeypatch.setattr(_ledger, "LEASE_BEFORE_SEND", 0.05)
+    slowness = dict(("%d" % index * 64, 0.1 + 0.2 * index) for index in range(4))  # each delivery's listings
+    current = threading.local()
+    grafana.after_listing = lambda: time.sleep(slowness[current.delivery])
+    ledger, results, problems = runner(grafana, tmp_path, "shared"), {}, []
+
+    def work(delivery):
+        current.delivery = delivery
+        try:
+            run_once(ledger, delivery=delivery)
+        except LedgerError as exc:
+            results[delivery] = str(exc)
+        except Exception as exc:  # pylint: disable=broad-except
+            problems.append(exc)
+
+    threads = [threading.Thread(target=work, args=(delivery,)) for delivery in slowness]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert problems == [] and sorted(results) == sorted(slowness)
+    for delivery, message in results.items():
+        count, total, slowest = re.search(r"(\d+) annotation listings took ([0-9.]+)s \(the slowest ([0-9.]+)s\)", message).groups()
+        # Only this delivery's own five listings (claims, 0.2 records, records; after settling claims, records), each
+        # as slow as this delivery's and none as slow as the next one's.
+        assert int(count) == 5
+        assert abs(float(slowest) - slowness[delivery]) < 0.1  # the message rounds to 0.1s
+        assert abs(float(total) - 5 * slowness[delivery]) < 0.25
     assert grafana.annotations == {}
 
 
