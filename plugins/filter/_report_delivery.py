@@ -69,7 +69,7 @@ def names_list(value, field):
 
 
 def checked_role_deliveries(deliveries, problems):
-    """(options, Delivery) for each delivery of the role's list (absent ones too), problems appended."""
+    """(options, checked options without the role's keys) for each delivery of the role's list (absent ones too), problems appended."""
     if deliveries is None:
         deliveries = []
     if not isinstance(deliveries, (list, tuple)):
@@ -110,7 +110,7 @@ def _raise(problems, variable="report_delivery_deliveries"):
 
 
 def selected_deliveries(deliveries, environments=None, only=None):
-    """(options, Delivery) of the present deliveries that apply to an environment known by these names.
+    """(options, checked options) of the present deliveries that apply to an environment known by these names.
 
     Every delivery is checked (by the same code as the modules), not only those selected, so that a
     mistake fails every environment alike and before anything is sent. Without `environments`,
@@ -123,7 +123,7 @@ def selected_deliveries(deliveries, environments=None, only=None):
     except DeliveryError as exc:
         problems.append(str(exc))
         wanted = []
-    known = set(delivery.name for options, delivery in checked)
+    known = set(delivery["name"] for options, delivery in checked)
     missing = [name for name in wanted if name not in known]
     if missing and not problems:
         problems.append("report_delivery_only names unknown deliveries: %s (known: %s)."
@@ -131,14 +131,14 @@ def selected_deliveries(deliveries, environments=None, only=None):
     _raise(problems)
     names = None if environments is None else set(names_list(environments, "environments"))
     return [(options, delivery) for options, delivery in _present(checked)
-            if (not wanted or delivery.name in wanted)
+            if (not wanted or delivery["name"] in wanted)
             and (names is None or options.get("environments") is None
                  or names.intersection(names_list(options["environments"], "environments")))]
 
 
 def report_delivery_plan(deliveries, environments, only=None):
-    """The deliveries this environment sends, as grafana_report_deliver's `deliveries`."""
-    return [delivery.options() for options, delivery in selected_deliveries(deliveries, environments, only)]
+    """The deliveries this environment sends, as grafana_report_deliver's `deliveries`: their checked options."""
+    return [delivery for options, delivery in selected_deliveries(deliveries, environments, only)]
 
 
 def _run_line(host, run):
@@ -301,24 +301,23 @@ def report_delivery_jobs(deliveries, settings):
         if not options.get("schedule"):
             continue
         cron = parse_cron(options["schedule"])
-        vars_file = "%s/deliveries/%s.yml" % (schedule_dir, delivery.name)
-        delivery_options = delivery.options()
+        name = delivery["name"]
+        vars_file = "%s/deliveries/%s.yml" % (schedule_dir, name)
         schedule = " ".join(cron.expression.split())
-        delivery_options["schedule"] = schedule
         jobs.append(dict(
-            name=delivery.name,
+            name=name,
             schedule=schedule,
             cron=cron.normalized,
             calendars=cron.oncalendar(),
             # Cron has no randomized delay: a fixed one per delivery, the same on every run.
-            cron_delay=random.Random(delivery.name).randint(0, delay) if delay else 0,
-            unit="%s-%s" % (settings["report_delivery_unit_prefix"], delivery.name),
+            cron_delay=random.Random(name).randint(0, delay) if delay else 0,
+            unit="%s-%s" % (settings["report_delivery_unit_prefix"], name),
             unit_files=["%s/%s-%s.%s" % (settings["report_delivery_systemd_dir"], settings["report_delivery_unit_prefix"],
-                                         delivery.name, suffix) for suffix in ("service", "timer")],
+                                         name, suffix) for suffix in ("service", "timer")],
             vars_file=vars_file,
             command="%s -i %s/inventory.yml -e @%s reportops.grafana.deliver"
                     % (settings["report_delivery_ansible_playbook"], schedule_dir, vars_file),
-            variables={"report_delivery_only": [delivery.name], "report_delivery_deliveries": [delivery_options]},
+            variables={"report_delivery_only": [name], "report_delivery_deliveries": [dict(delivery, schedule=schedule)]},
         ))
     return jobs
 
@@ -328,7 +327,7 @@ def report_delivery_jobs(deliveries, settings):
 def _expected_names(variables, host):
     """Names of the deliveries that apply to this environment, or [] when its deliveries are invalid."""
     try:
-        return [delivery.name for options, delivery in selected_deliveries(
+        return [delivery["name"] for options, delivery in selected_deliveries(
             variables.get("report_delivery_deliveries"), [host] + list(variables.get("group_names") or []),
             variables.get("report_delivery_only"))]
     except AnsibleFilterError:

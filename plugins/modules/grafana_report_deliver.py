@@ -179,6 +179,7 @@ from ansible_collections.reportops.grafana.plugins.module_utils._delivery import
     DELIVERIES_SUBOPTIONS,
     LEDGER_ARGUMENT_SPEC,
     RENDER_RETRY_ARGUMENT_SPEC,
+    Delivery,
     DeliveryError,
     checked_deliveries,
     checked_render_retries,
@@ -198,7 +199,7 @@ def checked_params(params):
     checked_retries(params["retries"])
     checked_render_retries(params)
     # AnsibleModule converted them with DELIVERIES_SUBOPTIONS: the model checks their values.
-    return checked_deliveries(params["deliveries"], converted=True)
+    return [Delivery.of(options) for options in checked_deliveries(params["deliveries"], converted=True)]
 
 
 def listed_reports(module, client, deliveries):
