@@ -180,17 +180,16 @@ window:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.reportops.grafana.plugins.module_utils._client import GrafanaClient, GrafanaError, exit_module, module_kwargs
+from ansible_collections.reportops.grafana.plugins.module_utils._annotation_record import ANNOTATION_TAG, parse_record, utc_iso
 from ansible_collections.reportops.grafana.plugins.module_utils._history import (
     HistoryError,
     counts,
-    parse_record,
     public,
     selected,
     unrecovered,
-    utc_iso,
     window,
 )
-from ansible_collections.reportops.grafana.plugins.module_utils._ledger import ANNOTATION_TAG, READ_PERMISSION
+from ansible_collections.reportops.grafana.plugins.module_utils._ledger import READ_PERMISSION
 
 
 def read_history(module):

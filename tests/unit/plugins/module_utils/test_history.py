@@ -20,69 +20,9 @@ OUTCOME = dict(name="weekly-slo", report="Weekly SLO", report_id="3", recipients
 JOB = {"id": 4711, "template": "Deliver reports"}
 
 
-def annotation(fields, tags, moment_ms, annotation_id=1):
-    return {"id": annotation_id, "time": moment_ms - 1000, "timeEnd": moment_ms, "tags": tags,
-            "text": _history.record_text(fields)}
-
-
-def test_record_fields_and_text():
-    fields = _history.record_fields(OUTCOME, "k1", "Weekly SLO", "runner-1", JOB, with_addresses=False)
-    assert fields == dict(v=1, outcome="failed", report="Weekly SLO", report_id="3", delivery="weekly-slo",
-                          delivery_key="k1", recipients=2, attempts=3, elapsed=31.2, message=OUTCOME["message"],
-                          runner="runner-1", job=JOB)
-    text = _history.record_text(fields)
-    first, line = text.split("\n")
-    assert first == ("reportops.grafana: report 'Weekly SLO' (3), delivery 'weekly-slo' failed (3 attempts, 31.2s): "
-                     + OUTCOME["message"])
-    assert json.loads(line) == fields
-    assert "a@example.com" not in text
-
-
-def test_addresses_only_when_asked():
-    fields = _history.record_fields(OUTCOME, None, "Weekly SLO", "r", None, with_addresses=True)
-    assert fields["addresses"] == ["a@example.com", "b@example.com"] and fields["job"] is None
-
-
-def test_saved_recipients_that_were_not_read_are_an_unknown_number():
-    outcome = dict(OUTCOME, recipients=[], recipients_source="report")
-    assert _history.record_fields(outcome, None, None, "r", None, True)["recipients"] is None
-
-
-def test_tags_follow_the_contract_with_the_ledger():
-    fields = _history.record_fields(OUTCOME, None, "Weekly SLO", "r", None, False)
-    assert _history.record_tags(fields, "ab" * 32) == [
-        "reportops.grafana", "delivery:" + "ab" * 16, "outcome:failed", "report:3", "delivery-name:weekly-slo"]
-
-
 def test_job_of():
     assert _history.job_of(None) is None and _history.job_of({"id": None, "template": None}) is None
     assert _history.job_of({"id": 7, "template": None}) == {"id": 7, "template": None}
-
-
-def test_a_record_reads_back():
-    fields = _history.record_fields(OUTCOME, "k1", "Weekly SLO", "runner-1", JOB, False)
-    record = _history.parse_record(annotation(fields, _history.record_tags(fields, "0" * 64), int(NOW * 1000)))
-    assert _history.public(record) == dict(time="2026-12-01T06:00:00Z", outcome="failed", report="Weekly SLO", report_id="3",
-                                           delivery="weekly-slo", delivery_key="k1", recipients=2, attempts=3, elapsed=31.2,
-                                           message=OUTCOME["message"], runner="runner-1", job=JOB, id=1)
-
-
-@pytest.mark.parametrize("text, tags, expected", [
-    # The ledger's record of a send as 0.2 wrote it: state in the JSON line, no outcome tag.
-    ('reportops.grafana: delivery sent by h\n{"state": "sent", "runner": "h", "report_id": "3", "v": 1, "lease": 1}',
-     ["reportops.grafana", "delivery:ab", "report:3"], "sent"),
-    # A live claim or a failed claim of the protocol is no outcome.
-    ('x\n{"state": "claimed", "lease": 100, "v": 1, "runner": "h"}', ["reportops.grafana", "delivery:ab"], None),
-    ('x\n{"state": "failed", "lease": 100, "v": 1, "runner": "h"}', ["reportops.grafana", "delivery:ab"], None),
-    ('x\n{"v": 1, "runner": "h"}', ["reportops.grafana", "delivery:ab", "ledger:claim"], None),
-    # Someone else's annotation.
-    ('deploy 1.2.3', ["deploy"], None),
-])
-def test_what_counts_as_a_record(text, tags, expected):
-    record = _history.parse_record({"id": 5, "time": 1, "timeEnd": 2, "tags": tags, "text": text})
-    assert (record["outcome"] if record else None) == expected
-    if record:
-        assert record["report_id"] == "3"
 
 
 @pytest.mark.parametrize("value, expected", [

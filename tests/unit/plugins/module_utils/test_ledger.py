@@ -14,6 +14,7 @@ import time
 import pytest
 
 from ansible_collections.reportops.grafana.plugins.module_utils import _ledger
+from ansible_collections.reportops.grafana.plugins.module_utils._annotation_record import claim_text, delivery_tags
 from ansible_collections.reportops.grafana.plugins.module_utils._client import GrafanaClient, GrafanaError
 from ansible_collections.reportops.grafana.plugins.module_utils._delivery import Delivery, deliver
 from ansible_collections.reportops.grafana.plugins.module_utils._delivery import parse_interval
@@ -22,7 +23,6 @@ from ansible_collections.reportops.grafana.plugins.module_utils._ledger import (
     FileLedger,
     GrafanaLedger,
     LedgerError,
-    claim_text,
     decide,
     default_ledger_path,
     delivery_id,
@@ -155,17 +155,6 @@ def test_claim_text_is_readable_and_parses_back():
 def test_records_before_the_protocol_and_unknown_texts_count_as_sends(text):
     claim = parse_claim({"id": 2, "time": NOW - 5000, "text": text})
     assert claim["state"] == "sent" and claim["updated"] == NOW - 5000
-
-
-@pytest.mark.parametrize("tags, counts", [
-    (["reportops.grafana", "delivery:abc", "report:3"], True),                     # 0.2's record
-    (["reportops.grafana", "delivery:abc", "outcome:sent", "report:3"], True),
-    (["reportops.grafana", "delivery:abc", "outcome:failed", "report:3"], False),  # history of a failure
-    (["reportops.grafana", "delivery:abc", "outcome:skipped", "report:3"], False),
-    (["reportops.grafana", "delivery:abc", "ledger:claim", "report:3"], False),
-])
-def test_which_annotations_are_send_records(tags, counts):
-    assert _ledger.is_send_record({"id": 1, "tags": tags}) is counts
 
 
 @pytest.mark.parametrize("order", [[1, 2, 3], [3, 2, 1], [2, 3, 1]])
@@ -386,7 +375,7 @@ def run_once(ledger, outcome="sent", key="k", min_interval=None, retries=0, deli
 
 
 def claim_body(runner_name, clock, lease=100):
-    return {"time": clock, "timeEnd": _ledger.CLAIM_ORDER_MS - clock, "tags": GrafanaLedger.tags("d" * 64) + ["ledger:claim"],
+    return {"time": clock, "timeEnd": _ledger.CLAIM_ORDER_MS - clock, "tags": delivery_tags("d" * 64) + ["ledger:claim"],
             "text": claim_text(dict(v=1, state="claimed", runner=runner_name, lease=lease))}
 
 
@@ -454,22 +443,22 @@ def test_unreadable_organization_annotations_send_nothing(grafana, tmp_path):
 
 def test_records_of_0_2_still_make_runs_skip(grafana, tmp_path):
     grafana.create_annotation({"time": grafana.clock - 5000, "timeEnd": grafana.clock - 5000,
-                               "tags": GrafanaLedger.tags("d" * 64) + ["report:3"],
+                               "tags": delivery_tags("d" * 64) + ["report:3"],
                                "text": claim_text(dict(v=1, state="sent", runner="old", lease=80, delivery_key="k"))})
     # a history record of a failure does not count as a send
     grafana.create_annotation({"time": grafana.clock - 4000, "timeEnd": grafana.clock - 4000,
-                               "tags": GrafanaLedger.tags("d" * 64) + ["outcome:failed", "report:3"], "text": "failed"})
+                               "tags": delivery_tags("d" * 64) + ["outcome:failed", "report:3"], "text": "failed"})
     assert "already sent" in runner(grafana, tmp_path, "checker").peek("d" * 64, "k", None)
     assert "PATCH" not in grafana.requests  # check mode writes nothing
     assert "already sent" in run_once(runner(grafana, tmp_path, "new"))[0]
     # The first run after 0.2 adds outcome:sent to the old record, so that history records cannot crowd it out.
-    assert grafana.annotations[1]["tags"] == GrafanaLedger.tags("d" * 64) + ["report:3", "outcome:sent"]
+    assert grafana.annotations[1]["tags"] == delivery_tags("d" * 64) + ["report:3", "outcome:sent"]
     assert grafana.requests.count("PATCH") == 1
 
 
 def test_history_records_of_failures_do_not_count_as_sends(grafana, tmp_path):
     grafana.create_annotation({"time": grafana.clock - 4000, "timeEnd": grafana.clock - 4000,
-                               "tags": GrafanaLedger.tags("d" * 64) + ["outcome:failed", "report:3"], "text": "failed"})
+                               "tags": delivery_tags("d" * 64) + ["outcome:failed", "report:3"], "text": "failed"})
     assert run_once(runner(grafana, tmp_path, "new")) == (None, None)
 
 

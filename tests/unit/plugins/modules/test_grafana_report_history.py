@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from ansible_collections.reportops.grafana.plugins.module_utils import _history
+from ansible_collections.reportops.grafana.plugins.module_utils import _annotation_record
 from ansible_collections.reportops.grafana.plugins.modules.grafana_report_history import main
 from ansible_collections.reportops.grafana.plugins.modules.grafana_report_send import main as send_main
 
@@ -20,8 +20,8 @@ def annotation(annotation_id, outcome, delivery, minutes_ago, message="m", repor
     fields = dict(v=1, outcome=outcome, report="Weekly SLO", report_id=report_id, delivery=delivery, delivery_key=None,
                   recipients=1, attempts=1, elapsed=0.5, message=message, runner="r", job=None)
     end = int((time.time() - minutes_ago * 60) * 1000)
-    return {"id": annotation_id, "time": end - 500, "timeEnd": end, "text": _history.record_text(fields),
-            "tags": _history.record_tags(fields, "0" * 64)}
+    return {"id": annotation_id, "time": end - 500, "timeEnd": end, "text": _annotation_record.record_text(fields),
+            "tags": _annotation_record.record_tags(fields, "0" * 64)}
 
 
 @pytest.fixture
