@@ -52,7 +52,7 @@ def folder_of(client, title, uid, check_mode):
     """(folder as Grafana has it or would make it, whether it is made now). Neither title nor uid: the root ({})."""
     if uid:
         try:
-            return client.get_folder(uid), False
+            return client.get_folder(uid, None if title else "Set folder to make the folder when it is missing."), False
         except GrafanaError as exc:
             if exc.status != 404 or not title:
                 raise

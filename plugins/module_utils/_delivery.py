@@ -374,8 +374,7 @@ def deliver(client, ledger, scope, delivery, retries, check_mode, report=None, w
     if not delivery.uses_ledger:
         ledger = NullLedger()
     ledger_id = delivery_id(delivery.report_id, delivery.recipients, delivery.delivery_key, scope)
-    # The Grafana ledger's record of a send is an annotation: with history, the outcome record itself.
-    outcome_in_ledger = history is not None and isinstance(ledger, GrafanaLedger)
+    outcome_in_ledger = history is not None and ledger.records_outcomes
     report_name = delivery.report or (report or {}).get("name")
     recorded = False
     try:
@@ -390,14 +389,13 @@ def deliver(client, ledger, scope, delivery, retries, check_mode, report=None, w
                 if reason:
                     outcome, message = "skipped", reason
                 else:
-                    outcome, message = "sent", _send(client, delivery, retries, reservation, result)
+                    outcome, message = _send(client, delivery, retries, reservation, result)
                 if outcome == "sent":
                     recorded = _record_send(reservation, delivery, report_name, history if outcome_in_ledger else None,
                                             result, message, started, warn)
     except GrafanaError as exc:
         outcome, message = "failed", exc.message
-        if exc.status:
-            result["http_status"] = exc.status
+        result.update(exc.status_field("http_status"))
     except LedgerError as exc:
         outcome, message = "failed", str(exc)
     if outcome == "skipped":
@@ -410,16 +408,15 @@ def deliver(client, ledger, scope, delivery, retries, check_mode, report=None, w
 
 
 def _send(client, delivery, retries, reservation, result):
-    """POST the delivery; Grafana's message. On failure the ledger says what it did with the delivery: released,
-    or held while Grafana may still send."""
+    """POST the delivery: ("sent", Grafana's message), or ("failed", the error's message followed by what the ledger
+    did with the delivery: released, or held while Grafana may still send)."""
     try:
         answer, result["attempts"] = client.send_report(delivery.report_id, delivery.recipients, retries)
     except GrafanaError as exc:
-        result["attempts"] = exc.attempts
-        exc.message = " ".join(filter(None, (exc.message, reservation.failed(exc.may_have_acted))))
-        raise
+        result.update(attempts=exc.attempts, **exc.status_field("http_status"))
+        return "failed", " ".join(filter(None, (exc.message, reservation.failed(exc.may_have_acted))))
     result.update(sent=True, http_status=200)
-    return sent_message(answer)
+    return "sent", sent_message(answer)
 
 
 def _record_send(reservation, delivery, report_name, history, result, message, started, warn):  # pylint: disable=too-many-arguments

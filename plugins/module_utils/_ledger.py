@@ -135,6 +135,9 @@ class _RecordingReservation(Reservation):
 class FileLedger:
     """Deliveries in a JSON file on this host; runs that share the file serialise per delivery."""
 
+    # Its records are its own; the outcome records are written beside it (history: grafana).
+    records_outcomes = False
+
     def __init__(self, path):
         self.path = path
         self.directory = os.path.dirname(os.path.abspath(path))
@@ -414,6 +417,9 @@ class GrafanaLedger:
     record (PATCH) and deletes lapsed claims (DELETE). The local lock still serialises runs on one host.
     """
 
+    # Its record of a send is an annotation of the outcome record's format: with history, the outcome record itself.
+    records_outcomes = True
+
     def __init__(self, client, lock_ledger, runner=None, local_scope=""):
         self.client = client
         self.lock_ledger = lock_ledger
@@ -574,6 +580,8 @@ class GrafanaLedger:
 class NullLedger:
     """The ledger of a delivery without delivery_key or min_interval: it remembers nothing, so it never skips and
     records nothing, and deliver() has one path for every delivery."""
+
+    records_outcomes = False
 
     def prepare(self):
         """Nothing to prepare."""

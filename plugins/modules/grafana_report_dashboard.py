@@ -125,13 +125,7 @@ def install_dashboard(module):
         client = GrafanaClient(module)
         return install(client, wanted, folder_title, folder_uid, module.check_mode), None
     except GrafanaError as exc:
-        message = exc.message
-        if exc.status == 412:
-            message += (" Another dashboard of this folder has the title, or the dashboard was saved in Grafana since it was"
-                        " read: give it another title, or run again to install over the change.")
-        if exc.status == 404 and folder_uid and not folder_title:
-            message += " Set folder to make the folder when it is missing."
-        return ({"status": exc.status} if exc.status else {}), message
+        return ({"status": exc.status} if exc.status else {}), exc.message
 
 
 def main():
