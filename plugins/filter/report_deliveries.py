@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.reportops.grafana.plugins.filter._report_delivery import (
-    ROLE_OPTIONS,
-    names_list,
-    selected_deliveries,
-)
 from ansible_collections.reportops.grafana.plugins.module_utils._delivery import (
     DELIVERIES_SUBOPTIONS,
     Delivery,
     DeliveryError,
     resolve_report_names,
+)
+from ansible_collections.reportops.grafana.plugins.plugin_utils._role_deliveries import (
+    ROLE_OPTIONS,
+    names_list,
+    selected_deliveries,
 )
 
 

@@ -588,15 +588,15 @@ def _summary(text):
     text with the tags stripped (never markup); any other body by its start, cut short."""
     title = _HTML_TITLE.search(text)
     if title:
-        return "an HTML page titled '%s'" % _cut(_plain(title.group(1)), 80)
+        return "an HTML page titled '%s'" % _cut(_html_text(title.group(1)), 80)
     if _HTML_MARKUP.search(text):
-        words = _plain(_HTML_TAG.sub(" ", _HTML_HIDDEN.sub(" ", text)))
+        words = _html_text(_HTML_TAG.sub(" ", _HTML_HIDDEN.sub(" ", text)))
         return "an HTML page saying '%s'" % _cut(words, 120) if words else "an HTML page without text"
     first = " ".join(text.strip().split())
     return "'%s'" % _cut(first, 80) if first else "an empty body"
 
 
-def _plain(text):
+def _html_text(text):
     """HTML text with entities decoded and white space collapsed."""
     return " ".join(_html_unescape(text).split())
 

@@ -13,7 +13,6 @@ ledger's record of a send carries the same fields and is the outcome record.
 from __future__ import annotations
 
 import socket
-import time
 
 from ansible.module_utils.common.text.converters import to_text
 
@@ -22,10 +21,8 @@ from ansible_collections.reportops.grafana.plugins.module_utils._annotation_reco
     record_fields,
     record_tags,
     record_text,
-    utc_iso,
 )
 from ansible_collections.reportops.grafana.plugins.module_utils._client import GrafanaError
-from ansible_collections.reportops.grafana.plugins.module_utils._delivery import parse_interval
 from ansible_collections.reportops.grafana.plugins.module_utils._ledger import delivery_id
 
 # Options of the modules that send (doc fragment reportops.grafana.history).
@@ -34,10 +31,6 @@ HISTORY_ARGUMENT_SPEC = dict(
     history_recipients=dict(type="bool", default=False),
     history_job=dict(type="dict", options=dict(id=dict(type="int"), template=dict(type="str"))),
 )
-
-
-class HistoryError(ValueError):
-    """Invalid input to the history module; the message names the option."""
 
 
 # -- Writing --------------------------------------------------------------------------------------
@@ -85,37 +78,6 @@ class History:
 
 
 # -- Reading --------------------------------------------------------------------------------------
-
-def parse_moment(value, now, field):
-    """Epoch seconds of `since` or `until`: a duration back from now ('24h', '7d', '1h30m') or a date or time in
-    ISO 8601 ('2026-11-30', '2026-11-30T06:00', '2026-11-30T06:00:00+01:00'; UTC when no offset), or 'now'."""
-    text = to_text(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
-    if text.lower() == "now":
-        return now
-    # Only grafana_report_history reads windows: the modules that send do not load the definitions' code.
-    from ansible_collections.reportops.grafana.plugins.module_utils._report_definition import (  # pylint: disable=import-outside-toplevel
-        DefinitionError,
-        instant,
-    )
-    try:
-        return instant(text, "UTC", field).timestamp()
-    except DefinitionError:
-        pass
-    seconds = parse_interval(text) if text else None
-    if seconds is not None:
-        return now - seconds
-    raise HistoryError("%s must be a duration back from now such as 24h, 7d or 1h30m, a date or time such as 2026-11-30 "
-                       "or 2026-11-30T06:00:00Z, or now; got %r." % (field, value))
-
-
-def window(since, until, now=None):
-    """(from, to) in epoch seconds; HistoryError when a bound is invalid or the window is empty."""
-    now = time.time() if now is None else now
-    start, end = parse_moment(since, now, "since"), parse_moment(until, now, "until")
-    if start >= end:
-        raise HistoryError("since (%s) must be before until (%s)." % (utc_iso(start), utc_iso(end)))
-    return start, end
-
 
 def delivery_identity(record):
     """What makes records the same delivery: its name, else its ledger key, else its report."""

@@ -189,7 +189,7 @@ from ansible_collections.reportops.grafana.plugins.module_utils._delivery import
     resolve_report_names,
 )
 
-RECORD_FIELDS = ("name", "report", "report_id", "outcome", "message", "recipients", "attempts", "elapsed")
+DELIVERY_RESULT_FIELDS = ("name", "report", "report_id", "outcome", "message", "recipients", "attempts", "elapsed")
 
 
 def checked_params(params):
@@ -251,7 +251,7 @@ def deliver_all(module):
     with ThreadPoolExecutor(max_workers=min(params["concurrency"], len(plan) or 1)) as pool:
         outcomes = list(pool.map(lambda item: deliver(client, ledger, scope, item[0], params["retries"], module.check_mode,
                                                       item[1], module.warn, history), plan))
-    records = [dict((field, outcome.get(field)) for field in RECORD_FIELDS) for outcome in outcomes]
+    records = [dict((field, outcome.get(field)) for field in DELIVERY_RESULT_FIELDS) for outcome in outcomes]
     result = dict(changed=any(outcome["changed"] for outcome in outcomes), deliveries=records,
                   elapsed=round(time.time() - started, 3))
     failed = [record for record in records if record["outcome"] == "failed"]

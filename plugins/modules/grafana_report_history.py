@@ -181,14 +181,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.reportops.grafana.plugins.module_utils._client import GrafanaClient, GrafanaError, exit_module, module_kwargs
 from ansible_collections.reportops.grafana.plugins.module_utils._annotation_record import ANNOTATION_TAG, parse_record, utc_iso
-from ansible_collections.reportops.grafana.plugins.module_utils._history import (
-    HistoryError,
-    counts,
-    public,
-    selected,
-    unrecovered,
-    window,
-)
+from ansible_collections.reportops.grafana.plugins.module_utils._history import counts, public, selected, unrecovered
+from ansible_collections.reportops.grafana.plugins.module_utils._history_window import HistoryError, window
 from ansible_collections.reportops.grafana.plugins.module_utils._ledger import READ_PERMISSION
 
 

@@ -11,7 +11,6 @@ import pytest
 
 from ansible_collections.reportops.grafana.plugins.module_utils import _history
 from ansible_collections.reportops.grafana.plugins.module_utils._delivery import Delivery
-from ansible_collections.reportops.grafana.plugins.module_utils._history import HistoryError
 
 NOW = datetime.datetime(2026, 12, 1, 6, 0, tzinfo=datetime.timezone.utc).timestamp()
 OUTCOME = dict(name="weekly-slo", report="Weekly SLO", report_id="3", recipients=["a@example.com", "b@example.com"],
@@ -23,29 +22,6 @@ JOB = {"id": 4711, "template": "Deliver reports"}
 def test_job_of():
     assert _history.job_of(None) is None and _history.job_of({"id": None, "template": None}) is None
     assert _history.job_of({"id": 7, "template": None}) == {"id": 7, "template": None}
-
-
-@pytest.mark.parametrize("value, expected", [
-    ("24h", NOW - 86400), ("7d", NOW - 7 * 86400), ("1h30m", NOW - 5400), ("90", NOW - 90), ("now", NOW),
-    ("2026-11-30", datetime.datetime(2026, 11, 30, tzinfo=datetime.timezone.utc).timestamp()),
-    ("2026-11-30T06:30", datetime.datetime(2026, 11, 30, 6, 30, tzinfo=datetime.timezone.utc).timestamp()),
-    ("2026-11-30T06:30:00Z", datetime.datetime(2026, 11, 30, 6, 30, tzinfo=datetime.timezone.utc).timestamp()),
-    ("2026-11-30 07:30:00+01:00", datetime.datetime(2026, 11, 30, 6, 30, tzinfo=datetime.timezone.utc).timestamp()),
-])
-def test_parse_moment(value, expected):
-    assert _history.parse_moment(value, NOW, "since") == expected
-
-
-@pytest.mark.parametrize("value", ["", "yesterday", "24x", "1h30", "2026-13-01", "2026-11-30T25:00", "-1h", True, None, "0"])
-def test_parse_moment_rejects(value):
-    with pytest.raises(HistoryError, match="^since must be a duration"):
-        _history.parse_moment(value, NOW, "since")
-
-
-def test_window_must_not_be_empty():
-    assert _history.window("24h", "now", NOW) == (NOW - 86400, NOW)
-    with pytest.raises(HistoryError, match="since .* must be before until"):
-        _history.window("1h", "2h", NOW)
 
 
 def record(outcome, delivery, minutes, key=None):
