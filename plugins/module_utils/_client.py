@@ -312,6 +312,13 @@ class GrafanaClient:
         answer, dummy = self.request("GET", PATHS["health"], subject="Grafana's health")
         return answer if isinstance(answer, dict) else {}
 
+    def version_phrase(self):
+        """This Grafana named by its version, for a message that says what it did not keep (never raises)."""
+        try:
+            return "Grafana %s" % (self.health().get("version") or "of unknown version")
+        except GrafanaError:
+            return "This Grafana (its version could not be read from /api/health)"
+
     def create_annotation(self, annotation, subject="the ledger annotation"):
         created, dummy = self.request("POST", PATHS["annotations"], body=annotation, subject=subject,
                                       advice=needs("annotations:create (scope %s)" % ORG_ANNOTATIONS_SCOPE))

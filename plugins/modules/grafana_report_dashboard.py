@@ -125,7 +125,7 @@ def install_dashboard(module):
         client = GrafanaClient(module)
         return install(client, wanted, folder_title, folder_uid, module.check_mode), None
     except GrafanaError as exc:
-        return ({"status": exc.status} if exc.status else {}), exc.message
+        return exc.status_field(), exc.message
 
 
 def main():

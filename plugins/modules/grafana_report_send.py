@@ -262,7 +262,7 @@ def send(module):
         if module.check_mode or delivery.recipients is None:
             report, result["status"] = read_report(module, client, delivery.report_id)
     except GrafanaError as exc:
-        result.update(({"status": exc.status} if exc.status else {}), elapsed=round(time.time() - started, 3))
+        result.update(exc.status_field(), elapsed=round(time.time() - started, 3))
         return result, exc.message
     if report is not None:
         result["report"] = report
