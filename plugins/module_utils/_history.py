@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import socket
 
-from ansible.module_utils.common.text.converters import to_text
-
 from ansible_collections.reportops.grafana.plugins.module_utils._annotation_record import (
     RECORD_OUTCOMES,
     record_fields,

@@ -7,8 +7,6 @@ from __future__ import annotations
 import datetime
 import json
 
-import pytest
-
 from ansible_collections.reportops.grafana.plugins.module_utils import _history
 from ansible_collections.reportops.grafana.plugins.module_utils._delivery import Delivery
 
