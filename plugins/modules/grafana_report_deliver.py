@@ -185,7 +185,7 @@ from ansible_collections.reportops.grafana.plugins.module_utils._delivery import
     checked_retries,
     deliver,
     delivery_ledger,
-    resolve_report_names,
+    planned,
 )
 
 RECORD_FIELDS = ("name", "report", "report_id", "outcome", "message", "recipients", "attempts", "elapsed")
@@ -215,19 +215,6 @@ def listed_reports(module, client, deliveries):
                     % (exc.grafana_message or "HTTP 403"))
         return None
     return reports
-
-
-def planned(deliveries, reports):
-    """The deliveries with names resolved, each with its report; every report proven to exist when listed."""
-    if reports is None:
-        return [(delivery, None) for delivery in deliveries]
-    by_id = dict((str(report.get("id")), report) for report in reports if isinstance(report, dict))
-    resolved = resolve_report_names(deliveries, list(by_id.values()))
-    missing = ["delivery '%s': report %s does not exist in this Grafana (use the report's id, not a dashboard's)."
-               % (delivery.name, delivery.report_id) for delivery in resolved if delivery.report_id not in by_id]
-    if missing:
-        raise DeliveryError(" ".join(missing))
-    return [(delivery, by_id[delivery.report_id]) for delivery in resolved]
 
 
 def deliver_all(module):
