@@ -38,7 +38,7 @@ def settings(**changes):
 
 def params(**changes):
     result = dict((name, spec.get("default")) for name, spec in PREFLIGHT_ARGUMENT_SPEC.items())
-    result.update(deliveries=[], **changes)
+    result.update(dict(deliveries=[]), **changes)
     return result
 
 
