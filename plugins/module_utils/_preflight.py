@@ -60,16 +60,13 @@ PERMISSION_NEEDS = dict(
     names=("finding the deliveries' reports by name (GET /api/reports)", [(("reports:read",), None)]),
     ledger=("ledger: grafana", [(actions, ORG_ANNOTATIONS_SCOPE) for actions in _ANNOTATIONS]),
     history=("history: grafana", [(actions, ORG_ANNOTATIONS_SCOPE) for actions in _ANNOTATIONS]),
-    definitions=("report definitions (grafana_report)", [(("reports:read",), None),
-                                                         (("reports:create", "reports.admin:create"), None),
-                                                         (("reports:write", "reports.admin:write"), None),
-                                                         (("reports:delete",), None)]),
-    settings=("report settings (grafana_report_settings)", [(("reports.settings:read",), None),
-                                                             (("reports.settings:write",), None)]),
-    dashboard=("the dashboard entry point (grafana_report_dashboard)", [(("dashboards:create",), None),
-                                                                         (("dashboards:write",), None),
-                                                                         (("folders:read",), None),
-                                                                         (("folders:create",), None)]),
+    definitions=("report definitions (grafana_report)", [
+        (("reports:read",), None), (("reports:create", "reports.admin:create"), None),
+        (("reports:write", "reports.admin:write"), None), (("reports:delete",), None)]),
+    settings=("report settings (grafana_report_settings)", [
+        (("reports.settings:read",), None), (("reports.settings:write",), None)]),
+    dashboard=("the dashboard entry point (grafana_report_dashboard)", [
+        (("dashboards:create",), None), (("dashboards:write",), None), (("folders:read",), None), (("folders:create",), None)]),
 )
 _MAJOR = re.compile(r"^\s*v?(\d+)")
 
@@ -275,9 +272,10 @@ class Preflight:
             settings, date = self.client.frontend_settings()
         except GrafanaError as exc:
             self.add(check("connection", FAIL, exc.message))
-            self.skip(["edition", "licence", "reporting", "renderer", "clock"] + ["permissions:%s" % use for use in self.uses
-                                                                                 if use in PERMISSION_NEEDS]
-                      + ["report:%s" % delivery.name for delivery in self.deliveries], "Grafana could not be read (see connection).")
+            skipped = ["edition", "licence", "reporting", "renderer", "clock"]
+            skipped += ["permissions:%s" % use for use in self.uses if use in PERMISSION_NEEDS]
+            skipped += ["report:%s" % delivery.name for delivery in self.deliveries]
+            self.skip(skipped, "Grafana could not be read (see connection).")
             return self.grafana, self.checks
         clock = grafana_clock(date)
         skew = None if clock is None else int(round(clock - (before + self.now()) / 2.0))
