@@ -68,5 +68,5 @@ playbook history
 
 echo "== Mails in each environment's outbox"
 for env in "${environments[@]}"; do
-    printf '%s: %s\n' "$env" "$(ls "$demo/$env/outbox" | grep -c '\.eml$' || true)"
+    printf '%s: %d\n' "$env" "$(find "$demo/$env/outbox" -name '*.eml' | wc -l)"
 done
