@@ -40,6 +40,8 @@ PATHS = {
     "save_dashboard": "/api/dashboards/db",
     "folders": "/api/folders",
     "folder": "/api/folders/{uid}",
+    "frontend_settings": "/api/frontend/settings",
+    "user_permissions": "/api/access-control/user/permissions",
 }
 # The RBAC scope of annotations that belong to no dashboard (the delivery ledger's).
 ORG_ANNOTATIONS_SCOPE = "annotations:type:organization"
@@ -315,6 +317,22 @@ class GrafanaClient:
         answer, dummy = self.request("GET", PATHS["health"], subject="Grafana's health")
         return answer if isinstance(answer, dict) else {}
 
+    def frontend_settings(self):
+        """GET /api/frontend/settings (any signed-in caller): Grafana's build, licence, renderer and reporting state;
+        returns (the settings, the answer's Date header or None: Grafana's clock)."""
+        headers = {}
+        settings, dummy = self.request("GET", PATHS["frontend_settings"], subject="Grafana's frontend settings",
+                                       answer_headers=headers)
+        return (settings if isinstance(settings, dict) else {}), headers.get("date")
+
+    def user_permissions(self):
+        """GET /api/access-control/user/permissions: the caller's RBAC actions, each with the scopes it holds."""
+        permissions, dummy = self.request("GET", PATHS["user_permissions"], subject="the credentials' permissions")
+        if not isinstance(permissions, dict):
+            raise GrafanaError("Grafana answered GET %s with something that is not a mapping; check url."
+                               % PATHS["user_permissions"], status=200)
+        return permissions
+
     def create_annotation(self, annotation, subject="the ledger annotation"):
         created, dummy = self.request("POST", PATHS["annotations"], body=annotation, subject=subject,
                                       permission="annotations:create (scope %s)" % ORG_ANNOTATIONS_SCOPE)
@@ -409,11 +427,12 @@ class GrafanaClient:
     # -- transport ---------------------------------------------------------------------------
 
     def request(self, method, path, body=None, query=None, retries=0, subject="the request", permission=None,  # pylint: disable=too-many-arguments
-                invalid=SEND_INVALID_ADVICE, not_found=None, raw=False):
+                invalid=SEND_INVALID_ADVICE, not_found=None, raw=False, answer_headers=None):
         """One API call: returns (decoded JSON answer, attempts) or raises GrafanaError.
 
         `invalid` and `not_found` say what to check after a 400 or a 404. With `raw`, the answer is
-        (status, body bytes, Content-Type) instead of JSON, and a 204 is a success too.
+        (status, body bytes, Content-Type) instead of JSON, and a 204 is a success too. A dict given as
+        `answer_headers` receives fetch_url's info of a successful answer (its headers, lower-case).
 
         Only failures where Grafana provably did not act are retried: no connection at all,
         429 and 503. A timeout, a reset connection or a 5xx may follow a real send.
@@ -432,6 +451,8 @@ class GrafanaClient:
             response, info = fetch_url(self.module, url, data=data, headers=headers, method=method,
                                        timeout=self.timeout, ca_path=self.module.params["ca_path"], use_netrc=False)
             status = info["status"]
+            if answer_headers is not None and status in (200, 204):
+                answer_headers.update(info)
             if raw and status in (200, 204):
                 return (status, response.read() if response else b"", info.get("content-type", "")), attempt
             if status == 200:

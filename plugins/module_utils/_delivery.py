@@ -329,6 +329,19 @@ def resolve_report_names(deliveries, reports):
     return resolved
 
 
+def planned(deliveries, reports):
+    """The deliveries with names resolved, each with its report; every report proven to exist when listed."""
+    if reports is None:
+        return [(delivery, None) for delivery in deliveries]
+    by_id = dict((str(report.get("id")), report) for report in reports if isinstance(report, dict))
+    resolved = resolve_report_names(deliveries, list(by_id.values()))
+    missing = ["delivery '%s': report %s does not exist in this Grafana (use the report's id, not a dashboard's)."
+               % (delivery.name, delivery.report_id) for delivery in resolved if delivery.report_id not in by_id]
+    if missing:
+        raise DeliveryError(" ".join(missing))
+    return [(delivery, by_id[delivery.report_id]) for delivery in resolved]
+
+
 def delivery_ledger(client, params, deliveries):
     """The ledger the module options ask for, and the scope that keeps Grafanas apart in a shared file.
 

@@ -152,6 +152,12 @@ def checked_render(params):
                 options=dict((name, params.get(name)) for name in PDF_ONLY_OPTIONS + ("title",)))
 
 
+def saved_report_plan(file_format="pdf"):
+    """The render of a saved report as it is saved, nothing overridden (the pre-flight renders what a send would)."""
+    return dict(format=file_format, report=None, report_id=None, dashboards=None, time_range=None, variables=None,
+                dest=None, mode=None, options=dict((name, None) for name in PDF_ONLY_OPTIONS + ("title",)))
+
+
 def grafana_time(value, field):
     """A time as Grafana's render takes it: relative (now-30d) as it is, a date as epoch milliseconds,
     which is what Grafana's own UI sends for an absolute time (from.valueOf())."""

@@ -48,6 +48,8 @@ from urllib.parse import parse_qs, urlsplit
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_CONFIG = os.path.join(HERE, "default-config.json")
 PROFILES = (9, 10)
+# buildInfo.edition of Grafana's builds (pkg/setting: "Open Source" unless the Enterprise build sets it).
+EDITIONS = ("Enterprise", "Open Source")
 FAULT_MODES = ("drop", "hang", "status", "html502", "redirect_login", "slow")
 REDACTED_HEADERS = ("authorization", "cookie", "x-api-key")
 LOG_BODY_LIMIT = 4096
@@ -228,8 +230,19 @@ def normalise_config(raw):
         "renderer": str(raw.get("renderer", "available")),
         "rendering_timeout_seconds": float(raw.get("rendering_timeout_seconds", 0)),
         "csv_tables": bool(raw.get("csv_tables", True)),
+        # What GET /api/frontend/settings says (issue 24, pkg/api/dtos/frontend_settings.go): the build's edition
+        # ("Open Source" also answers the report routes with 404), the licence's end in days from now (negative:
+        # expired), the renderer's version, [reporting] enabled; and how far the Date header of every answer is
+        # from the simulator's clock.
+        "edition": str(raw.get("edition", "Enterprise")),
+        "license_expiry_days": float(raw.get("license_expiry_days", 365)),
+        "renderer_version": str(raw.get("renderer_version", "4.0.0")),
+        "reporting_enabled": bool(raw.get("reporting_enabled", True)),
+        "clock_offset_seconds": float(raw.get("clock_offset_seconds", 0)),
         "orgs": [{"id": int(org["id"]), "name": str(org.get("name", f"Org {org['id']}"))} for org in raw.get("orgs", [{"id": 1}])],
     }
+    if config["edition"] not in EDITIONS:
+        raise ConfigError(f"edition must be one of {EDITIONS}")
     if config["profile"] not in PROFILES:
         raise ConfigError(f"profile must be one of {PROFILES}")
     if config["render_limit"] < 1:
@@ -397,7 +410,8 @@ class SimState:  # pylint: disable=too-many-public-methods,too-many-instance-att
     SETTINGS = ("profile", "render_seconds", "render_limit", "smtp_enabled", "tracing", "lockout_attempts",
                 "lockout_window_seconds", "annotations_max_age_seconds", "annotations_max_count",
                 "annotations_two_queries", "annotations_search_seconds", "annotations_tag_seconds",
-                "renderer", "rendering_timeout_seconds", "csv_tables")
+                "renderer", "rendering_timeout_seconds", "csv_tables", "edition", "license_expiry_days",
+                "renderer_version", "reporting_enabled", "clock_offset_seconds")
 
     def __init__(self, config, state_dir):
         self.config = config
@@ -466,6 +480,11 @@ class SimState:  # pylint: disable=too-many-public-methods,too-many-instance-att
             "renderer": lambda value: value in ("available", "missing"),
             "rendering_timeout_seconds": lambda value: isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0,
             "csv_tables": lambda value: isinstance(value, bool),
+            "edition": lambda value: value in EDITIONS,
+            "license_expiry_days": lambda value: isinstance(value, (int, float)) and not isinstance(value, bool),
+            "renderer_version": lambda value: isinstance(value, str),
+            "reporting_enabled": lambda value: isinstance(value, bool),
+            "clock_offset_seconds": lambda value: isinstance(value, (int, float)) and not isinstance(value, bool),
         }
         if not isinstance(changes, dict) or not changes:
             raise ApiError(400, "expected a JSON object with any of: " + ", ".join(self.SETTINGS))
@@ -475,6 +494,11 @@ class SimState:  # pylint: disable=too-many-public-methods,too-many-instance-att
         with self.lock:
             self.settings.update(changes)
             self.render_slots.configure(self.settings["render_limit"])
+            return dict(self.settings)
+
+    def settings_snapshot(self):
+        """A copy of every live setting, read at once."""
+        with self.lock:
             return dict(self.settings)
 
     def setting(self, key):
@@ -1142,6 +1166,9 @@ def settings_as_version_keeps(settings, version):
 # (method, path pattern, handler method, RBAC action or None for routes without auth)
 API_ROUTES = [
     ("GET", r"/api/health", "api_health", None),
+    # Any signed-in caller (pkg/api/api.go: reqSignedIn); the permissions of the caller itself (pkg/api/accesscontrol.go).
+    ("GET", r"/api/frontend/settings", "api_frontend_settings", ""),
+    ("GET", r"/api/access-control/user/permissions", "api_user_permissions", ""),
     ("GET", r"/login", "api_login_page", None),
     ("POST", r"/api/reports/email", "api_send_report", "reports:send"),
     ("GET", r"/api/reports", "api_list_reports", "reports:read"),
@@ -1169,6 +1196,9 @@ API_ROUTES = [
 ]
 API_ROUTES = [(method, re.compile(pattern), name, permission) for method, pattern, name, permission in API_ROUTES]
 
+# The routes of Grafana Enterprise's reporting (pkg/extensions in the Enterprise build only).
+REPORTING_PATH = "/api/reports"
+
 CONTROL_ROUTES = {
     ("GET", "/_sim/stats"): "sim_stats",
     ("GET", "/_sim/requests"): "sim_requests",
@@ -1184,12 +1214,15 @@ CONTROL_ROUTES = {
 }
 
 
-def resolve_api_route(method, path):
+def resolve_api_route(method, path, edition="Enterprise"):
     """Return ``(handler name, permission, match)``; raise the router's 404.
 
     Grafana's router (pkg/web/router.go) keeps one tree per method: a known path asked with
     another method finds no route and gets the same 404 as an unknown path, never a 405.
+    The Open Source build registers no reporting routes: they get that 404 too.
     """
+    if edition != "Enterprise" and path.startswith(REPORTING_PATH):
+        raise ApiError(404, "Not found", kind="route")
     for route_method, pattern, name, permission in API_ROUTES:
         match = pattern.fullmatch(path)
         if match and route_method == method:
@@ -1732,7 +1765,7 @@ class SimHandler(RenderRoutes, DashboardRoutes, BaseHTTPRequestHandler):  # pyli
             return 302
         if fault and fault["mode"] == "slow":
             self.state.shutdown_event.wait(fault["seconds"])
-        name, permission, match = resolve_api_route(self.command, path)
+        name, permission, match = resolve_api_route(self.command, path, self.state.setting("edition"))
         principal = None
         if permission is not None:
             principal = self._authenticate(query)
@@ -1838,6 +1871,44 @@ class SimHandler(RenderRoutes, DashboardRoutes, BaseHTTPRequestHandler):  # pyli
         return data
 
     # API routes: handlers, called with keyword arguments; each returns (status, body) -------
+
+    def date_time_string(self, timestamp=None):
+        """The Date header of every answer: the simulator's clock moved by clock_offset_seconds (Grafana's clock)."""
+        when = time.time() if timestamp is None else timestamp
+        return email.utils.formatdate(when + self.state.setting("clock_offset_seconds"), usegmt=True)
+
+    def api_frontend_settings(self, **_):
+        """GET /api/frontend/settings, cut down to what a pre-flight reads (pkg/api/dtos/frontend_settings.go):
+        buildInfo, licenseInfo (expiry in Unix seconds, 0 without a licence), rendererAvailable, rendererVersion,
+        reporting.enabled."""
+        settings = self.state.settings_snapshot()
+        enterprise = settings["edition"] == "Enterprise"
+        renderer = settings["renderer"] == "available"
+        expiry = int(time.time() + settings["license_expiry_days"] * 86400) if enterprise else 0
+        return 200, {
+            "buildInfo": {"version": self.state.config["version"], "edition": settings["edition"], "commit": "sim",
+                          "env": "production"},
+            "licenseInfo": {"expiry": expiry, "stateInfo": "" if not enterprise or expiry > time.time() else "Expired",
+                            "edition": settings["edition"], "licenseUrl": "/admin/licensing" if enterprise else "",
+                            "enabledFeatures": {"reports": True} if enterprise else {}},
+            "rendererAvailable": renderer,
+            "rendererVersion": settings["renderer_version"] if renderer else "",
+            "reporting": {"enabled": settings["reporting_enabled"]},
+            "featureToggles": {},
+            "namespace": "default",
+        }
+
+    def api_user_permissions(self, principal, **_):
+        """GET /api/access-control/user/permissions: {action: [scopes]} (Grafana's service account docs, "List a
+        service account token's permissions"). A permission the config gives without a scope covers every scope
+        here; Grafana's roles give those as the wildcard of their kind (reports:*, annotations:*, dashboards:* ...)."""
+        permissions = {}
+        for permission in sorted(principal.permissions):
+            action, dummy, scope = permission.partition(" ")
+            scope = scope.strip() or action.split(":")[0].split(".")[0] + ":*"
+            if scope not in permissions.setdefault(action, []):
+                permissions[action].append(scope)
+        return 200, permissions
 
     def api_health(self, **_):
         """GET /api/health."""

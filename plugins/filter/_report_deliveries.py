@@ -3,7 +3,10 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """Filter report_deliveries (documented in report_deliveries.yml): public since 0.1.0, deprecated (meta/runtime.yml),
-removed in 1.0.0; nothing in the collection uses it."""
+removed in 1.0.0; nothing in the collection uses it.
+
+The file's name differs from the filter's: ansible-core 2.16 loads every filter file of the collection to find any
+one filter, and a file named like a deprecated filter made each role run show that filter's deprecation."""
 
 from __future__ import annotations
 
