@@ -24,7 +24,7 @@ SAVE_CONFLICTS = {
          " was saved in Grafana since it was read",
     409: "Grafana 12 and later answer 409 when the dashboard was saved in Grafana since it was read (its version moved on)",
 }
-SAVE_CONFLICT_ADVICE = "run again to compare and install over the change, or give the dashboard another title."
+SAVE_CONFLICT_ADVICE = "run again to install over the change, or give the dashboard another title."
 UID_MAX_LENGTH = 40
 SAVE_MESSAGE = "Installed by reportops.grafana"
 
@@ -92,8 +92,8 @@ def installed_dashboard(client, uid):
 def folder_of(client, title, uid, check_mode):
     """(folder as Grafana has it or would make it, whether it is made now). Neither title nor uid: the root ({}).
 
-    By uid when one is given; else, or when none has it, by title across every page of the root folders (titles need
-    not be unique since Grafana 11.3, so a folder made again would be a second one). Made only when neither finds it.
+    By uid when one is given (made with it when missing); else by title across every page of the root folders, since
+    titles need not be unique from Grafana 11.3 on and a folder made again would be a second one.
     """
     if uid:
         try:
@@ -101,16 +101,15 @@ def folder_of(client, title, uid, check_mode):
         except GrafanaError as exc:
             if exc.status != 404 or not title:
                 raise
-    elif not title:
+    elif title:
+        found = [item for item in client.list_folders() if item.get("title") == title]
+        if len(found) > 1:
+            client.module.warn("%d folders are titled '%s' (uids %s): the first is used; set folder_uid to choose one."
+                               % (len(found), title, ", ".join(to_text(item.get("uid")) for item in found)))
+        if found:
+            return found[0], False
+    else:
         return {}, False
-    found = [item for item in client.list_folders() if item.get("title") == title]
-    if found:
-        if uid or len(found) > 1:
-            client.module.warn("Folder '%s' was found by its title (uid %s)%s; set folder_uid to %s to find it by its uid."
-                               % (title, ", ".join(to_text(item.get("uid")) for item in found),
-                                  ", none has uid %s" % uid if uid else ", several have it: the first is used",
-                                  found[0].get("uid")))
-        return found[0], False
     if check_mode:
         return {"uid": uid, "title": title}, True
     return client.create_folder(title, uid), True

@@ -55,14 +55,13 @@ options:
       - Found by its title across every page of the root folders (C(GET /api/folders?limit=&page=)). Since Grafana 11.3
         titles need not be unique, so a folder the credentials cannot list would be made a second time; set O(folder_uid)
         to find the folder by its uid instead.
-      - With O(folder_uid), the title of the folder looked up, or made, when none has that uid. When a folder with this
-        title but another uid exists, it is used, with a warning that names its uid.
+      - With O(folder_uid), the title of the folder made when none has that uid.
       - Without O(folder) and O(folder_uid), the dashboard is at the root (Grafana's C(Dashboards), formerly C(General)).
     type: str
   folder_uid:
     description:
-      - Uid of the folder that holds the dashboard, by which it is found. When there is none, it is looked up by O(folder),
-        and made with title O(folder) and this uid when none has that title; O(folder) is then required.
+      - Uid of the folder that holds the dashboard, by which it is found. When there is none, it is made with title
+        O(folder), which is then required.
     type: str
 seealso:
   - module: reportops.grafana.grafana_report_history
