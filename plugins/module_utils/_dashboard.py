@@ -16,7 +16,7 @@ from ansible_collections.reportops.grafana.plugins.module_utils._client import G
 GRAFANA_SET_FIELDS = ("id", "version")
 # Fields Grafana fills or stamps on its own when the wanted model leaves them out (its dashboard defaults, the schema
 # migrations that reads through the dashboard API of Grafana 12+ apply, panels stamped with pluginVersion): None means
-# any value, else the values that count as Grafana's. Empty values (null, false, 0, "", [], {}) always count as filled.
+# any value, else the values that count as Grafana's. Empty values (_empty) always count as filled.
 GRAFANA_FILLED = {"pluginVersion": None, "editable": (True,), "timezone": ("browser",)}
 # Why a save without overwrite conflicts, by status: 412 before Grafana 12, 409 from 12 (saveDashboardViaK8s).
 SAVE_CONFLICTS = {
@@ -52,7 +52,10 @@ def content(model):
 
 
 def _empty(value):
-    return value is None or value is False or (not isinstance(value, bool) and value == 0) or value in ("", [], {})
+    """Null, false, 0, "", [], or an object of such values only (such as fieldConfig {"defaults": {}, "overrides": []})."""
+    if isinstance(value, dict):
+        return all(_empty(item) for item in value.values())
+    return value is None or value is False or (not isinstance(value, bool) and value == 0) or value in ("", [])
 
 
 def managed(installed, wanted):
