@@ -232,6 +232,9 @@ def normalise_config(raw):
         "renderer": str(raw.get("renderer", "available")),
         "rendering_timeout_seconds": float(raw.get("rendering_timeout_seconds", 0)),
         "csv_tables": bool(raw.get("csv_tables", True)),
+        # What render/pdfs answers for several dashboards without pdfCombineOneFile is not public: true answers a zip
+        # of one PDF per dashboard (as the mails attach them; inferred), false one PDF of them all.
+        "pdf_uncombined_zip": bool(raw.get("pdf_uncombined_zip", False)),
         # GET /api/dashboards/uid/{uid} answers the model in Grafana's own newer schema (reads through the dashboard
         # API versions of Grafana 12+: a newer schemaVersion, fields filled, panels stamped with pluginVersion); by
         # default from version 12 on. Inferred from the API versions' conversions.
@@ -406,7 +409,7 @@ class SimState:  # pylint: disable=too-many-public-methods,too-many-instance-att
                 "lockout_window_seconds", "annotations_max_age_seconds", "annotations_max_count",
                 "annotations_two_queries", "annotations_search_seconds", "annotations_tag_seconds",
                 "annotations_visible_dashboards", "renderer", "rendering_timeout_seconds", "csv_tables",
-                "dashboard_read_migrated")
+                "dashboard_read_migrated", "pdf_uncombined_zip")
 
     def __init__(self, config, state_dir):
         self.config = config
@@ -477,6 +480,7 @@ class SimState:  # pylint: disable=too-many-public-methods,too-many-instance-att
             "csv_tables": lambda value: isinstance(value, bool),
             "annotations_visible_dashboards": lambda value: isinstance(value, int) and not isinstance(value, bool) and value >= 0,
             "dashboard_read_migrated": lambda value: isinstance(value, bool),
+            "pdf_uncombined_zip": lambda value: isinstance(value, bool),
         }
         if not isinstance(changes, dict) or not changes:
             raise ApiError(400, "expected a JSON object with any of: " + ", ".join(self.SETTINGS))
@@ -1373,7 +1377,7 @@ class RenderRoutes:
         items, options, dashboards = self._render_checked(principal, query, pdf=True)
         title = options["title"] or "report"
         pages = [render_page_lines(title, dashboards[item["uid"]], item, options) for item in items]
-        if len(items) > 1 and not options["pdfCombineOneFile"]:
+        if len(items) > 1 and not options["pdfCombineOneFile"] and self.state.setting("pdf_uncombined_zip"):
             # Inferred (not public): one PDF per dashboard, as the mails attach them, in a zip.
             buffer = io.BytesIO()
             with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
