@@ -153,7 +153,7 @@ echo "== a send by report id, then history by the report's name: found, and fail
 sim dev POST /_sim/reset '{}' >/dev/null
 sim dev POST /_sim/faults "$render_failed, \"count\": 1}" >/dev/null
 run_failing "send by id" env GRAFANA_TOKEN=dev-history-token-1111 ansible localhost -m reportops.grafana.grafana_report_send \
-    -a "url=${urls[dev]} report_id=1 emails=ops@example.com history=grafana"
+    -a "url=${urls[dev]} report_id=1 emails=ops@example.com history=grafana render_retries=0"
 run "history by name, ad hoc" env GRAFANA_TOKEN=dev-history-token-1111 ansible localhost \
     -m reportops.grafana.grafana_report_history -a "url=${urls[dev]} since=1h report='Weekly SLO'"
 contains '"failed": 1'
