@@ -154,12 +154,14 @@ sim dev POST /_sim/reset '{}' >/dev/null
 sim dev POST /_sim/faults "$render_failed, \"count\": 1}" >/dev/null
 run_failing "send by id" env GRAFANA_TOKEN=dev-history-token-1111 ansible localhost -m reportops.grafana.grafana_report_send \
     -a "url=${urls[dev]} report_id=1 emails=ops@example.com history=grafana render_retries=0"
-run "history by name, ad hoc" env GRAFANA_TOKEN=dev-history-token-1111 ansible localhost \
-    -m reportops.grafana.grafana_report_history -a "url=${urls[dev]} since=1h report='Weekly SLO'"
+history_adhoc() {  # history_adhoc run|run_failing ENV TOKEN ARGS: grafana_report_history ad hoc on ENV, since 1h
+    "$1" "history of $2, ad hoc: ${*:4}" env GRAFANA_TOKEN="$3" ansible localhost -m reportops.grafana.grafana_report_history \
+        -a "url=${urls[$2]} since=1h ${*:4}"
+}
+history_adhoc run dev dev-history-token-1111 "report='Weekly SLO'"
 contains '"failed": 1'
 contains '"report": null'
-run_failing "history by name, fail_on_failed" env GRAFANA_TOKEN=dev-history-token-1111 ansible localhost \
-    -m reportops.grafana.grafana_report_history -a "url=${urls[dev]} since=1h report='Weekly SLO' fail_on_failed=true"
+history_adhoc run_failing dev dev-history-token-1111 "report='Weekly SLO' fail_on_failed=true"
 contains "1 delivery failed in the window and was not sent since: report 1 at "
 contains "HTTP 500: Failed to generate PDF"
 
@@ -181,8 +183,7 @@ call("PATCH", "/_sim/settings", {"annotations_visible_dashboards": 1000})
 ids = [row["id"] for row in call("GET", "/api/annotations?tags=reportops.grafana&type=annotation&limit=1000")]
 assert len(ids) > len(set(ids)), "the simulator did not repeat rows: %s" % ids
 PY
-run "history of repeat, ad hoc" env GRAFANA_TOKEN=repeat-history-token-5555 ansible localhost \
-    -m reportops.grafana.grafana_report_history -a "url=${urls[repeat]} since=1h"
+history_adhoc run repeat repeat-history-token-5555
 contains '"sent": 2'
 equals "records listed" "$(grep -c '"outcome": "sent"' "$output")" 2
 
