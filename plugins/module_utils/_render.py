@@ -215,7 +215,9 @@ def unexpected_answer(dest, content, content_type, expected, dashboards):
         return "%s; it says %s. Check that url is Grafana's and the reverse proxy in front of it." % (
             said, _summary(to_text(content, errors="surrogate_or_replace"))), None
     keep = "%s.%s" % (dest, "zip" if kind == "application/zip" else "answer")
-    return ("%s; the answer is kept as %s for a look, and dest is left as it was." % (said, keep)), keep
+    advice = (" Several dashboards without pdfCombineOneFile may come as one file each: set pdf_combine_one_file on the"
+              " report (grafana_report) for one PDF." if dashboards > 1 else "")
+    return ("%s; the answer is kept as %s for a look, and dest is left as it was.%s" % (said, keep, advice)), keep
 
 
 def render_query(plan, items, report=None):
@@ -239,10 +241,10 @@ def render_query(plan, items, report=None):
     include_tables = chosen["include_tables"]
     if include_tables is None:
         include_tables = "pdf-tables-appendix" in ((report or {}).get("formats") or [])
-    # dest is one file: several dashboards are always asked for combined in one PDF (the report's own
-    # pdfCombineOneFile decides its mails' attachments); without it Grafana's answer is not documented.
+    # pdfCombineOneFile as the report saved it, as the frontend's Preview PDF sends it; what Grafana answers without
+    # it for several dashboards is not documented (unexpected_answer says what came).
     for key, value in (("includeTables", include_tables), ("pdfShowTemplateVariables", options.get("pdfShowTemplateVariables")),
-                       ("pdfCombineOneFile", options.get("pdfCombineOneFile") or len(items) > 1)):
+                       ("pdfCombineOneFile", options.get("pdfCombineOneFile"))):
         if value:
             query.append((key, "true"))
     return query

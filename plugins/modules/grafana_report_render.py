@@ -26,10 +26,11 @@ description:
     C({"from": "", "to": ""}), as Grafana's docs show, or O(dashboards) without C(time_range)) is rendered over the
     dashboard's own time range, read from C(GET /api/dashboards/uid/{uid}); when the dashboard keeps none either, over
     the reporting frontend's default, C(now-6h) to C(now) (C(getRange(db.timeRange).raw || defaultTimeRange.raw)).
-  - Several dashboards are always asked for in one PDF (C(pdfCombineOneFile=true)), since O(dest) is one file: without
-    it, what Grafana answers is not documented. The report's own C(pdfCombineOneFile) still decides its mails'
-    attachments. An answer of another type than asked for fails with its Content-Type and size; a binary one is kept
-    beside O(dest) (C(DEST.zip) for a zip, else C(DEST.answer)) and O(dest) is left as it was.
+  - C(pdfCombineOneFile) is sent as the report saved it, as the report editor's C(Preview PDF) sends it. What Grafana
+    answers for several dashboards without it is not documented; an answer of another type than asked for fails with
+    its Content-Type and size, a binary one is kept beside O(dest) (C(DEST.zip) for a zip, else C(DEST.answer)) and
+    O(dest) is left as it was. For one PDF of several dashboards, set
+    O(reportops.grafana.grafana_report#module:pdf_combine_one_file) on the report.
 author:
   - reportops maintainers (@reportops)
 extends_documentation_fragment:
@@ -49,8 +50,7 @@ options:
       - Name of the saved report to render, as in Grafana (names are unique in an organization and the same in
         every environment, unlike ids).
       - Its dashboards, their time ranges (an empty one as described above) and variables, its orientation, layout,
-        scale factor, its C(pdfShowTemplateVariables) and C(pdfCombineOneFile) options (the latter always true for
-        several dashboards) and, with format C(pdf-tables-appendix), C(includeTables) are sent as saved, unless an
+        scale factor, its C(pdfShowTemplateVariables) and C(pdfCombineOneFile) options and, with format C(pdf-tables-appendix), C(includeTables) are sent as saved, unless an
         option here overrides them.
       - Exactly one of O(report), O(report_id) and O(dashboards) is required.
     type: str

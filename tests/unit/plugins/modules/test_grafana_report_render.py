@@ -84,8 +84,8 @@ def test_an_empty_saved_range_becomes_the_dashboards_own_or_the_frontends_defaul
     query = parse_qs(urlsplit(fetch.calls[-1]["url"]).query)
     ranges = dict((item["dashboard"]["uid"], item["timeRange"]) for item in json.loads(query["dashboards"][0]))
     assert ranges == {"slo": {"from": "now-6h", "to": "now"}, "other": {"from": "now-2d", "to": "now"}}
-    # Several dashboards go to one file: asked for combined.
-    assert query["pdfCombineOneFile"] == ["true"]
+    # pdfCombineOneFile as saved (not at all), as the frontend's Preview PDF sends it.
+    assert "pdfCombineOneFile" not in query
 
 
 def test_an_answer_of_another_type_says_its_type_and_size_and_is_kept(run_module, fetch, tmp_path):
@@ -93,5 +93,5 @@ def test_an_answer_of_another_type_says_its_type_and_size_and_is_kept(run_module
     fetch.reply(200, DASHBOARD).reply(200, "PK\x03\x04zipped", headers={"Content-Type": "application/zip"})
     outcome = run_module(main, dict(BASE, dashboards=[{"uid": "slo"}], dest=dest))
     assert outcome.failed and "Content-Type 'application/zip' (10 bytes), not application/pdf" in outcome.result["msg"]
-    assert "kept as %s.zip" % dest in outcome.result["msg"]
+    assert "kept as %s.zip" % dest in outcome.result["msg"] and "pdf_combine_one_file" not in outcome.result["msg"]
     assert os.path.exists(dest + ".zip") and not os.path.exists(dest)
