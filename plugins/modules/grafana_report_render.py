@@ -22,10 +22,10 @@ description:
   - Every option is checked before any request. Then the report (or each given dashboard, through
     C(GET /api/dashboards/uid/{uid})) is read, so that an unknown report or dashboard, or one the credentials
     cannot view, fails with its own message before anything is rendered.
-  - No render carries an empty time range. A dashboard without one (a saved report may keep
-    C({"from": "", "to": ""}), as Grafana's docs show, or O(dashboards) without C(time_range)) is rendered over the
-    dashboard's own time range, read from C(GET /api/dashboards/uid/{uid}); when the dashboard keeps none either, over
-    the reporting frontend's default, C(now-6h) to C(now) (C(getRange(db.timeRange).raw || defaultTimeRange.raw)).
+  - No render carries an empty time range. A dashboard without one (a saved report may keep a C(timeRange) with empty
+    C(from) and C(to), as Grafana's docs show, or O(dashboards) without C(time_range)) is rendered over the dashboard's
+    own time range, read from C(GET /api/dashboards/uid/{uid}); when the dashboard keeps none either, over the reporting
+    frontend's default, C(now-6h) to C(now) (its C(defaultTimeRange)).
   - C(pdfCombineOneFile) is sent as the report saved it, as the report editor's C(Preview PDF) sends it. What Grafana
     answers for several dashboards without it is not documented; an answer of another type than asked for fails with
     its Content-Type and size, a binary one is kept beside O(dest) (C(DEST.zip) for a zip, else C(DEST.answer)) and
