@@ -50,8 +50,8 @@ options:
       - Name of the saved report to render, as in Grafana (names are unique in an organization and the same in
         every environment, unlike ids).
       - Its dashboards, their time ranges (an empty one as described above) and variables, its orientation, layout,
-        scale factor, its C(pdfShowTemplateVariables) and C(pdfCombineOneFile) options and, with format C(pdf-tables-appendix), C(includeTables) are sent as saved, unless an
-        option here overrides them.
+        scale factor, its C(pdfShowTemplateVariables) and C(pdfCombineOneFile) options and, with format
+        C(pdf-tables-appendix), C(includeTables) are sent as saved, unless an option here overrides them.
       - Exactly one of O(report), O(report_id) and O(dashboards) is required.
     type: str
   report_id:

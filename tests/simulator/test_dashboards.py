@@ -14,7 +14,8 @@ Sources (github.com/grafana/grafana, read through the search tool in 2026):
 - docs/sources/developers/http_api/folder.md: GET /api/folders lists {id, uid, title} of the root folders
   (limit, default 1000; page) and needs folders:read; GET /api/folders/{uid} answers the folder (id, uid,
   title, url, created, version ...) or 404; POST /api/folders {uid, title} needs folders:create and
-  answers 409 when the folder exists (a title taken: before 11.3 only, PR #90687; test_first_run.py). pkg/api/folder.go's error mapping: 404 {"status": "not-found",
+  answers 409 when the folder exists (a title taken: before 11.3 only, PR #90687; test_first_run.py).
+  pkg/api/folder.go's error mapping: 404 {"status": "not-found",
   "message": "Folder not found"}; 409 with the folder errors' text ("A folder/dashboard with the same uid
   already exists", "A folder or dashboard in the general folder with the same name already exists").
 Inferred (no public source read): the root folder's RBAC scope is folders:uid:general; an unknown
