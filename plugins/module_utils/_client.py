@@ -370,20 +370,26 @@ class GrafanaClient:
 
     def save_dashboard(self, body, subject):
         """POST /api/dashboards/db: creates the dashboard, or updates the one with its uid; returns Grafana's answer
-        (id, uid, url, version). A 412 means another dashboard has its title in the folder, or it changed meanwhile."""
+        (id, uid, url, version). A 412 or 409 is a save conflict (_dashboard.SAVE_CONFLICTS)."""
         saved, dummy = self.request("POST", PATHS["save_dashboard"], body=body, subject=subject,
                                     permission="dashboards:create on the folder (dashboards:write to update it)",
                                     invalid="check the dashboard's uid (at most 40 characters) and title")
         return saved
 
     def list_folders(self, limit=1000):
-        """GET /api/folders: the folders at the root that the credentials may read, at most `limit` (Grafana's default)."""
-        folders, dummy = self.request("GET", PATHS["folders"], query=[("limit", limit)], subject="the folders",
-                                      permission="folders:read")
-        if not isinstance(folders, list):
-            raise GrafanaError("Grafana answered GET %s with something that is not a list; check url." % PATHS["folders"],
-                               status=200)
-        return folders
+        """GET /api/folders?limit=&page=: every folder at the root that the credentials may read, page after page until
+        one comes back short (titles need not be unique since Grafana 11.3: a search must see them all)."""
+        folders, page = [], 1
+        while True:
+            found, dummy = self.request("GET", PATHS["folders"], query=[("limit", limit), ("page", page)],
+                                        subject="the folders", permission="folders:read")
+            if not isinstance(found, list):
+                raise GrafanaError("Grafana answered GET %s with something that is not a list; check url." % PATHS["folders"],
+                                   status=200)
+            folders.extend(found)
+            if len(found) < limit:
+                return folders
+            page += 1
 
     def get_folder(self, uid):
         """GET /api/folders/{uid}; a GrafanaError with status 404 when there is none."""

@@ -301,9 +301,14 @@ def checked_deliveries(deliveries, extra_spec=None, converted=False):
     return checked
 
 
+def report_ids_by_name(name, reports):
+    """The ids of the reports of the listing `reports` called `name` (none, one, or several)."""
+    return [to_text(report.get("id")) for report in reports if report.get("name") == name]
+
+
 def report_id_by_name(name, reports):
     """The id of the one report of the listing `reports` called `name`; DeliveryError when there is none or several."""
-    ids = [to_text(report.get("id")) for report in reports if report.get("name") == name]
+    ids = report_ids_by_name(name, reports)
     if not ids:
         names = sorted(set(to_text(report.get("name")) for report in reports))
         raise DeliveryError("report '%s' does not exist in this Grafana (its reports: %s)." % (name, ", ".join(names) or "none"))

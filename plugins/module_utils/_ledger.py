@@ -298,14 +298,16 @@ def is_send_record(annotation):
     return CLAIM_TAG not in tags and (SENT_TAG in outcomes or not outcomes)
 
 
-def unique(annotations):
-    """A listing's annotations once each (Grafana's listing loop can return a row twice), parsed."""
+def unique(annotations, parse=None):
+    """A listing's annotations once each by id (Grafana's listing loop can return a row twice: annotationsimpl Find
+    appends a page per page of the caller's dashboards), parsed with `parse` (parse_claim unless given); those it
+    turns into None are left out."""
     parsed = {}
     for annotation in annotations:
         if isinstance(annotation, dict):
-            claim = parse_claim(annotation)
-            if claim["id"] is not None:
-                parsed[claim["id"]] = claim
+            item = (parse or parse_claim)(annotation)
+            if item is not None and item["id"] is not None:
+                parsed[item["id"]] = item
     return list(parsed.values())
 
 

@@ -5,8 +5,10 @@
 """Filter report_deliveries (documented in report_deliveries.yml): public since 0.1.0, deprecated (meta/runtime.yml),
 removed in 1.0.0; nothing in the collection uses it.
 
-The file's name differs from the filter's: ansible-core 2.16 loads every filter file of the collection to find any
-one filter, and a file named like a deprecated filter made each role run show that filter's deprecation."""
+The file is not named after the filter: Ansible looks a collection's filter up by loading every file of plugins/filter
+and applies the routing of each file's name, so a file named report_deliveries.py printed the deprecation warning on
+every use of any filter of the collection. Under this name, only a use of report_deliveries itself warns.
+"""
 
 from __future__ import annotations
 
