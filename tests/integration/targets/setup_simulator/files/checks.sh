@@ -34,6 +34,12 @@ contains() {
     grep -qF -- "$1" "$output" || { tail -n 60 "$output" >&2; fail "the output lacks: $1"; }
 }
 
+recap() {  # recap HOST FAILED [CHANGED]: the play recap's line of HOST has these counts
+    local counts="failed=$2"
+    [ -z "${3:-}" ] || counts="changed=$3 .*$counts"
+    grep -Eq "^$1 +: .*$counts( |\$)" "$output" || { grep -E "^$1 +:" "$output" >&2; fail "$1: the play recap lacks $counts"; }
+}
+
 equals() {  # equals DESCRIPTION ACTUAL EXPECTED
     [ "$2" = "$3" ] || fail "$1: got '$2', expected '$3'"
 }
