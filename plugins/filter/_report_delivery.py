@@ -309,6 +309,37 @@ def report_delivery_history(hosts, hostvars):
     return dict(lines=lines + [summary], stats=stats, failed=failed + ["%s (history not read)" % host for host in errors])
 
 
+# -- Entry point preflight: what the environments' checks say ---------------------------------------
+
+def report_delivery_preflight(hosts, hostvars):
+    """The preflight entry point's report: one line per environment and check that is not ok, then one summary line;
+    the AWX statistics (Grafana's facts and the checks, no connection value) and the environments that failed."""
+    lines, stats, failed, warned = [], {}, [], []
+    for host in hosts:
+        run = hostvars[host].get("_report_delivery_preflight")
+        if run is None or run.get("checks") is None:
+            error = run_error(run) if run is not None else "did not run"
+            lines.append("%s: FAILED before its checks: %s" % (host, error))
+            stats[host] = {"error": error, "grafana": {}, "checks": []}
+            failed.append(host)
+            continue
+        checks = run["checks"]
+        lines.extend("%s %s: %s: %s" % (host, item["name"], item["status"].upper(), item["message"])
+                     for item in checks if item["status"] != "ok")
+        stats[host] = {"error": "", "grafana": run.get("grafana") or {}, "checks": checks}
+        if any(item["status"] == "fail" for item in checks):
+            failed.append(host)
+        elif any(item["status"] != "ok" for item in checks):
+            warned.append(host)
+    ready = [host for host in hosts if host not in failed]
+    summary = "%d environment%s: %s ready for a first run" % (len(hosts), "" if len(hosts) == 1 else "s", len(ready))
+    if warned:
+        summary += " (with warnings: %s)" % ", ".join(warned)
+    if failed:
+        summary += "; fix %s first" % ", ".join(failed)
+    return dict(lines=lines + [summary], stats=stats, failed=failed)
+
+
 class FilterModule(object):
     """Internal filters of the role report_delivery."""
 
@@ -321,4 +352,5 @@ class FilterModule(object):
             "_report_delivery_inventory": report_delivery_inventory,
             "_report_delivery_jobs": report_delivery_jobs,
             "_report_delivery_history": report_delivery_history,
+            "_report_delivery_preflight": report_delivery_preflight,
         }

@@ -125,3 +125,21 @@ def parse_record(annotation):
     if "addresses" in fields:
         record["addresses"] = fields["addresses"]
     return record
+
+
+def once_each(annotations, parse):
+    """A listing's annotations once each by id (Grafana's listing loop can return a row twice: annotationsimpl Find
+    appends a page per page of the caller's dashboards), parsed with `parse`; those it turns into None are left out."""
+    parsed = {}
+    for annotation in annotations:
+        if isinstance(annotation, dict):
+            item = parse(annotation)
+            if item is not None and item["id"] is not None:
+                parsed[item["id"]] = item
+    return list(parsed.values())
+
+
+def of_report(record, report, report_ids=()):
+    """Whether a parsed record is of `report` (a name or an id); `report_ids`, the ids this Grafana gives that name,
+    also find the records of sends made by id, which were written without the name."""
+    return report in (record.get("report"), record.get("report_id")) or record.get("report_id") in report_ids

@@ -40,6 +40,8 @@ PATHS = {
     "save_dashboard": "/api/dashboards/db",
     "folders": "/api/folders",
     "folder": "/api/folders/{uid}",
+    "frontend_settings": "/api/frontend/settings",
+    "user_permissions": "/api/access-control/user/permissions",
 }
 # The RBAC scope of annotations that belong to no dashboard (the delivery ledger's).
 ORG_ANNOTATIONS_SCOPE = "annotations:type:organization"
@@ -319,6 +321,22 @@ class GrafanaClient:
         except GrafanaError:
             return "This Grafana (its version could not be read from /api/health)"
 
+    def frontend_settings(self):
+        """GET /api/frontend/settings (any signed-in caller): Grafana's build, licence, renderer and reporting state;
+        returns (the settings, the answer's Date header or None: Grafana's clock)."""
+        headers = {}
+        settings, dummy = self.request("GET", PATHS["frontend_settings"], subject="Grafana's frontend settings",
+                                       answer_headers=headers)
+        return (settings if isinstance(settings, dict) else {}), headers.get("date")
+
+    def user_permissions(self):
+        """GET /api/access-control/user/permissions: the caller's RBAC actions, each with the scopes it holds."""
+        permissions, dummy = self.request("GET", PATHS["user_permissions"], subject="the credentials' permissions")
+        if not isinstance(permissions, dict):
+            raise GrafanaError("Grafana answered GET %s with something that is not a mapping; check url."
+                               % PATHS["user_permissions"], status=200)
+        return permissions
+
     def create_annotation(self, annotation, subject="the ledger annotation"):
         created, dummy = self.request("POST", PATHS["annotations"], body=annotation, subject=subject,
                                       advice=needs("annotations:create (scope %s)" % ORG_ANNOTATIONS_SCOPE))
@@ -351,19 +369,24 @@ class GrafanaClient:
                                             403: VIEW_NEEDS})
         return found
 
-    def save_dashboard(self, body, subject):
+    def save_dashboard(self, body, subject, conflicts=None):
         """POST /api/dashboards/db: creates the dashboard, or updates the one with its uid; returns Grafana's answer
-        (id, uid, url, version). A 412 means another dashboard has its title in the folder, or it changed meanwhile."""
+        (id, uid, url, version). `conflicts` are the caller's advice after a save conflict (409, 412)."""
         saved, dummy = self.request("POST", PATHS["save_dashboard"], body=body, subject=subject, advice={
             **needs("dashboards:create on the folder (dashboards:write to update it)"),
-            400: "check the dashboard's uid (at most 40 characters) and title",
-            412: "Another dashboard of this folder has the title, or the dashboard was saved in Grafana since it was"
-                 " read: give it another title, or run again to install over the change."})
+            400: "check the dashboard's uid (at most 40 characters) and title", **(conflicts or {})})
         return saved
 
     def list_folders(self, limit=1000):
-        """GET /api/folders: the folders at the root that the credentials may read, at most `limit` (Grafana's default)."""
-        return self.listing(PATHS["folders"], [("limit", limit)], "the folders", needs("folders:read"))
+        """GET /api/folders?limit=&page=: every folder at the root that the credentials may read, page after page until
+        one comes back short (titles need not be unique since Grafana 11.3: a search must see them all)."""
+        folders, page = [], 1
+        while True:
+            found = self.listing(PATHS["folders"], [("limit", limit), ("page", page)], "the folders", needs("folders:read"))
+            folders.extend(found)
+            if len(found) < limit:
+                return folders
+            page += 1
 
     def get_folder(self, uid, when_missing=None):
         """GET /api/folders/{uid}; a GrafanaError with status 404 when there is none, its message ending with
@@ -408,12 +431,13 @@ class GrafanaClient:
     # -- transport ---------------------------------------------------------------------------
 
     def request(self, method, path, body=None, query=None, retries=0, subject="the request", advice=None,  # pylint: disable=too-many-arguments
-                raw=False, render_retries=0):
+                raw=False, render_retries=0, answer_headers=None):
         """One API call: returns (decoded JSON answer, attempts) or raises GrafanaError.
 
         `advice` holds the call's own entries of DEFAULT_ADVICE by status; for another status its entry is a
         sentence added to the message. With `raw`, the answer is (status, body bytes, Content-Type) instead of JSON,
-        and a 204 is a success too.
+        and a 204 is a success too. A dict given as `answer_headers` receives fetch_url's info of a successful
+        answer (its headers, lower-case).
 
         Only failures where Grafana provably did not act are retried (`retries`): no connection at all, 429 and
         503. A timeout, a reset connection or a 5xx may follow a real send. A 500 with Grafana's own error (the
@@ -431,6 +455,8 @@ class GrafanaClient:
             response, info, tried = self._attempts(method, url, data, headers, retries)
             attempts += tried
             status = info["status"]
+            if answer_headers is not None and status in (200, 204):
+                answer_headers.update(info)
             if raw and status in (200, 204):
                 return (status, response.read() if response else b"", info.get("content-type", "")), attempts
             if status == 200:

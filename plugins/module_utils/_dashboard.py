@@ -8,10 +8,23 @@
 
 from __future__ import annotations
 
+from ansible.module_utils.common.text.converters import to_text
+
 from ansible_collections.reportops.grafana.plugins.module_utils._client import GrafanaError
 
 # Fields of a dashboard model that Grafana sets on every save; they never make two models differ.
 GRAFANA_SET_FIELDS = ("id", "version")
+# Fields Grafana fills or stamps on its own when the wanted model leaves them out (its dashboard defaults, the schema
+# migrations that reads through the dashboard API of Grafana 12+ apply, panels stamped with pluginVersion): None means
+# any value, else the values that count as Grafana's. Empty values (_empty) always count as filled.
+GRAFANA_FILLED = {"pluginVersion": None, "editable": (True,), "timezone": ("browser",)}
+# Why a save without overwrite conflicts, by status: 412 before Grafana 12, 409 from 12 (saveDashboardViaK8s).
+SAVE_CONFLICTS = {
+    412: "Grafana before 12 answers 412 when another dashboard of this folder has the title (before 11.3) or the dashboard"
+         " was saved in Grafana since it was read",
+    409: "Grafana 12 and later answer 409 when the dashboard was saved in Grafana since it was read (its version moved on)",
+}
+SAVE_CONFLICT_ADVICE = "run again to install over the change, or give the dashboard another title."
 UID_MAX_LENGTH = 40
 SAVE_MESSAGE = "Installed by reportops.grafana"
 
@@ -38,6 +51,37 @@ def content(model):
     return dict((key, value) for key, value in (model or {}).items() if key not in GRAFANA_SET_FIELDS)
 
 
+def _empty(value):
+    """Null, false, 0, "", [], or an object of such values only (such as fieldConfig {"defaults": {}, "overrides": []})."""
+    if isinstance(value, dict):
+        return all(_empty(item) for item in value.values())
+    return value is None or value is False or (not isinstance(value, bool) and value == 0) or value in ("", [])
+
+
+def managed(installed, wanted):
+    """The part of the installed model that the collection manages, to compare with `wanted` (both without id and
+    version): what Grafana fills where `wanted` is silent is left out, and a newer schemaVersion than the wanted one
+    counts as the wanted one (Grafana migrates the model it answers; the content is the same)."""
+    if isinstance(installed, dict) and isinstance(wanted, dict):
+        kept = {}
+        for key, value in installed.items():
+            if key in wanted:
+                kept[key] = managed(value, wanted[key])
+            elif not (_empty(value) or (key in GRAFANA_FILLED and (GRAFANA_FILLED[key] is None or value in GRAFANA_FILLED[key]))):
+                kept[key] = value
+        newer = kept.get("schemaVersion")
+        if isinstance(newer, int) and isinstance(wanted.get("schemaVersion"), int) and newer > wanted["schemaVersion"]:
+            kept["schemaVersion"] = wanted["schemaVersion"]
+        return kept
+    if isinstance(installed, list) and isinstance(wanted, list):
+        if not any(isinstance(item, dict) and item.get("builtIn") for item in wanted):
+            # The built-in "Annotations & Alerts" entry Grafana adds to every annotation list.
+            installed = [item for item in installed if not (isinstance(item, dict) and item.get("builtIn"))]
+        if len(installed) == len(wanted):
+            return [managed(have, want) for have, want in zip(installed, wanted)]
+    return installed
+
+
 def installed_dashboard(client, uid):
     """GET /api/dashboards/uid/{uid}: Grafana's answer ({dashboard, meta}), or None when there is none."""
     try:
@@ -49,7 +93,11 @@ def installed_dashboard(client, uid):
 
 
 def folder_of(client, title, uid, check_mode):
-    """(folder as Grafana has it or would make it, whether it is made now). Neither title nor uid: the root ({})."""
+    """(folder as Grafana has it or would make it, whether it is made now). Neither title nor uid: the root ({}).
+
+    By uid when one is given (made with it when missing); else by title across every page of the root folders, since
+    titles need not be unique from Grafana 11.3 on and a folder made again would be a second one.
+    """
     if uid:
         try:
             return client.get_folder(uid, None if title else "Set folder to make the folder when it is missing."), False
@@ -57,8 +105,10 @@ def folder_of(client, title, uid, check_mode):
             if exc.status != 404 or not title:
                 raise
     elif title:
-        folders = client.list_folders()
-        found = [item for item in folders if item.get("title") == title]
+        found = [item for item in client.list_folders() if item.get("title") == title]
+        if len(found) > 1:
+            client.module.warn("%d folders are titled '%s' (uids %s): the first is used; set folder_uid to choose one."
+                               % (len(found), title, ", ".join(to_text(item.get("uid")) for item in found)))
         if found:
             return found[0], False
     else:
@@ -70,7 +120,7 @@ def folder_of(client, title, uid, check_mode):
 
 def save_body(wanted, installed, folder_uid):
     """POST /api/dashboards/db's body. An update names the version read, so that a change made in between is a 412
-    rather than lost; the folder is always given, since a save without one moves the dashboard to the root."""
+    or 409 (SAVE_CONFLICTS) rather than lost; the folder is always given, since a save without one moves the dashboard to the root."""
     dashboard = dict(wanted)
     if installed:
         dashboard.update(id=installed["dashboard"].get("id"), version=installed["dashboard"].get("version"))
@@ -83,19 +133,21 @@ def save_body(wanted, installed, folder_uid):
 def install(client, wanted, folder_title=None, folder_uid=None, check_mode=False):
     """Install `wanted` in the folder; returns the module's result (changed, dashboard, folder, diff).
 
-    Nothing is written when the installed dashboard has the same content in the same folder.
+    Nothing is written when the installed dashboard has the same content (managed()) in the same folder.
     """
     folder, folder_created = folder_of(client, folder_title, folder_uid, check_mode)
     target_uid = folder.get("uid") or ""
     installed = installed_dashboard(client, wanted["uid"])
     meta = (installed or {}).get("meta") or {}
-    before = dict(dashboard=content(installed["dashboard"]), folder_uid=meta.get("folderUid") or "") if installed else {}
+    before = dict(dashboard=managed(content(installed["dashboard"]), content(wanted)),
+                  folder_uid=meta.get("folderUid") or "") if installed else {}
     # A folder that check mode would make has no uid yet (None), unless folder_uid names it.
     after = dict(dashboard=content(wanted), folder_uid=folder.get("uid") if folder else "")
     changed = before != after
     result = dict(uid=wanted["uid"], title=wanted["title"], url=meta.get("url"), version=meta.get("version"))
     if changed and not check_mode:
-        saved = client.save_dashboard(save_body(wanted, installed, target_uid), subject="dashboard '%s'" % wanted["uid"])
+        saved = client.save_dashboard(save_body(wanted, installed, target_uid), "dashboard '%s'" % wanted["uid"], dict(
+            (status, "%s: %s" % (reason, SAVE_CONFLICT_ADVICE)) for status, reason in SAVE_CONFLICTS.items()))
         result.update(url=saved.get("url"), version=saved.get("version"))
     return dict(changed=changed or folder_created, dashboard=result,
                 folder=dict(uid=folder.get("uid"), title=folder.get("title"), created=folder_created) if folder else None,

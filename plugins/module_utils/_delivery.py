@@ -299,9 +299,20 @@ def checked_deliveries(deliveries, extra_spec=None, converted=False):
     return checked
 
 
+def report_ids_by_name(name, reports):
+    """The ids of the reports of the listing `reports` called `name` (none, one, or several)."""
+    return [to_text(report.get("id")) for report in reports if report.get("name") == name]
+
+
+def module_deliveries(deliveries):
+    """The Delivery of each of a module's `deliveries` (grafana_report_deliver's, grafana_report_preflight's), which
+    AnsibleModule converted with DELIVERIES_SUBOPTIONS already: the model checks their values."""
+    return [Delivery.of(options) for options in checked_deliveries(deliveries, converted=True)]
+
+
 def report_id_by_name(name, reports):
     """The id of the one report of the listing `reports` called `name`; DeliveryError when there is none or several."""
-    ids = [to_text(report.get("id")) for report in reports if report.get("name") == name]
+    ids = report_ids_by_name(name, reports)
     if not ids:
         names = sorted(set(to_text(report.get("name")) for report in reports))
         raise DeliveryError("report '%s' does not exist in this Grafana (its reports: %s)." % (name, ", ".join(names) or "none"))
@@ -325,6 +336,19 @@ def resolve_report_names(deliveries, reports):
     if problems:
         raise DeliveryError(" ".join(problems))
     return resolved
+
+
+def planned(deliveries, reports):
+    """The deliveries with names resolved, each with its report; every report proven to exist when listed."""
+    if reports is None:
+        return [(delivery, None) for delivery in deliveries]
+    by_id = dict((str(report.get("id")), report) for report in reports if isinstance(report, dict))
+    resolved = resolve_report_names(deliveries, list(by_id.values()))
+    missing = ["delivery '%s': report %s does not exist in this Grafana (use the report's id, not a dashboard's)."
+               % (delivery.name, delivery.report_id) for delivery in resolved if delivery.report_id not in by_id]
+    if missing:
+        raise DeliveryError(" ".join(missing))
+    return [(delivery, by_id[delivery.report_id]) for delivery in resolved]
 
 
 def delivery_ledger(client, params, deliveries):

@@ -16,11 +16,13 @@ import socket
 
 from ansible_collections.reportops.grafana.plugins.module_utils._annotation_record import (
     RECORD_OUTCOMES,
+    of_report,
     record_fields,
     record_tags,
     record_text,
 )
-from ansible_collections.reportops.grafana.plugins.module_utils._client import GrafanaError
+from ansible_collections.reportops.grafana.plugins.module_utils._client import GrafanaError, normalize_report_id
+from ansible_collections.reportops.grafana.plugins.module_utils._delivery import report_ids_by_name
 from ansible_collections.reportops.grafana.plugins.module_utils._ledger import delivery_id
 
 # Options of the modules that send (doc fragment reportops.grafana.history).
@@ -77,15 +79,31 @@ class History:
 
 # -- Reading --------------------------------------------------------------------------------------
 
+def report_ids(client, report, warn):
+    """This Grafana's ids of the report named `report` (one listing): () for an id or no report, and, with a warning,
+    when the credentials may not list the reports."""
+    if report is None or normalize_report_id(report) is not None:
+        return ()
+    try:
+        return tuple(report_ids_by_name(report, client.list_reports()))
+    except GrafanaError as exc:
+        if exc.status != 403:
+            raise
+        warn("The reports could not be listed to find the id of report '%s' (%s); only records that carry its name are "
+             "shown, not those of sends made by report_id." % (report, exc.message))
+        return ()
+
+
 def delivery_identity(record):
     """What makes records the same delivery: its name, else its ledger key, else its report."""
     return record.get("delivery") or record.get("delivery_key") or "report %s" % record.get("report_id")
 
 
-def selected(records, report=None, delivery=None, outcomes=None):
-    """The records matching the filters: report (name or id), delivery (name or key), outcomes (a list)."""
+def selected(records, report=None, delivery=None, outcomes=None, report_ids=()):
+    """The records matching the filters: report (name or id; with `report_ids`, the ids this Grafana gives that name,
+    which also find the records of sends made by id, written without the name), delivery (name or key), outcomes."""
     def matches(record):
-        if report is not None and report not in (record.get("report"), record.get("report_id")):
+        if report is not None and not of_report(record, report, report_ids):
             return False
         if delivery is not None and delivery not in (record.get("delivery"), record.get("delivery_key")):
             return False

@@ -28,6 +28,7 @@ from ansible_collections.reportops.grafana.plugins.module_utils._annotation_reco
     delivery_tags,
     is_send_record,
     json_fields,
+    once_each,
     record_tags,
     utc_iso,
 )
@@ -278,14 +279,8 @@ def parse_claim(annotation):
 
 
 def unique(annotations):
-    """A listing's annotations once each (Grafana's listing loop can return a row twice), parsed."""
-    parsed = {}
-    for annotation in annotations:
-        if isinstance(annotation, dict):
-            claim = parse_claim(annotation)
-            if claim["id"] is not None:
-                parsed[claim["id"]] = claim
-    return list(parsed.values())
+    """A listing's annotations once each, parsed as claims (once_each)."""
+    return once_each(annotations, parse_claim)
 
 
 def lease_end(claim):

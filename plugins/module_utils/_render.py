@@ -18,7 +18,7 @@ import re
 
 from ansible.module_utils.common.text.converters import to_text
 
-from ansible_collections.reportops.grafana.plugins.module_utils._client import normalize_report_id
+from ansible_collections.reportops.grafana.plugins.module_utils._client import _summary, normalize_report_id
 from ansible_collections.reportops.grafana.plugins.module_utils._report_definition import (
     MAX_SCALE_FACTOR,
     REPORT_ARGUMENT_SPEC,
@@ -33,6 +33,11 @@ from ansible_collections.reportops.grafana.plugins.module_utils._report_definiti
 # What each render route answers (Enterprise OpenAPI spec, renderReportPDFs and renderReportCSVs:
 # "produces"); the CSV route answers a zip of CSV files, which Grafana's UI saves as <title>.zip.
 CONTENT_TYPES = {"pdf": "application/pdf", "csv": "application/zip"}
+# The range the reporting frontend renders a dashboard with when it keeps none
+# (getRange(db.timeRange).raw || defaultTimeRange.raw, public/app/extensions/reports: now-6h to now).
+DEFAULT_TIME_RANGE = {"from": "now-6h", "to": "now"}
+# An answer of another type than asked for is kept beside dest (for a look) unless it is text, which the message quotes.
+_TEXT_ANSWER = re.compile(r"^(text/|application/(json|xml|problem\+json)$)")
 # Options the CSV route does not take (its parameters are dashboards and title only).
 PDF_ONLY_OPTIONS = ("orientation", "layout", "scale_factor", "include_tables")
 _EPOCH_MS = re.compile(r"^[0-9]{10,13}$")
@@ -152,6 +157,12 @@ def checked_render(params):
                 options=dict((name, params.get(name)) for name in PDF_ONLY_OPTIONS + ("title",)))
 
 
+def saved_report_plan(file_format="pdf"):
+    """The render of a saved report as it is saved, nothing overridden (the pre-flight renders what a send would)."""
+    return dict(format=file_format, report=None, report_id=None, dashboards=None, time_range=None, variables=None,
+                dest=None, mode=None, options=dict((name, None) for name in PDF_ONLY_OPTIONS + ("title",)))
+
+
 def grafana_time(value, field):
     """A time as Grafana's render takes it: relative (now-30d) as it is, a date as epoch milliseconds,
     which is what Grafana's own UI sends for an absolute time (from.valueOf())."""
@@ -186,6 +197,35 @@ def dashboard_items(plan, report=None):
     return items
 
 
+def with_time_ranges(items, dashboards):
+    """The items with no empty time range: a saved report may keep {"from": "", "to": ""} (Grafana's docs' own example),
+    which the frontend never renders; such an item gets its dashboard's own time range (`dashboards`: uid -> model, as
+    GET /api/dashboards/uid gives it), else the frontend's default, DEFAULT_TIME_RANGE."""
+    for item in items:
+        given = dict((key, value) for key, value in (item.get("timeRange") or {}).items() if value)
+        if given.get("from") and given.get("to"):
+            continue
+        own = (dashboards.get(item["dashboard"]["uid"]) or {}).get("time") or {}
+        fallback = own if own.get("from") and own.get("to") else DEFAULT_TIME_RANGE
+        item["timeRange"] = dict((key, given.get(key) or grafana_time(to_text(fallback[key]), "the dashboard's time." + key))
+                                 for key in ("from", "to"))
+    return items
+
+
+def unexpected_answer(dest, content, content_type, expected, dashboards):
+    """(message, path to keep the answer at or None) for a render answered with another Content-Type than `expected`."""
+    said = "Grafana answered the render of %d dashboard%s with Content-Type %r (%d bytes), not %s" % (
+        dashboards, "" if dashboards == 1 else "s", content_type, len(content), expected)
+    kind = content_type.split(";")[0].strip().lower()
+    if not content or _TEXT_ANSWER.match(kind):
+        return "%s; it says %s. Check that url is Grafana's and the reverse proxy in front of it." % (
+            said, _summary(to_text(content, errors="surrogate_or_replace"))), None
+    keep = "%s.%s" % (dest, "zip" if kind == "application/zip" else "answer")
+    advice = (" Several dashboards without pdfCombineOneFile may come as one file each: set pdf_combine_one_file on the"
+              " report (grafana_report) for one PDF." if dashboards > 1 else "")
+    return ("%s; the answer is kept as %s for a look, and dest is left as it was.%s" % (said, keep, advice)), keep
+
+
 def render_query(plan, items, report=None):
     """The render route's query: the report's saved PDF options unless the options override them,
     sent as Grafana's UI sends them (strings; booleans only when true)."""
@@ -207,6 +247,8 @@ def render_query(plan, items, report=None):
     include_tables = chosen["include_tables"]
     if include_tables is None:
         include_tables = "pdf-tables-appendix" in ((report or {}).get("formats") or [])
+    # pdfCombineOneFile as the report saved it, as the frontend's Preview PDF sends it; what Grafana answers without
+    # it for several dashboards is not documented (unexpected_answer says what came).
     for key, value in (("includeTables", include_tables), ("pdfShowTemplateVariables", options.get("pdfShowTemplateVariables")),
                        ("pdfCombineOneFile", options.get("pdfCombineOneFile"))):
         if value:

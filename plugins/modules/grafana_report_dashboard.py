@@ -14,11 +14,18 @@ description:
   - The collection ships the "Report deliveries" dashboard, which shows the outcome records that O(ignore:history=grafana)
     writes, as C(roles/report_delivery/files/report-deliveries.json); the role's entry point C(dashboard) and the
     playbook C(reportops.grafana.dashboard) install it in every environment. See C(docs/history.md), "The dashboard".
-  - Idempotent - the installed dashboard (C(GET /api/dashboards/uid/{uid})) is compared with O(dashboard), ignoring
-    C(id) and C(version), which Grafana sets on every save, and its folder with the one asked for; when both are the same,
-    nothing is written.
+  - Idempotent - the installed dashboard (C(GET /api/dashboards/uid/{uid})) is compared with O(dashboard) by a
+    normalised comparison of what the collection manages, and its folder with the one asked for; when both are the same,
+    nothing is written. Grafana 11 to 13 may answer the model in a newer schema than was written; so C(id) and C(version)
+    are ignored, a newer C(schemaVersion) than the one of O(dashboard) counts as the same, and a field that O(dashboard)
+    leaves out counts as unchanged when Grafana's value is empty (null, false, 0, an empty string, list or object) or one
+    Grafana fills itself (C(pluginVersion) on panels, C(editable=true), C(timezone=browser), the built-in
+    C(Annotations & Alerts) entry). Any other difference, such as a field, panel or value edited in Grafana's UI, is a
+    change.
   - A change replaces the installed dashboard, including edits made in Grafana's UI; it names the version read, so that a
-    change saved in Grafana between the read and the write fails the task (HTTP 412) instead of being lost.
+    change saved in Grafana between the read and the write fails the task instead of being lost - HTTP 412 before
+    Grafana 12, HTTP 409 C(Dashboard already exists. Use overwrite flag to update.) from Grafana 12 on; the message
+    explains both.
   - Every option is checked before any request.
   - Needs C(dashboards:read), C(dashboards:create) on the folder for a new dashboard and C(dashboards:write) to update one;
     C(folders:read) with O(folder) or O(folder_uid), and C(folders:create) when the folder is made.
@@ -45,13 +52,16 @@ options:
   folder:
     description:
       - Title of the folder at the root of Grafana that holds the dashboard; made when no folder has this title.
+      - Found by its title across every page of the root folders (C(GET /api/folders?limit=&page=)). Since Grafana 11.3
+        titles need not be unique, so a folder the credentials cannot list would be made a second time; set O(folder_uid)
+        to find the folder by its uid instead.
       - With O(folder_uid), the title of the folder made when none has that uid.
       - Without O(folder) and O(folder_uid), the dashboard is at the root (Grafana's C(Dashboards), formerly C(General)).
     type: str
   folder_uid:
     description:
-      - Uid of the folder that holds the dashboard. When there is none, it is made with title O(folder), which is then
-        required.
+      - Uid of the folder that holds the dashboard, by which it is found. When there is none, it is made with title
+        O(folder), which is then required.
     type: str
 seealso:
   - module: reportops.grafana.grafana_report_history

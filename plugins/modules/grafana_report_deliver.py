@@ -28,6 +28,7 @@ extends_documentation_fragment:
   - reportops.grafana.ledger
   - reportops.grafana.render_retries
   - reportops.grafana.history
+  - reportops.grafana.deliveries
 attributes:
   check_mode:
     description:
@@ -38,47 +39,6 @@ attributes:
     support: none
     description: Nothing to compare; a send has no before and after.
 options:
-  deliveries:
-    description:
-      - The deliveries to send to this Grafana. Names must be unique.
-    type: list
-    elements: dict
-    required: true
-    suboptions:
-      name:
-        description:
-          - Names the delivery in results and messages. 1 to 64 letters, digits, C(.), C(_) or C(-), starting with a
-            letter or digit.
-        type: str
-        required: true
-      report:
-        description:
-          - The name of the report, looked up in this Grafana (report ids differ between Grafana instances).
-          - Exactly one of O(deliveries[].report) and O(deliveries[].report_id) is required.
-        type: str
-      report_id:
-        description:
-          - The id of the report in this Grafana (not a dashboard id), a positive integer.
-        type: raw
-      emails:
-        description:
-          - Addresses to send the report to, as in M(reportops.grafana.grafana_report_send)'s O(reportops.grafana.grafana_report_send#module:emails).
-          - Exactly one of O(deliveries[].emails) and O(deliveries[].use_emails_from_report=true) is required.
-        type: list
-        elements: str
-      use_emails_from_report:
-        description:
-          - Send to the recipients saved in the report.
-        type: bool
-        default: false
-      delivery_key:
-        description:
-          - Names this delivery in the ledger, as in M(reportops.grafana.grafana_report_send).
-        type: str
-      min_interval:
-        description:
-          - Skip the delivery if it succeeded less than this long ago, such as C(90s), C(30m), C(12h), C(7d).
-        type: str
   concurrency:
     description:
       - The most sends at once. Grafana renders 4 reports at once by default (C([reporting] concurrent_render_limit)),
@@ -179,14 +139,13 @@ from ansible_collections.reportops.grafana.plugins.module_utils._delivery import
     DELIVERIES_SUBOPTIONS,
     LEDGER_ARGUMENT_SPEC,
     RENDER_RETRY_ARGUMENT_SPEC,
-    Delivery,
     DeliveryError,
-    checked_deliveries,
     checked_render_retries,
     checked_retries,
     deliver,
     delivery_ledger,
-    resolve_report_names,
+    module_deliveries,
+    planned,
 )
 
 DELIVERY_RESULT_FIELDS = ("name", "report", "report_id", "outcome", "message", "recipients", "attempts", "elapsed")
@@ -198,8 +157,7 @@ def checked_params(params):
         raise DeliveryError("concurrency must be at least 1, got %d." % params["concurrency"])
     checked_retries(params["retries"])
     checked_render_retries(params)
-    # AnsibleModule converted them with DELIVERIES_SUBOPTIONS: the model checks their values.
-    return [Delivery.of(options) for options in checked_deliveries(params["deliveries"], converted=True)]
+    return module_deliveries(params["deliveries"])
 
 
 def listed_reports(module, client, deliveries):
@@ -216,19 +174,6 @@ def listed_reports(module, client, deliveries):
                     % (exc.grafana_message or "HTTP 403"))
         return None
     return reports
-
-
-def planned(deliveries, reports):
-    """The deliveries with names resolved, each with its report; every report proven to exist when listed."""
-    if reports is None:
-        return [(delivery, None) for delivery in deliveries]
-    by_id = dict((str(report.get("id")), report) for report in reports if isinstance(report, dict))
-    resolved = resolve_report_names(deliveries, list(by_id.values()))
-    missing = ["delivery '%s': report %s does not exist in this Grafana (use the report's id, not a dashboard's)."
-               % (delivery.name, delivery.report_id) for delivery in resolved if delivery.report_id not in by_id]
-    if missing:
-        raise DeliveryError(" ".join(missing))
-    return [(delivery, by_id[delivery.report_id]) for delivery in resolved]
 
 
 def deliver_all(module):

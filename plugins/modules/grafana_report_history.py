@@ -15,7 +15,8 @@ description:
     newest first, with their number per outcome. Grafana itself keeps no history of report sends.
   - Reads the organization's annotations tagged C(reportops.grafana) in the window (one C(GET /api/annotations));
     the ledger's records of sends (O(reportops.grafana.grafana_report_send#module:ledger=grafana)) count as sent records,
-    its claims are left out.
+    its claims are left out. A row Grafana lists twice (its listing appends a page per page of the caller's dashboards
+    since 11.3) counts once, by the annotation's id.
   - Writes nothing. The credentials need C(annotations:read) with scope C(annotations:type:organization); without it
     Grafana answers an empty list, so an empty result with credentials limited to dashboards gives a warning.
   - With O(fail_on_failed=true) the task fails when the window holds a failed delivery that was not followed by a sent
@@ -28,7 +29,12 @@ extends_documentation_fragment:
   - reportops.grafana.connection.READ_ONLY
 options:
   report:
-    description: Only records of this report, by name or by id.
+    description:
+      - Only records of this report, by name or by id.
+      - A name is turned into this Grafana's id(s) with one C(GET /api/reports) (needs C(reports:read)), and records match
+        by that id as well as by the name, so that sends made by O(reportops.grafana.grafana_report_send#module:report_id),
+        whose records do not carry the name, are found too. Without C(reports:read) a warning says that only records
+        that carry the name are found.
     type: str
   delivery:
     description: Only records of this delivery, by its name or its delivery key.
@@ -180,8 +186,13 @@ window:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.reportops.grafana.plugins.module_utils._client import GrafanaClient, GrafanaError, exit_module, module_kwargs
-from ansible_collections.reportops.grafana.plugins.module_utils._annotation_record import ANNOTATION_TAG, parse_record, utc_iso
-from ansible_collections.reportops.grafana.plugins.module_utils._history import counts, public, selected, unrecovered
+from ansible_collections.reportops.grafana.plugins.module_utils._annotation_record import (
+    ANNOTATION_TAG,
+    once_each,
+    parse_record,
+    utc_iso,
+)
+from ansible_collections.reportops.grafana.plugins.module_utils._history import counts, public, report_ids, selected, unrecovered
 from ansible_collections.reportops.grafana.plugins.module_utils._history_window import HistoryError, window
 from ansible_collections.reportops.grafana.plugins.module_utils._ledger import READ_PERMISSION
 
@@ -198,6 +209,7 @@ def read_history(module):
         return {}, str(exc)
     try:
         client = GrafanaClient(module)
+        ids = report_ids(client, params["report"], module.warn)
         annotations = client.find_annotations([ANNOTATION_TAG], params["limit"], (start * 1000, end * 1000), "the outcome records")
     except GrafanaError as exc:
         return {}, exc.message
@@ -207,8 +219,7 @@ def read_history(module):
     if not annotations:
         module.warn("Grafana listed no annotation of the collection in the window. If deliveries were recorded, the "
                     "credentials may lack %s (Grafana then answers an empty list)." % READ_PERMISSION)
-    records = [record for record in (parse_record(annotation) for annotation in annotations) if record is not None]
-    records = selected(records, params["report"], params["delivery"], params["outcome"])
+    records = selected(once_each(annotations, parse_record), params["report"], params["delivery"], params["outcome"], ids)
     records.sort(key=lambda record: record["epoch"], reverse=True)
     failures = [public(record) for record in unrecovered(records)]
     result = dict(changed=False, records=[public(record) for record in records], counts=counts(records),

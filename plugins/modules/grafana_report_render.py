@@ -22,6 +22,15 @@ description:
   - Every option is checked before any request. Then the report (or each given dashboard, through
     C(GET /api/dashboards/uid/{uid})) is read, so that an unknown report or dashboard, or one the credentials
     cannot view, fails with its own message before anything is rendered.
+  - No render carries an empty time range. A dashboard without one (a saved report may keep a C(timeRange) with empty
+    C(from) and C(to), as Grafana's docs show, or O(dashboards) without C(time_range)) is rendered over the dashboard's
+    own time range, read from C(GET /api/dashboards/uid/{uid}); when the dashboard keeps none either, over the reporting
+    frontend's default, C(now-6h) to C(now) (its C(defaultTimeRange)).
+  - C(pdfCombineOneFile) is sent as the report saved it, as the report editor's C(Preview PDF) sends it. What Grafana
+    answers for several dashboards without it is not documented; an answer of another type than asked for fails with
+    its Content-Type and size, a binary one is kept beside O(dest) (C(DEST.zip) for a zip, else C(DEST.answer)) and
+    O(dest) is left as it was. For one PDF of several dashboards, set
+    O(reportops.grafana.grafana_report#module:pdf_combine_one_file) on the report.
 author:
   - reportops maintainers (@reportops)
 extends_documentation_fragment:
@@ -40,9 +49,9 @@ options:
     description:
       - Name of the saved report to render, as in Grafana (names are unique in an organization and the same in
         every environment, unlike ids).
-      - Its dashboards, their time ranges and variables, its orientation, layout, scale factor, its
-        C(pdfShowTemplateVariables) and C(pdfCombineOneFile) options and, with format C(pdf-tables-appendix),
-        C(includeTables) are sent as saved, unless an option here overrides them.
+      - Its dashboards, their time ranges (an empty one as described above) and variables, its orientation, layout,
+        scale factor, its C(pdfShowTemplateVariables) and C(pdfCombineOneFile) options and, with format
+        C(pdf-tables-appendix), C(includeTables) are sent as saved, unless an option here overrides them.
       - Exactly one of O(report), O(report_id) and O(dashboards) is required.
     type: str
   report_id:
@@ -64,7 +73,7 @@ options:
         type: str
         required: true
       time_range:
-        description: The dashboard's time range (C(timeRange)); without it, the dashboard's own.
+        description: The dashboard's time range (C(timeRange)); without it, the dashboard's own, else C(now-6h) to C(now).
         type: dict
         suboptions:
           from:
@@ -200,7 +209,7 @@ dest:
   type: str
   sample: /srv/reports/slo-last-month.pdf
 size:
-  description: Size of the rendered file in bytes.
+  description: Size of the rendered file (or of an answer of another type) in bytes.
   returned: unless check mode
   type: int
   sample: 183402
@@ -210,7 +219,7 @@ sha256:
   type: str
   sample: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
 content_type:
-  description: The Content-Type of Grafana's answer, C(application/pdf) or C(application/zip).
+  description: The Content-Type of Grafana's answer, C(application/pdf) or C(application/zip) (or, on failure, the other type it had).
   returned: unless check mode
   type: str
   sample: application/pdf
@@ -268,6 +277,8 @@ from ansible_collections.reportops.grafana.plugins.module_utils._render import (
     pdf_pages,
     render_query,
     sha256,
+    unexpected_answer,
+    with_time_ranges,
 )
 
 
@@ -316,9 +327,11 @@ def render_to_file(module):
         if not items:
             raise RenderError("report '%s' has no dashboards to render." % to_text(report.get("name")))
         result["dashboards"] = items
-        # Each dashboard is read first: a missing one, or one the credentials cannot view, gets its own message.
-        for uid in sorted(set(item["dashboard"]["uid"] for item in items)):
-            client.get_dashboard(uid)
+        # Each dashboard is read first: a missing one, or one the credentials cannot view, gets its own message; its
+        # own time range replaces an empty one.
+        models = dict((uid, (client.get_dashboard(uid) or {}).get("dashboard"))
+                      for uid in sorted(set(item["dashboard"]["uid"] for item in items)))
+        items = with_time_ranges(items, models)
         if module.check_mode:
             return dict(result, changed=True, status=200, elapsed=round(time.time() - started, 3)), None
         subject = "the %s of %s" % (plan["format"].upper(), "report '%s'" % report.get("name") if report else "the dashboards")
@@ -332,8 +345,10 @@ def render_to_file(module):
         return result, "Grafana rendered no CSV: none of the dashboards has a table panel (HTTP 204). Render format=pdf instead."
     expected = CONTENT_TYPES[plan["format"]]
     if content_type.split(";")[0].strip().lower() != expected:
-        return result, ("Grafana answered the render with Content-Type %r, not %s; check that url points at Grafana "
-                        "Enterprise." % (content_type, expected))
+        message, keep = unexpected_answer(plan["dest"], content, content_type, expected, len(items))
+        if keep:
+            write_if_changed(module, keep, content, None)
+        return dict(result, content_type=content_type, size=len(content)), message
     result.update(size=len(content), sha256=sha256(content), content_type=expected)
     if plan["format"] == "pdf":
         result["pages"] = pdf_pages(content)

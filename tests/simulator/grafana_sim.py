@@ -48,6 +48,8 @@ from urllib.parse import parse_qs, urlsplit
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_CONFIG = os.path.join(HERE, "default-config.json")
 PROFILES = (9, 10)
+# buildInfo.edition of Grafana's builds (pkg/setting: "Open Source" unless the Enterprise build sets it).
+EDITIONS = ("Enterprise", "Open Source")
 FAULT_MODES = ("drop", "hang", "status", "html502", "redirect_login", "slow")
 REDACTED_HEADERS = ("authorization", "cookie", "x-api-key")
 LOG_BODY_LIMIT = 4096
@@ -222,14 +224,36 @@ def normalise_config(raw):
         "annotations_two_queries": bool(raw.get("annotations_two_queries", True)),
         "annotations_search_seconds": float(raw.get("annotations_search_seconds", 0)),
         "annotations_tag_seconds": float(raw.get("annotations_tag_seconds", 0)),
+        # How many dashboards the caller's dashboard search finds for Find's access filter: when a page of them is
+        # as long as the listing's limit, Find asks again for the next page and appends the same organization rows
+        # (annotationsimpl/annotations.go Find, since 11.3): a row can come back twice. 0: one page.
+        "annotations_visible_dashboards": int(raw.get("annotations_visible_dashboards", 0)),
         # The renderer (issue 19): "missing" answers renders with Grafana's "rendering plugin not available";
         # a render longer than [reporting] rendering_timeout (0: none) fails with the renderer's timeout error;
         # csv_tables false: no dashboard has a table panel (the CSV route's 204).
         "renderer": str(raw.get("renderer", "available")),
         "rendering_timeout_seconds": float(raw.get("rendering_timeout_seconds", 0)),
         "csv_tables": bool(raw.get("csv_tables", True)),
+        # What GET /api/frontend/settings says (issue 24, pkg/api/dtos/frontend_settings.go): the build's edition
+        # ("Open Source" also answers the report routes with 404), the licence's end in days from now (negative:
+        # expired), the renderer's version, [reporting] enabled; and how far the Date header of every answer is
+        # from the simulator's clock.
+        "edition": str(raw.get("edition", "Enterprise")),
+        "license_expiry_days": float(raw.get("license_expiry_days", 365)),
+        "renderer_version": str(raw.get("renderer_version", "4.0.0")),
+        "reporting_enabled": bool(raw.get("reporting_enabled", True)),
+        "clock_offset_seconds": float(raw.get("clock_offset_seconds", 0)),
+        # What render/pdfs answers for several dashboards without pdfCombineOneFile is not public: true answers a zip
+        # of one PDF per dashboard (as the mails attach them; inferred), false one PDF of them all.
+        "pdf_uncombined_zip": bool(raw.get("pdf_uncombined_zip", False)),
+        # GET /api/dashboards/uid/{uid} answers the model in Grafana's own newer schema (reads through the dashboard
+        # API versions of Grafana 12+: a newer schemaVersion, fields filled, panels stamped with pluginVersion); by
+        # default from version 12 on. Inferred from the API versions' conversions.
+        "dashboard_read_migrated": bool(raw.get("dashboard_read_migrated", version_tuple(raw.get("version", "11.5.0")) >= (12,))),
         "orgs": [{"id": int(org["id"]), "name": str(org.get("name", f"Org {org['id']}"))} for org in raw.get("orgs", [{"id": 1}])],
     }
+    if config["edition"] not in EDITIONS:
+        raise ConfigError(f"edition must be one of {EDITIONS}")
     if config["profile"] not in PROFILES:
         raise ConfigError(f"profile must be one of {PROFILES}")
     if config["render_limit"] < 1:
@@ -397,7 +421,9 @@ class SimState:  # pylint: disable=too-many-public-methods,too-many-instance-att
     SETTINGS = ("profile", "render_seconds", "render_limit", "smtp_enabled", "tracing", "lockout_attempts",
                 "lockout_window_seconds", "annotations_max_age_seconds", "annotations_max_count",
                 "annotations_two_queries", "annotations_search_seconds", "annotations_tag_seconds",
-                "renderer", "rendering_timeout_seconds", "csv_tables")
+                "annotations_visible_dashboards", "renderer", "rendering_timeout_seconds", "csv_tables",
+                "dashboard_read_migrated", "pdf_uncombined_zip", "edition", "license_expiry_days",
+                "renderer_version", "reporting_enabled", "clock_offset_seconds")
 
     def __init__(self, config, state_dir):
         self.config = config
@@ -466,6 +492,14 @@ class SimState:  # pylint: disable=too-many-public-methods,too-many-instance-att
             "renderer": lambda value: value in ("available", "missing"),
             "rendering_timeout_seconds": lambda value: isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0,
             "csv_tables": lambda value: isinstance(value, bool),
+            "edition": lambda value: value in EDITIONS,
+            "license_expiry_days": lambda value: isinstance(value, (int, float)) and not isinstance(value, bool),
+            "renderer_version": lambda value: isinstance(value, str),
+            "reporting_enabled": lambda value: isinstance(value, bool),
+            "clock_offset_seconds": lambda value: isinstance(value, (int, float)) and not isinstance(value, bool),
+            "annotations_visible_dashboards": lambda value: isinstance(value, int) and not isinstance(value, bool) and value >= 0,
+            "dashboard_read_migrated": lambda value: isinstance(value, bool),
+            "pdf_uncombined_zip": lambda value: isinstance(value, bool),
         }
         if not isinstance(changes, dict) or not changes:
             raise ApiError(400, "expected a JSON object with any of: " + ", ".join(self.SETTINGS))
@@ -475,6 +509,11 @@ class SimState:  # pylint: disable=too-many-public-methods,too-many-instance-att
         with self.lock:
             self.settings.update(changes)
             self.render_slots.configure(self.settings["render_limit"])
+            return dict(self.settings)
+
+    def settings_snapshot(self):
+        """A copy of every live setting, read at once."""
+        with self.lock:
             return dict(self.settings)
 
     def setting(self, key):
@@ -602,7 +641,17 @@ class SimState:  # pylint: disable=too-many-public-methods,too-many-instance-att
         with self.lock:
             if readable is None:
                 return None
-            return self._annotation_rows(org_id, query, readable)[:limit if two_queries else query.limit]
+            if not two_queries:
+                return self._annotation_rows(org_id, query, readable)[:query.limit]
+            # Find's loop: one filtered query per page of the caller's dashboards (page size: the limit), each
+            # answering the organization's rows again, until the results reach the limit or a page comes back short.
+            results, page, visible = [], 1, self.settings["annotations_visible_dashboards"]
+            while len(results) < limit:
+                results += self._annotation_rows(org_id, query, readable)[:limit]
+                if min(limit, max(0, visible - (page - 1) * limit)) < limit:
+                    break
+                page += 1
+            return results
 
     def _annotation_rows(self, org_id, query, readable):
         """The org's rows matching ``query`` in xorm_store.go Get's order: ORDER BY epoch_end DESC,
@@ -1142,6 +1191,9 @@ def settings_as_version_keeps(settings, version):
 # (method, path pattern, handler method, RBAC action or None for routes without auth)
 API_ROUTES = [
     ("GET", r"/api/health", "api_health", None),
+    # Any signed-in caller (pkg/api/api.go: reqSignedIn); the permissions of the caller itself (pkg/api/accesscontrol.go).
+    ("GET", r"/api/frontend/settings", "api_frontend_settings", ""),
+    ("GET", r"/api/access-control/user/permissions", "api_user_permissions", ""),
     ("GET", r"/login", "api_login_page", None),
     ("POST", r"/api/reports/email", "api_send_report", "reports:send"),
     ("GET", r"/api/reports", "api_list_reports", "reports:read"),
@@ -1169,6 +1221,9 @@ API_ROUTES = [
 ]
 API_ROUTES = [(method, re.compile(pattern), name, permission) for method, pattern, name, permission in API_ROUTES]
 
+# The routes of Grafana Enterprise's reporting (pkg/extensions in the Enterprise build only).
+REPORTING_PATH = "/api/reports"
+
 CONTROL_ROUTES = {
     ("GET", "/_sim/stats"): "sim_stats",
     ("GET", "/_sim/requests"): "sim_requests",
@@ -1184,12 +1239,15 @@ CONTROL_ROUTES = {
 }
 
 
-def resolve_api_route(method, path):
+def resolve_api_route(method, path, edition="Enterprise"):
     """Return ``(handler name, permission, match)``; raise the router's 404.
 
     Grafana's router (pkg/web/router.go) keeps one tree per method: a known path asked with
     another method finds no route and gets the same 404 as an unknown path, never a 405.
+    The Open Source build registers no reporting routes: they get that 404 too.
     """
+    if edition != "Enterprise" and path.startswith(REPORTING_PATH):
+        raise ApiError(404, "Not found", kind="route")
     for route_method, pattern, name, permission in API_ROUTES:
         match = pattern.fullmatch(path)
         if match and route_method == method:
@@ -1352,6 +1410,13 @@ class RenderRoutes:
         items, options, dashboards = self._render_checked(principal, query, pdf=True)
         title = options["title"] or "report"
         pages = [render_page_lines(title, dashboards[item["uid"]], item, options) for item in items]
+        if len(items) > 1 and not options["pdfCombineOneFile"] and self.state.setting("pdf_uncombined_zip"):
+            # Inferred (not public): one PDF per dashboard, as the mails attach them, in a zip.
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+                for item, lines in zip(items, pages):
+                    archive.writestr(f"{title}-{item['uid']}.pdf", build_report_pdf([lines]))
+            return 200, RawBody(buffer.getvalue(), "application/zip")
         return 200, RawBody(build_report_pdf(pages), "application/pdf")
 
     def api_render_csvs(self, principal, query, **_):
@@ -1379,6 +1444,36 @@ class RenderRoutes:
 # docs/sources/developers/http_api/dashboard.md and folder.md describe them, with the errors of
 # pkg/services/dashboards/errors.go and the folder API's error mapping (pkg/api/folder.go); see
 # test_dashboards.py for each source. Only what the collection needs: no nested folders, no search.
+
+# Since 11.3 dashboard and folder titles need not be unique (PR #90687); since 12 POST /api/dashboards/db saves
+# through the dashboard API (saveDashboardViaK8s), whose version conflict is a 409.
+TITLES_FREE_SINCE = (11, 3)
+SAVE_VIA_K8S_SINCE = (12,)
+# What a read through the dashboard API of Grafana 12+ fills in a model that leaves it out (inferred).
+MIGRATED_SCHEMA_VERSION = 41
+MIGRATED_DEFAULTS = {"editable": True, "graphTooltip": 0, "fiscalYearStartMonth": 0, "links": [], "liveNow": False,
+                     "timezone": "browser", "weekStart": "", "refresh": ""}
+BUILT_IN_ANNOTATION = {"builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"}, "enable": True,
+                       "hide": True, "iconColor": "rgba(0, 211, 255, 1)", "name": "Annotations & Alerts", "type": "dashboard"}
+
+
+def migrated_model(model, version):
+    """A saved model as a read through the dashboard API of Grafana 12+ answers it: the newest schemaVersion, the
+    defaults filled, the built-in annotation added, and every panel stamped with the running pluginVersion."""
+    model = copy.deepcopy(model)
+    model["schemaVersion"] = max(int(model.get("schemaVersion") or 0), MIGRATED_SCHEMA_VERSION)
+    for key, value in MIGRATED_DEFAULTS.items():
+        model.setdefault(key, copy.deepcopy(value))
+    annotations = model.setdefault("annotations", {}).setdefault("list", [])
+    if not any(item.get("builtIn") for item in annotations if isinstance(item, dict)):
+        annotations.insert(0, copy.deepcopy(BUILT_IN_ANNOTATION))
+    for panel in model.get("panels") or []:
+        if isinstance(panel, dict):
+            panel["pluginVersion"] = version
+            panel.setdefault("options", {})
+            panel.setdefault("fieldConfig", {"defaults": {}, "overrides": []})
+    return model
+
 
 # The uid Grafana gives the root folder in RBAC scopes (folders:uid:general).
 ROOT_FOLDER_UID = "general"
@@ -1464,11 +1559,16 @@ class DashboardRoutes:
                 allowed = granted(principal, "dashboards:write", (f"dashboards:uid:{uid}", folder_scope))
             if not allowed:
                 return dashboard_error(403, "Access denied to save dashboard")
+            release = version_tuple(self.state.config["version"])
             for (other_org, other_uid), other in store.dashboards.items():
-                if (not data.get("overwrite") and other_org == org and other_uid != uid and other["folderUid"] == folder_uid
+                # Titles need not be unique since 11.3 (PR #90687).
+                if (release < TITLES_FREE_SINCE and not data.get("overwrite") and other_org == org and other_uid != uid and other["folderUid"] == folder_uid
                         and other["dashboard"]["title"].lower() == title.lower()):
                     return dashboard_error(412, "A dashboard with the same name in the folder already exists", "name-exists")
             if existing is not None and not data.get("overwrite") and dashboard.get("version") != existing["dashboard"]["version"]:
+                if release >= SAVE_VIA_K8S_SINCE:
+                    # pkg/api/dashboard.go saveDashboardViaK8s: without overwrite, only the current version is accepted.
+                    return 409, {"message": "Dashboard already exists. Use overwrite flag to update."}
                 return dashboard_error(412, "The dashboard has been changed by someone else", "version-mismatch")
             saved = copy.deepcopy(dashboard)
             now = utc_now_iso()
@@ -1494,7 +1594,10 @@ class DashboardRoutes:
             return None
         folder = self._folder(principal.org_id, entry["folderUid"]) if entry["folderUid"] else None
         slug = dashboard_slug(entry["dashboard"]["title"])
-        return {"dashboard": copy.deepcopy(entry["dashboard"]),
+        model = entry["dashboard"]
+        if self.state.setting("dashboard_read_migrated"):
+            model = migrated_model(model, self.state.config["version"])
+        return {"dashboard": copy.deepcopy(model),
                 "meta": {"type": "db", "slug": slug, "url": f"/d/{uid}/{slug}", "canSave": True, "canEdit": True,
                          "created": entry["created"], "updated": entry["updated"], "version": entry["dashboard"]["version"],
                          "folderUid": entry["folderUid"], "folderTitle": folder["title"] if folder else "Dashboards",
@@ -1532,7 +1635,8 @@ class DashboardRoutes:
         with store.lock:
             if uid and ((org, uid) in store.folders or (org, uid) in store.dashboards):
                 raise ApiError(409, "A folder/dashboard with the same uid already exists")
-            if any(o == org and folder["title"].lower() == title.lower() for (o, _uid), folder in store.folders.items()):
+            if version_tuple(self.state.config["version"]) < TITLES_FREE_SINCE and any(
+                    o == org and folder["title"].lower() == title.lower() for (o, _uid), folder in store.folders.items()):
                 raise ApiError(409, "A folder or dashboard in the general folder with the same name already exists")
             uid = uid or store.new_uid()
             now = utc_now_iso()
@@ -1732,7 +1836,7 @@ class SimHandler(RenderRoutes, DashboardRoutes, BaseHTTPRequestHandler):  # pyli
             return 302
         if fault and fault["mode"] == "slow":
             self.state.shutdown_event.wait(fault["seconds"])
-        name, permission, match = resolve_api_route(self.command, path)
+        name, permission, match = resolve_api_route(self.command, path, self.state.setting("edition"))
         principal = None
         if permission is not None:
             principal = self._authenticate(query)
@@ -1838,6 +1942,44 @@ class SimHandler(RenderRoutes, DashboardRoutes, BaseHTTPRequestHandler):  # pyli
         return data
 
     # API routes: handlers, called with keyword arguments; each returns (status, body) -------
+
+    def date_time_string(self, timestamp=None):
+        """The Date header of every answer: the simulator's clock moved by clock_offset_seconds (Grafana's clock)."""
+        when = time.time() if timestamp is None else timestamp
+        return email.utils.formatdate(when + self.state.setting("clock_offset_seconds"), usegmt=True)
+
+    def api_frontend_settings(self, **_):
+        """GET /api/frontend/settings, cut down to what a pre-flight reads (pkg/api/dtos/frontend_settings.go):
+        buildInfo, licenseInfo (expiry in Unix seconds, 0 without a licence), rendererAvailable, rendererVersion,
+        reporting.enabled."""
+        settings = self.state.settings_snapshot()
+        enterprise = settings["edition"] == "Enterprise"
+        renderer = settings["renderer"] == "available"
+        expiry = int(time.time() + settings["license_expiry_days"] * 86400) if enterprise else 0
+        return 200, {
+            "buildInfo": {"version": self.state.config["version"], "edition": settings["edition"], "commit": "sim",
+                          "env": "production"},
+            "licenseInfo": {"expiry": expiry, "stateInfo": "" if not enterprise or expiry > time.time() else "Expired",
+                            "edition": settings["edition"], "licenseUrl": "/admin/licensing" if enterprise else "",
+                            "enabledFeatures": {"reports": True} if enterprise else {}},
+            "rendererAvailable": renderer,
+            "rendererVersion": settings["renderer_version"] if renderer else "",
+            "reporting": {"enabled": settings["reporting_enabled"]},
+            "featureToggles": {},
+            "namespace": "default",
+        }
+
+    def api_user_permissions(self, principal, **_):
+        """GET /api/access-control/user/permissions: {action: [scopes]} (Grafana's service account docs, "List a
+        service account token's permissions"). A permission the config gives without a scope covers every scope
+        here; Grafana's roles give those as the wildcard of their kind (reports:*, annotations:*, dashboards:* ...)."""
+        permissions = {}
+        for permission in sorted(principal.permissions):
+            action, dummy, scope = permission.partition(" ")
+            scope = scope.strip() or action.split(":")[0].split(".")[0] + ":*"
+            if scope not in permissions.setdefault(action, []):
+                permissions[action].append(scope)
+        return 200, permissions
 
     def api_health(self, **_):
         """GET /api/health."""

@@ -14,7 +14,8 @@ Sources (github.com/grafana/grafana, read through the search tool in 2026):
 - docs/sources/developers/http_api/folder.md: GET /api/folders lists {id, uid, title} of the root folders
   (limit, default 1000; page) and needs folders:read; GET /api/folders/{uid} answers the folder (id, uid,
   title, url, created, version ...) or 404; POST /api/folders {uid, title} needs folders:create and
-  answers 409 when the folder exists. pkg/api/folder.go's error mapping: 404 {"status": "not-found",
+  answers 409 when the folder exists (a title taken: before 11.3 only, PR #90687; test_first_run.py).
+  pkg/api/folder.go's error mapping: 404 {"status": "not-found",
   "message": "Folder not found"}; 409 with the folder errors' text ("A folder/dashboard with the same uid
   already exists", "A folder or dashboard in the general folder with the same name already exists").
 Inferred (no public source read): the root folder's RBAC scope is folders:uid:general; an unknown
@@ -79,7 +80,9 @@ def test_invalid_dashboards_are_refused(sim, dashboard, status, body):
     assert sim.api("GET", "/api/dashboards/uid/x", "dashboards").status_code == 404
 
 
-def test_same_title_in_the_same_folder_is_name_exists(sim):
+def test_same_title_in_the_same_folder_is_name_exists(simulator):
+    # Before 11.3 only: titles need not be unique since (test_first_run.py).
+    sim = simulator(config={"version": "11.2.0"})
     save(sim)
     answer = save(sim, dashboard=dict(DASHBOARD, uid="other"))
     assert answer.status_code == 412 and answer.json()["status"] == "name-exists"
@@ -124,7 +127,9 @@ def test_folders_create_list_get(sim):
     assert (missing.status_code, missing.json()) == (404, {"message": "Folder not found", "status": "not-found"})
 
 
-def test_folder_conflicts_and_permissions(sim):
+def test_folder_conflicts_and_permissions(simulator):
+    # A title taken is a conflict before 11.3 only (test_first_run.py).
+    sim = simulator(config={"version": "11.2.0"})
     folder(sim, uid="reports", title="Reports")
     same_uid = folder(sim, uid="reports", title="Other")
     assert same_uid.status_code == 409 and same_uid.json()["message"] == "A folder/dashboard with the same uid already exists"

@@ -984,7 +984,10 @@ def test_reset_restores_startup_state(sim):
         "profile": 10, "render_seconds": 0.2, "render_limit": 4, "smtp_enabled": True, "tracing": False, "lockout_attempts": 5,
         "lockout_window_seconds": 300, "annotations_max_age_seconds": 0, "annotations_max_count": 0,
         "annotations_two_queries": True, "annotations_search_seconds": 0, "annotations_tag_seconds": 0,
-        "renderer": "available", "rendering_timeout_seconds": 0, "csv_tables": True}
+        "renderer": "available", "rendering_timeout_seconds": 0, "csv_tables": True, "edition": "Enterprise",
+        "license_expiry_days": 365, "renderer_version": "4.0.0", "reporting_enabled": True, "clock_offset_seconds": 0,
+        # Issue 25's switches, at their 11.5 defaults.
+        "annotations_visible_dashboards": 0, "dashboard_read_migrated": False, "pdf_uncombined_zip": False}
     assert [report["id"] for report in sim.api("GET", "/api/reports", "admin").json()] == [1, 2, 3]
     assert sim.api("GET", "/api/annotations", "admin").json() == []
 

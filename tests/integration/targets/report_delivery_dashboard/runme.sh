@@ -9,7 +9,7 @@ source ../setup_simulator/files/simulator.sh
 source ../setup_simulator/files/checks.sh
 output="$work/output.log"
 # shellcheck disable=SC2034  # read by checks.sh
-secrets=(dev-dashboard-token-1111 prod-dashboard-token-2222)
+secrets=(dev-dashboard-token-1111 prod-dashboard-token-2222 g12-dashboard-token-3333)
 
 declare -A urls
 start() {  # start ENV TOKEN
@@ -91,5 +91,51 @@ if env GRAFANA_TOKEN=dev-dashboard-token-1111 ansible localhost -m reportops.gra
     -a "url=${urls[dev]} dashboard={\"title\":\"no uid\"}" >"$output" 2>&1; then fail "a dashboard without uid was accepted"; fi
 contains "dashboard must have a uid of 1 to 40 characters"
 equals "requests after bad input" "$(count dev "")" "$before"
+
+echo "== Grafana 12 (issue 25): 1,200 root folders before an existing Reports, reads answer the model migrated"
+# Grafana 12: reads through the dashboard API answer a newer schema; a stale save is a 409 (saveDashboardViaK8s).
+sed -e "s/TOKEN/g12-dashboard-token-3333/" -e 's/^{/{"version": "12.1.0",/' files/grafana.json >"$work/g12.json"
+start_simulator g12 --config "$work/g12.json"
+urls[g12]="$SIM_URL"
+"$python" - "${urls[g12]}" <<'PY'
+import json, sys, urllib.request
+def folder(title, uid=None):
+    body = dict(title=title, **({"uid": uid} if uid else {}))
+    request = urllib.request.Request(sys.argv[1] + "/api/folders", data=json.dumps(body).encode(), method="POST", headers={
+        "Content-Type": "application/json", "Authorization": "Bearer g12-dashboard-token-3333"})
+    urllib.request.urlopen(request, timeout=30).read()
+for number in range(1200):
+    folder("Archive %04d" % number)  # listed before "Reports": beyond the first page of 1,000
+folder("Reports", "existing-reports")
+PY
+printf 'all:\n  vars:\n    ansible_connection: local\n    ansible_python_interpreter: %s\n  hosts:\n' "$python" >"$work/g12.yml"
+printf '    g12:\n      report_delivery_url: %s\n      report_delivery_token: g12-dashboard-token-3333\n' "${urls[g12]}" >>"$work/g12.yml"
+for attempt in first second; do
+    run "dashboard on Grafana 12, $attempt run" ansible-playbook -i "$work/g12.yml" reportops.grafana.dashboard
+done
+contains "g12: Report deliveries is /d/reportops-report-deliveries/report-deliveries (folder Reports, unchanged)"
+equals "g12 writes after two runs (one save, no second Reports folder)" "$(writes g12)" "1 1201"
+migrated=$(api g12 GET /api/dashboards/uid/reportops-report-deliveries g12-dashboard-token-3333)
+"$python" -c 'import json, sys
+found = json.loads(sys.argv[1])
+assert found["dashboard"]["schemaVersion"] == 41 and found["meta"]["folderUid"] == "existing-reports", found["meta"]' "$migrated"
+
+echo "== save conflicts: 409 from Grafana 12, 412 before, both explained"
+conflict() {  # conflict ENV TOKEN: the module installs a new dashboard in ENV; prints nothing, leaves $output
+    if env GRAFANA_TOKEN="$2" ansible localhost -m reportops.grafana.grafana_report_dashboard \
+        -a "url=${urls[$1]} dashboard={\"uid\":\"conflict\",\"title\":\"Conflict\"}" >"$output" 2>&1; then
+        fail "$1: the conflicting save succeeded"
+    fi
+    no_secrets
+    no_deprecations
+}
+api g12 POST /_sim/faults "" '{"path": "/api/dashboards/db", "mode": "status", "status": 409, "message": "Dashboard already exists. Use overwrite flag to update."}' >/dev/null
+conflict g12 g12-dashboard-token-3333
+contains "HTTP 409: Dashboard already exists. Use overwrite flag to update."
+contains "Grafana 12 and later answer 409 when the dashboard was saved in Grafana since it was read"
+api dev POST /_sim/faults "" '{"path": "/api/dashboards/db", "mode": "status", "status": 412, "message": "The dashboard has been changed by someone else"}' >/dev/null
+conflict dev dev-dashboard-token-1111
+contains "HTTP 412: The dashboard has been changed by someone else"
+contains "Grafana before 12 answers 412 when another dashboard of this folder has the title (before 11.3)"
 
 echo "report_delivery_dashboard: all checks passed"

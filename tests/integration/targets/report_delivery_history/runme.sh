@@ -9,7 +9,8 @@ source ../setup_simulator/files/simulator.sh
 source ../setup_simulator/files/checks.sh
 output="$work/output.log"
 # shellcheck disable=SC2034  # read by checks.sh
-secrets=(dev-history-token-1111 staging-history-token-2222 prod-history-token-3333 locked-history-token-4444)
+secrets=(dev-history-token-1111 staging-history-token-2222 prod-history-token-3333 locked-history-token-4444
+         repeat-history-token-5555)
 annotations='"annotations:read", "annotations:create", "annotations:write", "annotations:delete"'
 
 declare -A urls
@@ -23,6 +24,9 @@ start staging staging-history-token-2222 "$annotations"
 start prod prod-history-token-3333 "$annotations"
 # No annotation permission at all: records cannot be written.
 start locked locked-history-token-4444 '"dashboards:read"'
+# Reads organization annotations only, and may add dashboard annotations it cannot read (Grafana 11.3+'s Find then
+# repeats rows: annotationsimpl/annotations.go).
+start repeat repeat-history-token-5555 '"annotations:read annotations:type:organization", "annotations:create annotations:type:organization", "annotations:create annotations:type:dashboard"'
 
 inventory() {  # inventory DIR HOST...: an inventory of these environments in DIR
     local host
@@ -144,5 +148,43 @@ contains '"locked: 1 sent"'
 warns "[WARNING]: Delivery 'weekly-slo': report 1 was sent, but Grafana did not store its outcome record (history: grafana): Access to the outcome record was denied (HTTP 403"
 warns "the credentials need the annotations:create (scope annotations:type:organization) permission."
 equals "locked sends" "$(count locked 'POST /api/reports/email')" 1
+
+echo "== a send by report id, then history by the report's name: found, and fail_on_failed fails on it (issue 25)"
+sim dev POST /_sim/reset '{}' >/dev/null
+sim dev POST /_sim/faults "$render_failed, \"count\": 1}" >/dev/null
+run_failing "send by id" env GRAFANA_TOKEN=dev-history-token-1111 ansible localhost -m reportops.grafana.grafana_report_send \
+    -a "url=${urls[dev]} report_id=1 emails=ops@example.com history=grafana render_retries=0"
+history_adhoc() {  # history_adhoc run|run_failing ENV TOKEN ARGS: grafana_report_history ad hoc on ENV, since 1h
+    "$1" "history of $2, ad hoc: ${*:4}" env GRAFANA_TOKEN="$3" ansible localhost -m reportops.grafana.grafana_report_history \
+        -a "url=${urls[$2]} since=1h ${*:4}"
+}
+history_adhoc run dev dev-history-token-1111 "report='Weekly SLO'"
+contains '"failed": 1'
+contains '"report": null'
+history_adhoc run_failing dev dev-history-token-1111 "report='Weekly SLO' fail_on_failed=true"
+contains "1 delivery failed in the window and was not sent since: report 1 at "
+contains "HTTP 500: Failed to generate PDF"
+
+echo "== a listing that repeats rows: the counts equal the records (issue 25)"
+for send in 1 2; do
+    run "send $send to repeat" env GRAFANA_TOKEN=repeat-history-token-5555 ansible localhost -m reportops.grafana.grafana_report_send \
+        -a "url=${urls[repeat]} report_id=1 emails=ops@example.com history=grafana"
+done
+"$python" - "${urls[repeat]}" <<'PY'
+import json, sys, time, urllib.request
+def call(method, path, body=None):
+    request = urllib.request.Request(sys.argv[1] + path, data=json.dumps(body).encode() if body else None, method=method,
+                                     headers={"Content-Type": "application/json", "Authorization": "Bearer repeat-history-token-5555"})
+    return json.load(urllib.request.urlopen(request, timeout=30))
+now = int(time.time() * 1000)
+# Counted by Find's first query (no access filter), unreadable for this token: its pages then repeat the rows.
+call("POST", "/api/annotations", {"dashboardUID": "slo-overview", "time": now, "timeEnd": now, "tags": ["reportops.grafana"], "text": "x"})
+call("PATCH", "/_sim/settings", {"annotations_visible_dashboards": 1000})
+ids = [row["id"] for row in call("GET", "/api/annotations?tags=reportops.grafana&type=annotation&limit=1000")]
+assert len(ids) > len(set(ids)), "the simulator did not repeat rows: %s" % ids
+PY
+history_adhoc run repeat repeat-history-token-5555
+contains '"sent": 2'
+equals "records listed" "$(grep -c '"outcome": "sent"' "$output")" 2
 
 echo "report_delivery_history: all checks passed"

@@ -8,7 +8,7 @@ import pytest
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.reportops.grafana.plugins.filter.report_deliveries import FilterModule, report_deliveries
+from ansible_collections.reportops.grafana.plugins.filter._deprecated_report_deliveries import FilterModule, report_deliveries
 
 DELIVERIES = [
     {"name": "weekly-slo", "report": "Weekly SLO", "use_emails_from_report": True, "min_interval": "1h",

@@ -39,7 +39,8 @@ class HostVars(dict):
 def test_filter_names():
     assert sorted(FilterModule().filters()) == sorted([
         "_report_delivery_plan", "_report_delivery_summary", "_report_delivery_stats", "_report_delivery_hosts",
-        "_report_delivery_inventory", "_report_delivery_jobs", "_report_delivery_history"])
+        "_report_delivery_inventory", "_report_delivery_jobs", "_report_delivery_history",
+        "_report_delivery_preflight"])
 
 
 def test_plan_gives_module_options_for_this_environment():

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 
 from ansible_collections.reportops.grafana.plugins.modules.grafana_report_dashboard import main
@@ -114,3 +116,35 @@ def test_version_conflict_says_what_to_do(run_module, fetch):
 def test_bad_dashboards_fail_before_any_request(run_module, fetch, dashboard, message):
     outcome = run_module(main, dict(BASE, dashboard=dashboard))
     assert outcome.failed and message in outcome.result["msg"] and fetch.calls == []
+
+
+def test_a_model_grafana_migrated_is_not_a_change(run_module, fetch):
+    # Grafana 12+ may answer a newer schema: a newer schemaVersion, defaults filled, panels stamped, the built-in annotation.
+    wanted = dict(WANTED, schemaVersion=36, annotations={"list": [{"name": "mine"}]})
+    migrated = dict(wanted, schemaVersion=41, editable=True, graphTooltip=0, links=[], timezone="browser",
+                    annotations={"list": [{"builtIn": 1, "name": "Annotations & Alerts"}, {"name": "mine"}]},
+                    panels=[dict(WANTED["panels"][0], pluginVersion="12.0.0", options={},
+                                 fieldConfig={"defaults": {}, "overrides": []})])
+    fetch.reply(200, [FOLDER]).reply(200, installed(migrated))
+    outcome = run_module(main, dict(BASE, dashboard=wanted, folder="Reports"))
+    assert not outcome.failed and not outcome.result["changed"] and len(fetch.calls) == 2
+    # An edit of a managed value still is a change.
+    fetch.reply(200, [FOLDER]).reply(200, installed(dict(migrated, title="Edited"))).reply(200, {"version": 5})
+    assert run_module(main, dict(BASE, dashboard=wanted, folder="Reports")).result["changed"]
+
+
+def test_409_conflict_of_grafana_12_is_explained(run_module, fetch):
+    fetch.reply(200, [FOLDER]).reply(200, installed(dict(WANTED, title="Old"))).reply(
+        409, {"message": "Dashboard already exists. Use overwrite flag to update."})
+    outcome = run_module(main, dict(BASE, dashboard=WANTED, folder="Reports"))
+    assert outcome.failed and outcome.result["status"] == 409
+    assert "Grafana 12 and later answer 409 when the dashboard was saved in Grafana since it was read" in outcome.result["msg"]
+    assert "run again to install over the change" in outcome.result["msg"]
+
+
+def test_folders_are_searched_on_every_page(run_module, fetch):
+    fetch.reply(200, [{"id": n, "uid": "a%d" % n, "title": "Archive %04d" % n} for n in range(1000)])
+    fetch.reply(200, [FOLDER]).reply(200, installed())
+    outcome = run_module(main, dict(BASE, dashboard=WANTED, folder="Reports"))
+    assert not outcome.result["changed"] and outcome.result["folder"]["uid"] == "f1"
+    assert [parse_qs(urlsplit(call["url"]).query)["page"] for call in fetch.calls[:2]] == [["1"], ["2"]]

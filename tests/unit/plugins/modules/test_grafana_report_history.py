@@ -130,3 +130,31 @@ def test_a_skip_of_the_ledger_is_recorded_as_skipped(run_module, fetch, tmp_path
     fields = json.loads(fetch.bodies()[2]["text"].split("\n")[1])
     assert fields["outcome"] == "skipped" and fields["attempts"] == 0 and "already sent" in fields["message"]
     assert "outcome:skipped" in fetch.bodies()[2]["tags"]
+
+
+def test_a_name_finds_the_records_of_sends_made_by_id_and_fails_on_them(history, fetch):
+    # Issue 25: a send by report_id writes no name; one listing turns the name into this Grafana's id.
+    by_id, other = annotation(5, "failed", None, 5, message="HTTP 500"), annotation(6, "sent", "x", 6, report_id="4")
+    for record, name in ((by_id, None), (other, "Other")):
+        fields = dict(_annotation_record.json_fields(record["text"]), report=name)
+        record["text"] = _annotation_record.record_text(fields)
+    fetch.reply(200, [{"id": 3, "name": "Weekly SLO"}, {"id": 4, "name": "Other"}]).reply(200, [by_id, other])
+    outcome = history(report="Weekly SLO", fail_on_failed=True)
+    assert outcome.failed and "HTTP 500" in outcome.result["msg"]
+    assert [record["id"] for record in outcome.result["records"]] == [5]
+    assert [urlsplit(call["url"]).path for call in fetch.calls] == ["/api/reports", "/api/annotations"]
+
+
+def test_a_name_without_reports_read_warns_and_matches_names_only(history, fetch):
+    fetch.reply(403, {"message": "Permission denied"}).reply(200, [annotation(5, "sent", "a", 5)])
+    outcome = history(report="Weekly SLO")
+    assert not outcome.failed and outcome.result["counts"]["sent"] == 1
+    assert any("only records that carry its name" in warning for warning in outcome.warnings)
+
+
+def test_a_row_listed_twice_counts_once(history, fetch):
+    rows = [annotation(2, "sent", "a", 5), annotation(1, "failed", "b", 9)]
+    fetch.reply(200, rows + rows)
+    outcome = history()
+    assert outcome.result["counts"] == {"sent": 1, "failed": 1, "skipped": 0}
+    assert [record["id"] for record in outcome.result["records"]] == [2, 1]

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import stat
+from urllib.parse import parse_qs, urlsplit
 
 from ansible_collections.reportops.grafana.plugins.modules.grafana_report_render import main
 
@@ -70,3 +72,26 @@ def test_other_renderer_failure_points_at_the_log(run_module, fetch, tmp_path):
     outcome = run_module(main, dict(BASE, dashboards=[{"uid": "slo"}], dest=str(tmp_path / "r.pdf")))
     assert outcome.result["msg"] == ("Grafana could not render the PDF of the dashboards (HTTP 500: Failed to render report: "
                                      "browser crashed); see the Grafana server log for the renderer's error.")
+
+
+def test_an_empty_saved_range_becomes_the_dashboards_own_or_the_frontends_default(run_module, fetch, tmp_path):
+    report = dict(REPORT, dashboards=[{"dashboard": {"uid": "slo"}, "timeRange": {"from": "", "to": ""}},
+                                      {"dashboard": {"uid": "other"}, "timeRange": {"from": "", "to": ""}}])
+    fetch.reply(200, report).reply(200, {"dashboard": {"uid": "other", "time": {"from": "now-2d", "to": "now"}}})
+    fetch.reply(200, DASHBOARD).reply(200, PDF, headers={"Content-Type": "application/pdf"})
+    outcome = run_module(main, dict(BASE, report_id=3, dest=str(tmp_path / "r.pdf")))
+    assert not outcome.failed
+    query = parse_qs(urlsplit(fetch.calls[-1]["url"]).query)
+    ranges = dict((item["dashboard"]["uid"], item["timeRange"]) for item in json.loads(query["dashboards"][0]))
+    assert ranges == {"slo": {"from": "now-6h", "to": "now"}, "other": {"from": "now-2d", "to": "now"}}
+    # pdfCombineOneFile as saved (not at all), as the frontend's Preview PDF sends it.
+    assert "pdfCombineOneFile" not in query
+
+
+def test_an_answer_of_another_type_says_its_type_and_size_and_is_kept(run_module, fetch, tmp_path):
+    dest = str(tmp_path / "r.pdf")
+    fetch.reply(200, DASHBOARD).reply(200, "PK\x03\x04zipped", headers={"Content-Type": "application/zip"})
+    outcome = run_module(main, dict(BASE, dashboards=[{"uid": "slo"}], dest=dest))
+    assert outcome.failed and "Content-Type 'application/zip' (10 bytes), not application/pdf" in outcome.result["msg"]
+    assert "kept as %s.zip" % dest in outcome.result["msg"] and "pdf_combine_one_file" not in outcome.result["msg"]
+    assert os.path.exists(dest + ".zip") and not os.path.exists(dest)

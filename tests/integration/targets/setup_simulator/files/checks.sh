@@ -8,6 +8,7 @@ run() {  # run DESCRIPTION COMMAND...: must succeed; output in $output
     shift
     "$@" >"$output" 2>&1 || { tail -n 60 "$output" >&2; fail "$description (exit $?)"; }
     no_secrets
+    no_deprecations
 }
 
 run_failing() {  # run_failing DESCRIPTION COMMAND...: must fail
@@ -15,6 +16,11 @@ run_failing() {  # run_failing DESCRIPTION COMMAND...: must fail
     shift
     if "$@" >"$output" 2>&1; then tail -n 60 "$output" >&2; fail "$description: succeeded but should have failed"; fi
     no_secrets
+    no_deprecations
+}
+
+no_deprecations() {  # nothing the run did deserves a deprecation warning (issue 25: one came from a filter lookup)
+    if grep -q "DEPRECATION" "$output"; then grep "DEPRECATION" "$output" >&2; fail "a deprecation warning appears in the output"; fi
 }
 
 no_secrets() {
@@ -26,6 +32,12 @@ no_secrets() {
 
 contains() {
     grep -qF -- "$1" "$output" || { tail -n 60 "$output" >&2; fail "the output lacks: $1"; }
+}
+
+recap() {  # recap HOST FAILED [CHANGED]: the play recap's line of HOST has these counts
+    local counts="failed=$2"
+    [ -z "${3:-}" ] || counts="changed=$3 .*$counts"
+    grep -Eq "^$1 +: .*$counts( |\$)" "$output" || { grep -E "^$1 +:" "$output" >&2; fail "$1: the play recap lacks $counts"; }
 }
 
 equals() {  # equals DESCRIPTION ACTUAL EXPECTED

@@ -3,7 +3,12 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """Filter report_deliveries (documented in report_deliveries.yml): public since 0.1.0, deprecated (meta/runtime.yml),
-removed in 1.0.0; nothing in the collection uses it."""
+removed in 1.0.0; nothing in the collection uses it.
+
+The file is not named after the filter: Ansible looks a collection's filter up by loading every file of plugins/filter
+and applies the routing of each file's name, so a file named report_deliveries.py printed the deprecation warning on
+every use of any filter of the collection. Under this name, only a use of report_deliveries itself warns.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,230 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) reportops.grafana contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: grafana_report_preflight
+short_description: Say what a first run of the deliveries would meet in one Grafana, without sending anything
+version_added: 0.2.0
+description:
+  - Checks, read-only, what the deliveries in O(deliveries) and the uses in O(ledger), O(history) and O(features) need
+    from one Grafana, and returns one check per need in RV(checks). It never writes to Grafana (only C(GET) requests)
+    and never sends a report. It is the engine of the entry point C(preflight) of the role
+    P(reportops.grafana.report_delivery#role) and the playbook C(reportops.grafana.preflight).
+  - The module fails when a check fails, naming each; a check that warns is an Ansible warning. Every message that is
+    not V(ok) says what to change, naming the permission, setting or report.
+  - "The checks, each with what it reads and what it needs:"
+  - "C(connection): reads C(GET /api/frontend/settings), which any signed-in caller may read; needs the URL and
+    credentials to work. When it fails, every other check is V(skipped)."
+  - "C(edition): reads C(buildInfo.edition) and C(buildInfo.version) of the frontend settings; needs Grafana
+    Enterprise (an Open Source build answers the report routes with 404)."
+  - "C(licence): reads C(licenseInfo.expiry); needs a licence that has not expired (Grafana sends no reports without
+    one); warns when it ends within 30 days."
+  - "C(reporting): reads C(reporting.enabled); needs C([reporting] enabled = true). V(skipped) when Grafana does not
+    say."
+  - "C(renderer): reads C(rendererAvailable) and C(rendererVersion); needs a renderer (on Grafana 13 and later the
+    rendering service, C([rendering] server_url)), without which every send fails after the render times out. A warning
+    only when nothing is sent or rendered (no deliveries, no V(render) feature, O(render=false))."
+  - "C(clock): reads the C(Date) header of the frontend settings' answer; needs Grafana's clock within
+    O(max_clock_skew) seconds of this host's. With the Grafana ledger a larger skew fails, otherwise it warns."
+  - "C(permissions:<use>), one per use of the run: reads C(GET /api/access-control/user/permissions) (the caller's
+    actions and their scopes). C(send) (any delivery) needs C(reports:send); C(names) (a delivery with
+    O(deliveries[].report)) needs C(reports:read); C(ledger) (O(ledger=grafana), used by deliveries with a delivery key
+    or minimum interval) and C(history) (O(history=grafana)) need C(annotations:read), C(annotations:create),
+    C(annotations:write) and C(annotations:delete) with scope C(annotations:type:organization) (a scope of dashboards
+    lists no organization annotation); C(definitions) needs C(reports:read), C(reports:create), C(reports:write) (or
+    C(reports.admin:create), C(reports.admin:write), their names in some versions) and C(reports:delete); C(settings)
+    needs C(reports.settings:read) and C(reports.settings:write); C(dashboard) needs C(dashboards:create),
+    C(dashboards:write), C(folders:read) and C(folders:create). When Grafana does not give the permissions, one
+    C(permissions) check warns."
+  - "C(report:<delivery>), one per delivery: reads C(GET /api/reports) once, then each report (C(GET /api/reports/{id}))
+    and each of its dashboards (C(GET /api/dashboards/uid/{uid})); needs the report to exist once under its name (or
+    its id), with dashboards the credentials can view (Grafana renders as the caller). Names are resolved by the code
+    that sends (M(reportops.grafana.grafana_report_deliver))."
+  - "C(render:<delivery>), with O(render=true): renders the report once through C(GET /api/reports/render/pdfs), as
+    its send would, and says how long it took; needs the renderer and view access to the dashboards. Warns when the
+    render took more than half of O(timeout)."
+author:
+  - reportops maintainers (@reportops)
+extends_documentation_fragment:
+  - reportops.grafana.connection
+  - reportops.grafana.connection.ATTRIBUTES
+  - reportops.grafana.deliveries
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads; check mode changes nothing in what it does.
+  diff_mode:
+    support: none
+    description: Nothing changes.
+options:
+  ledger:
+    description:
+      - The delivery ledger the run will use, as O(reportops.grafana.grafana_report_deliver#module:ledger). With
+        V(grafana), the deliveries that have a delivery key or a minimum interval (or, without deliveries, the run)
+        need the annotation permissions and a clock close to Grafana's.
+    type: str
+    choices: [file, grafana]
+    default: file
+  history:
+    description:
+      - Whether the run will write outcome records, as O(reportops.grafana.grafana_report_deliver#module:history).
+        V(grafana) needs the annotation permissions.
+    type: str
+    choices: [none, grafana]
+    default: none
+  features:
+    description:
+      - Other uses to check. V(definitions) (M(reportops.grafana.grafana_report)), V(settings)
+        (M(reportops.grafana.grafana_report_settings)) and V(dashboard) (M(reportops.grafana.grafana_report_dashboard))
+        add their permission checks; V(render) (M(reportops.grafana.grafana_report_render), the role's archive) makes a
+        missing renderer fail even without deliveries.
+    type: list
+    elements: str
+    choices: [definitions, settings, dashboard, render]
+    default: []
+  render:
+    description:
+      - Render each delivery's report once through C(GET /api/reports/render/pdfs), sending nothing, and say how long it
+        took. Costs Grafana one render per report.
+    type: bool
+    default: false
+  max_clock_skew:
+    description:
+      - Seconds by which Grafana's clock may differ from this host's. The Grafana ledger tolerates 10.
+    type: int
+    default: 10
+seealso:
+  - module: reportops.grafana.grafana_report_deliver
+  - module: reportops.grafana.grafana_report_render
+"""
+
+EXAMPLES = r"""
+- name: Before the first real run, check what it would meet in this Grafana
+  reportops.grafana.grafana_report_preflight:
+    url: https://grafana.example.com
+    token: "{{ grafana_token }}"
+    ledger: grafana
+    render: true
+    deliveries:
+      - name: weekly-slo
+        report: Weekly SLO
+        use_emails_from_report: true
+        min_interval: 12h
+  register: preflight
+
+- name: Show the checks that are not ok
+  ansible.builtin.debug:
+    msg: "{{ preflight.checks | rejectattr('status', 'equalto', 'ok') | list }}"
+
+- name: Check Grafana alone, ad hoc, with the credentials in GRAFANA_URL and GRAFANA_TOKEN
+  reportops.grafana.grafana_report_preflight:
+    deliveries: []
+    features: [definitions, dashboard]
+"""
+
+RETURN = r"""
+grafana:
+  description: What Grafana says about itself (its frontend settings); empty when it could not be read.
+  returned: always
+  type: dict
+  contains:
+    version:
+      description: Grafana's version (C(buildInfo.version)).
+      type: str
+      sample: 11.5.0
+    edition:
+      description: C(Enterprise) or C(Open Source) (C(buildInfo.edition)).
+      type: str
+      sample: Enterprise
+    licence_expiry:
+      description: When the licence ends (C(licenseInfo.expiry)), in UTC; null without a licence.
+      type: str
+      sample: "2026-01-31T00:00:00Z"
+    licence_state:
+      description: Grafana's words on the licence (C(licenseInfo.stateInfo)), or null.
+      type: str
+      sample: null
+    renderer_available:
+      description: Whether Grafana has a renderer (C(rendererAvailable)).
+      type: bool
+      sample: true
+    renderer_version:
+      description: The renderer's version (C(rendererVersion)), or null.
+      type: str
+      sample: 4.0.1
+    reporting_enabled:
+      description: C(reporting.enabled), or null when Grafana does not say.
+      type: bool
+      sample: true
+    clock_skew:
+      description: Seconds Grafana's clock is ahead of this host's (negative when behind), from its C(Date) header.
+      type: int
+      sample: 0
+checks:
+  description: One record per check, in the order of the module's description.
+  returned: when the options were valid
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The check, such as C(renderer), C(permissions:ledger), C(report:weekly-slo) or C(render:weekly-slo).
+      type: str
+      sample: permissions:ledger
+    status:
+      description: V(ok), V(warn), V(fail) or V(skipped) (could not be checked, see its message).
+      type: str
+      sample: fail
+    message:
+      description: What was found; unless V(ok), what to change.
+      type: str
+      sample: >-
+        The credentials lack annotations:read with scope annotations:type:organization (it holds
+        annotations:type:dashboard only), which ledger: grafana needs: grant it to the service account (or user), for
+        example through a role that has them.
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.reportops.grafana.plugins.module_utils._client import (
+    GrafanaClient,
+    GrafanaError,
+    exit_module,
+    module_kwargs,
+)
+from ansible_collections.reportops.grafana.plugins.module_utils._preflight import (
+    PREFLIGHT_ARGUMENT_SPEC,
+    WARN,
+    Preflight,
+    PreflightError,
+    checked_params,
+    failure,
+)
+
+
+def preflight(module):
+    """Validate, then read and check: (the result, or a failure's message). Only GET requests."""
+    try:
+        deliveries, uses = checked_params(module.params)
+        client = GrafanaClient(module)
+    except PreflightError as exc:
+        return dict(grafana={}), str(exc)
+    except GrafanaError as exc:
+        return dict(grafana={}), exc.message
+    grafana, checks = Preflight(client, module.params, deliveries, uses).run()
+    for item in checks:
+        if item["status"] == WARN:
+            module.warn("%s: %s" % (item["name"], item["message"]))
+    return dict(changed=False, grafana=grafana, checks=checks), failure(checks)
+
+
+def main():
+    module = AnsibleModule(**module_kwargs(PREFLIGHT_ARGUMENT_SPEC))
+    exit_module(module, *preflight(module))
+
+
+if __name__ == "__main__":
+    main()
