@@ -17,7 +17,7 @@ def run(*args, env=None):
     environment = dict(os.environ)
     environment.pop("REPORTOPS_COMMUNITY_GENERAL", None)
     environment.update(env or {})
-    return subprocess.run([sys.executable, SCRIPT] + list(args), env=environment, capture_output=True, text=True)
+    return subprocess.run([sys.executable, SCRIPT] + list(args), env=environment, capture_output=True, text=True, check=False)
 
 
 def fake_wheel(path):
