@@ -14,15 +14,16 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.reportops.grafana.plugins.filter._report_delivery import (
+from ansible_collections.reportops.grafana.plugins.module_utils._delivery import (
+    DELIVERIES_SUBOPTIONS,
+    Delivery,
+    DeliveryError,
+    resolve_report_names,
+)
+from ansible_collections.reportops.grafana.plugins.plugin_utils._role_deliveries import (
     ROLE_OPTIONS,
     names_list,
     selected_deliveries,
-)
-from ansible_collections.reportops.grafana.plugins.module_utils._delivery import (
-    DELIVERY_OPTIONS,
-    DeliveryError,
-    resolve_report_names,
 )
 
 
@@ -32,18 +33,16 @@ def report_deliveries(deliveries, environments=None, only=None, reports=None):
     The checks are those of grafana_report_deliver and of the role, in one place (module_utils/_delivery.py).
     """
     selected = selected_deliveries(deliveries, environments, only)
-    resolved = [delivery for options, delivery in selected]
+    resolved = [Delivery.of(checked) for options, checked in selected]
     if reports is not None:
         try:
             resolved = resolve_report_names(resolved, reports)
         except DeliveryError as exc:
             raise AnsibleFilterError(str(exc))
     normalized = []
-    for (options, unused), delivery in zip(selected, resolved):
-        entry = dict((key, None) for key in DELIVERY_OPTIONS + ROLE_OPTIONS)
-        entry.update(name=delivery.name, report=delivery.report, report_id=delivery.report_id, emails=delivery.recipients,
-                     use_emails_from_report=delivery.recipients is None, min_interval=delivery.min_interval_text,
-                     delivery_key=delivery.delivery_key, state="present",
+    for (options, checked), delivery in zip(selected, resolved):
+        entry = dict((key, None) for key in tuple(DELIVERIES_SUBOPTIONS) + ROLE_OPTIONS)
+        entry.update(checked, report_id=delivery.report_id, use_emails_from_report=delivery.recipients is None, state="present",
                      environments=names_list(options["environments"], "environments") if options.get("environments") else None,
                      schedule=" ".join(options["schedule"].split()) if options.get("schedule") else None)
         normalized.append(entry)

@@ -20,25 +20,11 @@ from ansible_collections.reportops.grafana.plugins.module_utils._report_definiti
     checked_definition,
     validated_options,
 )
-from ansible_collections.reportops.grafana.plugins.filter._report_delivery import names_list
+from ansible_collections.reportops.grafana.plugins.plugin_utils._role_deliveries import environment_names, names_list
 
 ACTIONS = ("created", "updated", "deleted", "unchanged")
 # Ansible's own words around a filter's error; the summary keeps only the role's sentence.
 _ERROR_PREFIX = re.compile(r"^.*?(?=Invalid report_delivery_definitions)", re.DOTALL)
-
-
-def _environments(options, where, problems):
-    """The environment names of a definition, or None for every environment."""
-    if options.get("environments") is None:
-        return None
-    try:
-        names = names_list(options["environments"], "environments")
-    except DeliveryError as exc:
-        names = []
-        problems.append("%s: %s" % (where, exc))
-    if not names:
-        problems.append("%s: environments must be a non-empty list of inventory host or group names." % where)
-    return set(names)
 
 
 def checked_definitions(definitions):
@@ -54,7 +40,11 @@ def checked_definitions(definitions):
             problems.append("definition #%d must be a dictionary of grafana_report options, got %r." % (index + 1, options))
             continue
         where = "definition '%s'" % options["name"] if isinstance(options.get("name"), str) and options["name"] else "definition #%d" % (index + 1)
-        environments = _environments(options, where, problems)
+        try:
+            environments = environment_names(options, where)
+        except DeliveryError as exc:
+            environments = set()
+            problems.append(str(exc))
         module_options = dict((key, value) for key, value in options.items() if key != "environments")
         try:
             checked_definition(validated_options(module_options))

@@ -17,25 +17,23 @@ from ansible.errors import AnsibleFilterError
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.reportops.grafana.plugins.filter.cron import CronError, parse_cron
 from ansible_collections.reportops.grafana.plugins.module_utils._client import (
     CONNECTION_MUTUALLY_EXCLUSIVE,
     GrafanaError,
     checked_connection,
     connection_argument_spec,
 )
-from ansible_collections.reportops.grafana.plugins.module_utils._delivery import (
-    DeliveryError,
-    checked_deliveries,
-    checked_name,
-)
 from ansible_collections.reportops.grafana.plugins.module_utils._history import delivery_identity
+from ansible_collections.reportops.grafana.plugins.plugin_utils._cron import parse_cron
+from ansible_collections.reportops.grafana.plugins.plugin_utils._role_deliveries import (
+    checked_role_deliveries,
+    present,
+    raise_problems,
+    selected_deliveries,
+)
 
-# Keys of report_delivery_deliveries that only the role knows (the rest are grafana_report_deliver's suboptions);
-# their values are checked by checked_role_deliveries, so the argument spec only lets them through.
-ROLE_ARGUMENT_SPEC = dict(environments=dict(type="raw"), schedule=dict(type="raw"), state=dict(type="raw"))
-ROLE_OPTIONS = tuple(ROLE_ARGUMENT_SPEC)
-OUTCOMES = ("sent", "checked", "skipped", "failed")
+# The outcomes of a grafana_report_deliver run's deliveries, in the order the summary counts them.
+RUN_OUTCOMES = ("sent", "checked", "skipped", "failed")
 # Each connection option of the modules is the role variable report_delivery_<option>, in module_defaults
 # (vars/main.yml, checked against the spec by a unit test) and in the written inventory (below).
 ROLE_PREFIX = "report_delivery_"
@@ -58,94 +56,16 @@ _UNSAFE_VALUE = re.compile(r"[\"\\%$\n]")
 _ERROR_PREFIX = re.compile(r"^.*?(?=Invalid report_delivery_)", re.DOTALL)
 
 
-def names_list(value, field):
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
-        return list(value)
-    raise DeliveryError("%s must be a list of names, got %r." % (field, value))
-
-
-def checked_role_deliveries(deliveries, problems):
-    """(options, Delivery) for each delivery of the role's list (absent ones too), problems appended."""
-    if deliveries is None:
-        deliveries = []
-    if not isinstance(deliveries, (list, tuple)):
-        problems.append("report_delivery_deliveries must be a list of dictionaries.")
-        return []
-    for index, options in enumerate(deliveries):
-        if not isinstance(options, dict):
-            continue  # checked_deliveries names it
-        where = "delivery '%s'" % options["name"] if options.get("name") else "delivery #%d" % (index + 1)
-        if options.get("state", "present") not in ("present", "absent"):
-            problems.append("%s: state must be present or absent, got %r." % (where, options.get("state")))
-        if options.get("environments") is not None:
-            try:
-                if not names_list(options["environments"], "environments"):
-                    raise DeliveryError("environments must not be empty")
-            except DeliveryError as exc:
-                problems.append("%s: environments must be a non-empty list of inventory host or group names (%s)." % (where, exc))
-        if options.get("schedule"):
-            try:
-                parse_cron(options["schedule"])
-            except (CronError, TypeError) as exc:
-                problems.append("%s: schedule: %s" % (where, exc))
-    try:
-        checked = checked_deliveries(deliveries, extra_spec=ROLE_ARGUMENT_SPEC)
-    except DeliveryError as exc:
-        problems.append(str(exc))
-        return []
-    return list(zip(deliveries, checked))
-
-
-def _present(checked):
-    return [(options, delivery) for options, delivery in checked if options.get("state", "present") == "present"]
-
-
-def _raise(problems, variable="report_delivery_deliveries"):
-    if problems:
-        raise AnsibleFilterError("Invalid %s: %s" % (variable, " ".join(problems)))
-
-
-def selected_deliveries(deliveries, environments=None, only=None):
-    """(options, Delivery) of the present deliveries that apply to an environment known by these names.
-
-    Every delivery is checked (by the same code as the modules), not only those selected, so that a
-    mistake fails every environment alike and before anything is sent. Without `environments`,
-    deliveries are not filtered by environment.
-    """
-    problems = []
-    checked = checked_role_deliveries(deliveries, problems)
-    try:
-        wanted = [checked_name(name, "report_delivery_only") for name in names_list(only, "report_delivery_only")]
-    except DeliveryError as exc:
-        problems.append(str(exc))
-        wanted = []
-    known = set(delivery.name for options, delivery in checked)
-    missing = [name for name in wanted if name not in known]
-    if missing and not problems:
-        problems.append("report_delivery_only names unknown deliveries: %s (known: %s)."
-                        % (", ".join(missing), ", ".join(sorted(known)) or "none"))
-    _raise(problems)
-    names = None if environments is None else set(names_list(environments, "environments"))
-    return [(options, delivery) for options, delivery in _present(checked)
-            if (not wanted or delivery.name in wanted)
-            and (names is None or options.get("environments") is None
-                 or names.intersection(names_list(options["environments"], "environments")))]
-
-
 def report_delivery_plan(deliveries, environments, only=None):
-    """The deliveries this environment sends, as grafana_report_deliver's `deliveries`."""
-    return [delivery.options() for options, delivery in selected_deliveries(deliveries, environments, only)]
+    """The deliveries this environment sends, as grafana_report_deliver's `deliveries`: their checked options."""
+    return [delivery for options, delivery in selected_deliveries(deliveries, environments, only)]
 
 
 def _run_line(host, run):
     """One summary line for an environment from its registered grafana_report_deliver result."""
     records = run.get("deliveries") or []
     counts = ["%d %s" % (count, outcome) for outcome, count in
-              ((outcome, sum(1 for record in records if record.get("outcome") == outcome)) for outcome in OUTCOMES) if count]
+              ((outcome, sum(1 for record in records if record.get("outcome") == outcome)) for outcome in RUN_OUTCOMES) if count]
     error = run_error(run)
     line = "%s: %s" % (host, ", ".join(counts) if counts else "nothing sent" if error else "nothing to deliver")
     line += "".join(" | %s FAILED: %s" % (record.get("name"), record.get("message"))
@@ -202,7 +122,7 @@ def report_delivery_hosts(names, groups, hostvars=None):
     if not hosts:
         raise AnsibleFilterError("Invalid report_delivery_environment_hosts: it names no inventory host.")
     if hostvars is not None:
-        _raise([problem for host in hosts for problem in connection_problems(host, hostvars[host])], "connection variables")
+        raise_problems([problem for host in hosts for problem in connection_problems(host, hostvars[host])], "connection variables")
     return hosts
 
 
@@ -232,7 +152,7 @@ def report_delivery_inventory(hosts, hostvars, python_interpreter=""):
     return {"all": inventory}
 
 
-def _plain(value):
+def _as_module_value(value):
     """A variable's value as the module would get it: str() decrypts a vaulted value, which the validator refuses."""
     return value if isinstance(value, (bool, int, float, str, list, dict)) else str(value)
 
@@ -246,7 +166,7 @@ def connection_problems(host, variables):
     """
     spec = dict((option, dict((key, value) for key, value in settings.items() if key not in ("required", "fallback")))
                 for option, settings in connection_argument_spec().items())
-    given = dict((option, _plain(variables[ROLE_PREFIX + option])) for option in spec
+    given = dict((option, _as_module_value(variables[ROLE_PREFIX + option])) for option in spec
                  if variables.get(ROLE_PREFIX + option) not in (None, ""))
     result = ArgumentSpecValidator(spec, mutually_exclusive=CONNECTION_MUTUALLY_EXCLUSIVE).validate(given)
     # The validator's messages name the module's options; the user set the role's variables.
@@ -286,39 +206,38 @@ def report_delivery_jobs(deliveries, settings):
     fail at its hour; the schedule settings are checked too, all before anything is written.
     """
     problems = []
-    present = _present(checked_role_deliveries(deliveries, problems))
+    scheduled = present(checked_role_deliveries(deliveries, problems))
     settings_problems = _settings_problems(settings)
     if settings_problems:
         message = "Invalid schedule settings: " + " ".join(settings_problems)
         if problems:
             message += " Invalid report_delivery_deliveries: " + " ".join(problems)
         raise AnsibleFilterError(message)
-    _raise(problems)
+    raise_problems(problems)
     schedule_dir = settings["report_delivery_schedule_dir"]
     delay = int(settings.get("report_delivery_randomized_delay") or 0)
     jobs = []
-    for options, delivery in present:
+    for options, delivery in scheduled:
         if not options.get("schedule"):
             continue
         cron = parse_cron(options["schedule"])
-        vars_file = "%s/deliveries/%s.yml" % (schedule_dir, delivery.name)
-        delivery_options = delivery.options()
+        name = delivery["name"]
+        vars_file = "%s/deliveries/%s.yml" % (schedule_dir, name)
         schedule = " ".join(cron.expression.split())
-        delivery_options["schedule"] = schedule
         jobs.append(dict(
-            name=delivery.name,
+            name=name,
             schedule=schedule,
             cron=cron.normalized,
             calendars=cron.oncalendar(),
             # Cron has no randomized delay: a fixed one per delivery, the same on every run.
-            cron_delay=random.Random(delivery.name).randint(0, delay) if delay else 0,
-            unit="%s-%s" % (settings["report_delivery_unit_prefix"], delivery.name),
+            cron_delay=random.Random(name).randint(0, delay) if delay else 0,
+            unit="%s-%s" % (settings["report_delivery_unit_prefix"], name),
             unit_files=["%s/%s-%s.%s" % (settings["report_delivery_systemd_dir"], settings["report_delivery_unit_prefix"],
-                                         delivery.name, suffix) for suffix in ("service", "timer")],
+                                         name, suffix) for suffix in ("service", "timer")],
             vars_file=vars_file,
             command="%s -i %s/inventory.yml -e @%s reportops.grafana.deliver"
                     % (settings["report_delivery_ansible_playbook"], schedule_dir, vars_file),
-            variables={"report_delivery_only": [delivery.name], "report_delivery_deliveries": [delivery_options]},
+            variables={"report_delivery_only": [name], "report_delivery_deliveries": [dict(delivery, schedule=schedule)]},
         ))
     return jobs
 
@@ -328,7 +247,7 @@ def report_delivery_jobs(deliveries, settings):
 def _expected_names(variables, host):
     """Names of the deliveries that apply to this environment, or [] when its deliveries are invalid."""
     try:
-        return [delivery.name for options, delivery in selected_deliveries(
+        return [delivery["name"] for options, delivery in selected_deliveries(
             variables.get("report_delivery_deliveries"), [host] + list(variables.get("group_names") or []),
             variables.get("report_delivery_only"))]
     except AnsibleFilterError:

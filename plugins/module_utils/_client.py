@@ -62,11 +62,21 @@ _NOT_CONNECTED = re.compile(
     r"|no address associated with hostname|getaddrinfo failed|network is unreachable|no route to host",
     re.IGNORECASE,
 )
-# What to check after a 400, unless the call says otherwise.
-SEND_INVALID_ADVICE = "check the report id and recipients"
 # Rendering needs no RBAC action, only view access to each dashboard (renderReportPDFs in Grafana's
 # Enterprise OpenAPI spec: "Available to all users"); this names that access in a 403's advice.
 DASHBOARD_VIEW = "dashboards:read"
+# Advice for the statuses whose sentence says what to do, unless the call gives its own (request's `advice`):
+# 400 what to check, 403 what the credentials need, 404 what to check, 500 (Grafana's own error) what to do.
+DEFAULT_ADVICE = {
+    400: "check the report id and recipients",
+    403: "the required permission",
+    404: ("use the report's id (grafana_report_info lists them), not a dashboard id or uid, and check org_id and that this"
+          " Grafana has Enterprise reporting"),
+    500: "see the Grafana server log (rendering or SMTP)",
+}
+# Grafana renders every dashboard of a report as the caller: a 403 on a send can come from any of them.
+SEND_NEEDS = "the reports:send permission and view access to every dashboard in the report"
+VIEW_NEEDS = "view access to every dashboard rendered (%s on its dashboards:uid scope)" % DASHBOARD_VIEW
 # What Grafana's rendering service says when it cannot render (pkg/services/rendering/interface.go), and what to do.
 _RENDERER_HINTS = (
     ("rendering plugin not available", "Grafana has no renderer: install the image renderer plugin or configure the "
@@ -186,6 +196,10 @@ class GrafanaError(Exception):
         # A 500 with Grafana's own error: its handler says the render or the mail failed, nothing was sent.
         self.grafana_failed = grafana_failed
 
+    def status_field(self, name="status"):
+        """The result's field for the HTTP status of the answer, when there was one."""
+        return {name: self.status} if self.status else {}
+
 
 def render_retry_step(backoff, retry):
     """The longest wait before render retry number `retry` (1, 2, ...): backoff, doubled for each retry, capped."""
@@ -253,69 +267,59 @@ class GrafanaClient:
             body["emails"] = ",".join(emails)
         else:
             body["useEmailsFromReport"] = True
-        attempts = retry = 0
-        while True:
-            try:
-                answer, tried = self.request("POST", PATHS["send_report"], body=body, retries=retries,
-                                             subject="report %s" % report_id, permission="reports:send")
-                return answer, attempts + tried
-            except GrafanaError as exc:
-                attempts += exc.attempts
-                exc.attempts = attempts
-                if not exc.grafana_failed or retry == self.render_retries:
-                    if retry:
-                        exc.message += " %d attempts in all (render_retries: %d)." % (attempts, self.render_retries)
-                    raise
-            retry += 1
-            time.sleep(render_retry_delay(self.render_backoff, retry))
+        return self.request("POST", PATHS["send_report"], body=body, retries=retries, subject="report %s" % report_id,
+                            advice={403: SEND_NEEDS}, render_retries=self.render_retries)
 
     def get_report(self, report_id):
         report, dummy = self.request("GET", PATHS["report"].format(report_id=report_id),
-                                     subject="report %s" % report_id, permission="reports:read")
+                                     subject="report %s" % report_id, advice=needs("reports:read"))
         return report
 
     def list_reports(self):
-        reports, dummy = self.request("GET", PATHS["reports"], subject="the reports", permission="reports:read")
-        if not isinstance(reports, list):
-            raise GrafanaError("Grafana answered GET %s with something that is not a list; check url." % PATHS["reports"],
-                               status=200)
-        return reports
+        return self.listing(PATHS["reports"], subject="the reports", advice=needs("reports:read"))
 
     def create_report(self, definition):
         """POST /api/reports; returns the new report's id."""
         created, dummy = self.request("POST", PATHS["reports"], body=definition,
-                                      subject="report '%s'" % definition.get("name"), permission="reports:create")
+                                      subject="report '%s'" % definition.get("name"), advice=needs("reports:create"))
         return created.get("id")
 
     def update_report(self, report_id, definition):
         """PUT /api/reports/{id}: the definition replaces the saved one, so it must be whole."""
         self.request("PUT", PATHS["report"].format(report_id=report_id), body=definition,
-                     subject="report %s" % report_id, permission="reports:write")
+                     subject="report %s" % report_id, advice=needs("reports:write"))
 
     def delete_report(self, report_id):
         self.request("DELETE", PATHS["report"].format(report_id=report_id),
-                     subject="report %s" % report_id, permission="reports:delete")
+                     subject="report %s" % report_id, advice=needs("reports:delete"))
 
     def send_test_email(self, definition):
         """POST /api/reports/test-email: Grafana renders the (unsaved) definition and mails its recipients."""
         answer, dummy = self.request("POST", PATHS["test_email"], body=definition,
-                                     subject="the test email of report '%s'" % definition.get("name"), permission="reports:send")
+                                     subject="the test email of report '%s'" % definition.get("name"), advice={403: SEND_NEEDS})
         return answer
 
     def get_settings(self):
         settings, dummy = self.request("GET", PATHS["report_settings"], subject="the report settings",
-                                       permission="reports.settings:read")
+                                       advice=needs("reports.settings:read"))
         return settings
 
     def save_settings(self, settings):
         """POST /api/reports/settings: creates or replaces the organization's report settings."""
         self.request("POST", PATHS["report_settings"], body=settings, subject="the report settings",
-                     permission="reports.settings:write")
+                     advice=needs("reports.settings:write"))
 
     def health(self):
         """GET /api/health: Grafana's version (and database state); needs no permission."""
         answer, dummy = self.request("GET", PATHS["health"], subject="Grafana's health")
         return answer if isinstance(answer, dict) else {}
+
+    def version_phrase(self):
+        """This Grafana named by its version, for a message that says what it did not keep (never raises)."""
+        try:
+            return "Grafana %s" % (self.health().get("version") or "of unknown version")
+        except GrafanaError:
+            return "This Grafana (its version could not be read from /api/health)"
 
     def frontend_settings(self):
         """GET /api/frontend/settings (any signed-in caller): Grafana's build, licence, renderer and reporting state;
@@ -335,7 +339,7 @@ class GrafanaClient:
 
     def create_annotation(self, annotation, subject="the ledger annotation"):
         created, dummy = self.request("POST", PATHS["annotations"], body=annotation, subject=subject,
-                                      permission="annotations:create (scope %s)" % ORG_ANNOTATIONS_SCOPE)
+                                      advice=needs("annotations:create (scope %s)" % ORG_ANNOTATIONS_SCOPE))
         return created
 
     def find_annotations(self, tags, limit=1, time_range=None, subject="the ledger annotations"):
@@ -344,36 +348,33 @@ class GrafanaClient:
         by time only when both bounds are above 0: pkg/services/annotations)."""
         query = [("tags", tag) for tag in tags] + [("type", "annotation"), ("limit", limit)]
         query += [("from", int(time_range[0])), ("to", int(time_range[1]))] if time_range else []
-        found, dummy = self.request("GET", PATHS["annotations"], query=query, subject=subject,
-                                    permission="annotations:read (scope %s)" % ORG_ANNOTATIONS_SCOPE)
-        if not isinstance(found, list):
-            raise GrafanaError("Grafana answered GET %s with something that is not a list; check url." % PATHS["annotations"],
-                               status=200)
-        return found
+        return self.listing(PATHS["annotations"], query, subject,
+                            needs("annotations:read (scope %s)" % ORG_ANNOTATIONS_SCOPE))
 
     def update_annotation(self, annotation_id, fields):
         """PATCH /api/annotations/{id}: only the fields given change (text, tags, time, timeEnd)."""
         self.request("PATCH", PATHS["annotation"].format(annotation_id=annotation_id), body=fields,
                      subject="the ledger annotation %s" % annotation_id,
-                     permission="annotations:write (scope %s)" % ORG_ANNOTATIONS_SCOPE)
+                     advice=needs("annotations:write (scope %s)" % ORG_ANNOTATIONS_SCOPE))
 
     def delete_annotation(self, annotation_id):
         self.request("DELETE", PATHS["annotation"].format(annotation_id=annotation_id),
                      subject="the ledger annotation %s" % annotation_id,
-                     permission="annotations:delete (scope %s)" % ORG_ANNOTATIONS_SCOPE)
+                     advice=needs("annotations:delete (scope %s)" % ORG_ANNOTATIONS_SCOPE))
 
     def get_dashboard(self, uid):
         """GET /api/dashboards/uid/{uid}: proves the dashboard exists and the credentials may view it."""
         found, dummy = self.request("GET", PATHS["dashboard"].format(uid=quote(uid, safe="")), subject="dashboard '%s'" % uid,
-                                    permission=DASHBOARD_VIEW, not_found="check the dashboard's uid (from its URL, /d/UID/...)")
+                                    advice={**check_first("check the dashboard's uid (from its URL, /d/UID/...)"),
+                                            403: VIEW_NEEDS})
         return found
 
-    def save_dashboard(self, body, subject):
+    def save_dashboard(self, body, subject, conflicts=None):
         """POST /api/dashboards/db: creates the dashboard, or updates the one with its uid; returns Grafana's answer
-        (id, uid, url, version). A 412 or 409 is a save conflict (_dashboard.SAVE_CONFLICTS)."""
-        saved, dummy = self.request("POST", PATHS["save_dashboard"], body=body, subject=subject,
-                                    permission="dashboards:create on the folder (dashboards:write to update it)",
-                                    invalid="check the dashboard's uid (at most 40 characters) and title")
+        (id, uid, url, version). `conflicts` are the caller's advice after a save conflict (409, 412)."""
+        saved, dummy = self.request("POST", PATHS["save_dashboard"], body=body, subject=subject, advice={
+            **needs("dashboards:create on the folder (dashboards:write to update it)"),
+            400: "check the dashboard's uid (at most 40 characters) and title", **(conflicts or {})})
         return saved
 
     def list_folders(self, limit=1000):
@@ -381,20 +382,18 @@ class GrafanaClient:
         one comes back short (titles need not be unique since Grafana 11.3: a search must see them all)."""
         folders, page = [], 1
         while True:
-            found, dummy = self.request("GET", PATHS["folders"], query=[("limit", limit), ("page", page)],
-                                        subject="the folders", permission="folders:read")
-            if not isinstance(found, list):
-                raise GrafanaError("Grafana answered GET %s with something that is not a list; check url." % PATHS["folders"],
-                                   status=200)
+            found = self.listing(PATHS["folders"], [("limit", limit), ("page", page)], "the folders", needs("folders:read"))
             folders.extend(found)
             if len(found) < limit:
                 return folders
             page += 1
 
-    def get_folder(self, uid):
-        """GET /api/folders/{uid}; a GrafanaError with status 404 when there is none."""
+    def get_folder(self, uid, when_missing=None):
+        """GET /api/folders/{uid}; a GrafanaError with status 404 when there is none, its message ending with
+        `when_missing` (what the caller can do about it) when given."""
+        missing = "check the folder's uid, and check org_id%s" % (". " + when_missing.rstrip(".") if when_missing else "")
         found, dummy = self.request("GET", PATHS["folder"].format(uid=quote(uid, safe="")), subject="folder '%s'" % uid,
-                                    permission="folders:read", not_found="check the folder's uid")
+                                    advice={**needs("folders:read"), 404: missing})
         return found
 
     def create_folder(self, title, uid=None):
@@ -403,7 +402,7 @@ class GrafanaClient:
         if uid:
             body["uid"] = uid
         created, dummy = self.request("POST", PATHS["folders"], body=body, subject="folder '%s'" % title,
-                                      permission="folders:create", invalid="check the folder's title and uid")
+                                      advice={**needs("folders:create"), 400: "check the folder's title and uid"})
         return created
 
     def render(self, file_format, query, subject):
@@ -411,17 +410,16 @@ class GrafanaClient:
 
         A 204 (CSV only: no dashboard has a table panel) is a success without a body.
         """
-        try:
-            return self.request("GET", PATHS["render_" + file_format], query=query, subject=subject, permission=DASHBOARD_VIEW,
-                                invalid="check the dashboards' uids, time ranges and variables", raw=True,
-                                not_found="the render routes are Grafana Enterprise's: check that this Grafana has Enterprise reporting")[0]
-        except GrafanaError as exc:
-            # A 500 with Grafana's own body is its renderer failing: say so rather than the send's "rendering or SMTP".
-            if exc.status == 500 and exc.grafana_message:
-                hint = next((hint for said, hint in _RENDERER_HINTS if said in exc.grafana_message),
-                            "see the Grafana server log for the renderer's error.")
-                exc.message = "Grafana could not render %s (HTTP 500: %s); %s" % (subject, exc.grafana_message, hint)
-            raise
+        return self.request("GET", PATHS["render_" + file_format], query=query, subject=subject, raw=True, advice={
+            **check_first("the render routes are Grafana Enterprise's: check that this Grafana has Enterprise reporting"),
+            400: "check the dashboards' uids, time ranges and variables", 403: VIEW_NEEDS, 500: _renderer_failure})[0]
+
+    def listing(self, path, query=None, subject="the request", advice=None):
+        """GET a list; GrafanaError when Grafana answers something else."""
+        found, dummy = self.request("GET", path, query=query, subject=subject, advice=advice)
+        if not isinstance(found, list):
+            raise GrafanaError("Grafana answered GET %s with something that is not a list; check url." % path, status=200)
+        return found
 
     def longest_request(self, retries):
         """The longest a send_report() with `retries` can take (the ledger's lease covers it): each of its render
@@ -432,40 +430,53 @@ class GrafanaClient:
 
     # -- transport ---------------------------------------------------------------------------
 
-    def request(self, method, path, body=None, query=None, retries=0, subject="the request", permission=None,  # pylint: disable=too-many-arguments
-                invalid=SEND_INVALID_ADVICE, not_found=None, raw=False, answer_headers=None):
+    def request(self, method, path, body=None, query=None, retries=0, subject="the request", advice=None,  # pylint: disable=too-many-arguments
+                raw=False, render_retries=0, answer_headers=None):
         """One API call: returns (decoded JSON answer, attempts) or raises GrafanaError.
 
-        `invalid` and `not_found` say what to check after a 400 or a 404. With `raw`, the answer is
-        (status, body bytes, Content-Type) instead of JSON, and a 204 is a success too. A dict given as
-        `answer_headers` receives fetch_url's info of a successful answer (its headers, lower-case).
+        `advice` holds the call's own entries of DEFAULT_ADVICE by status; for another status its entry is a
+        sentence added to the message. With `raw`, the answer is (status, body bytes, Content-Type) instead of JSON,
+        and a 204 is a success too. A dict given as `answer_headers` receives fetch_url's info of a successful
+        answer (its headers, lower-case).
 
-        Only failures where Grafana provably did not act are retried: no connection at all,
-        429 and 503. A timeout, a reset connection or a 5xx may follow a real send.
+        Only failures where Grafana provably did not act are retried (`retries`): no connection at all, 429 and
+        503. A timeout, a reset connection or a 5xx may follow a real send. A 500 with Grafana's own error (the
+        render or the mail failed, nothing was sent) is repeated `render_retries` times, after exponential waits
+        with jitter; the attempts count every request.
         """
-        url = self.base_url + path
-        if query:
-            url += "?" + urlencode(query)
+        url = self.base_url + path + ("?" + urlencode(query) if query else "")
         headers = dict(self.headers)
         data = None
         if body is not None:
             data = json.dumps(body)
             headers["Content-Type"] = "application/json"
+        attempts = render_retry = 0
+        while True:
+            response, info, tried = self._attempts(method, url, data, headers, retries)
+            attempts += tried
+            status = info["status"]
+            if answer_headers is not None and status in (200, 204):
+                answer_headers.update(info)
+            if raw and status in (200, 204):
+                return (status, response.read() if response else b"", info.get("content-type", "")), attempts
+            if status == 200:
+                return self._decode(response.read(), subject, status, attempts), attempts
+            if status != 500 or _grafana_message(info)[0] is None or render_retry == render_retries:
+                note = " %d attempts in all (render_retries: %d)." % (attempts, render_retries) if render_retry else ""
+                raise self._error(method, status, info, subject, attempts, {**DEFAULT_ADVICE, **(advice or {})}, note)
+            render_retry += 1
+            time.sleep(render_retry_delay(self.render_backoff, render_retry))
+
+    def _attempts(self, method, url, data, headers, retries):
+        """fetch_url, repeated where Grafana provably did not act: (response, info, attempts) of the last."""
         attempt = 0
         while True:
             attempt += 1
             response, info = fetch_url(self.module, url, data=data, headers=headers, method=method,
                                        timeout=self.timeout, ca_path=self.module.params["ca_path"], use_netrc=False)
-            status = info["status"]
-            if answer_headers is not None and status in (200, 204):
-                answer_headers.update(info)
-            if raw and status in (200, 204):
-                return (status, response.read() if response else b"", info.get("content-type", "")), attempt
-            if status == 200:
-                return self._decode(response.read(), subject, status, attempt), attempt
-            delay = self._retry_delay(status, info, attempt)
+            delay = None if info["status"] in (200, 204) else self._retry_delay(info["status"], info, attempt)
             if attempt > retries or delay is None:
-                raise self._error(method, status, info, subject, permission, attempt, invalid, not_found)
+                return response, info, attempt
             time.sleep(delay)
 
     def _decode(self, raw, subject, status, attempts):
@@ -492,78 +503,94 @@ class GrafanaClient:
                 return max(0, min(email.utils.mktime_tz(when) - time.time(), RETRY_DELAY_CAP))
         return min(2 ** (attempt - 1), RETRY_DELAY_CAP)
 
-    def _error(self, method, status, info, subject, permission, attempts,  # pylint: disable=too-many-arguments
-               invalid=SEND_INVALID_ADVICE, not_found=None):
-        """Map a failed answer to one sentence: the status, Grafana's message, what to do."""
+    def _error(self, method, status, info, subject, attempts, advice, note=""):  # pylint: disable=too-many-arguments
+        """Map a failed answer to one sentence: the status, Grafana's message, what to do (`advice`, by status),
+        then `note`."""
         acting = method != "GET"
         tried = " after %d attempts" % attempts if attempts > 1 else ""
         if status == -1:
-            reason = _connection_reason(info.get("msg", ""))
-            if _NOT_CONNECTED.search(reason):
-                return GrafanaError("Could not connect to %s%s (%s); nothing was sent, check url and the network."
-                                    % (self.base_url, tried, reason), attempts=attempts)
-            if "timed out" in reason.lower():
-                outcome = (" Grafana may still render and send %s, so the request was not retried;"
-                           " raise timeout for large dashboards." % subject) if acting else " Raise timeout or check Grafana's load."
-                return GrafanaError("Grafana did not answer within %ds for %s.%s" % (self.timeout, subject, outcome),
-                                    attempts=attempts, may_have_acted=acting)
-            if _TLS_FAILURE.search(reason):
-                if _CLIENT_CERT_REQUIRED.search(reason):
-                    advice = "Grafana requires a client certificate: set client_cert and client_key"
-                elif _CERTIFICATE_UNTRUSTED.search(reason):
-                    advice = "set ca_path to the CA that signed Grafana's certificate (validate_certs: false only for testing)"
-                else:
-                    # A server that wants a client certificate often just closes the handshake.
-                    advice = "check ca_path, and set client_cert and client_key if Grafana requires client certificates"
-                return GrafanaError("TLS with %s failed (%s); %s." % (self.base_url, reason, advice), attempts=attempts)
-            outcome = " Grafana may have acted on it, so it was not retried." if acting else ""
-            return GrafanaError("The connection to %s failed for %s (%s).%s" % (self.base_url, subject, reason, outcome),
-                                attempts=attempts, may_have_acted=acting)
-
+            return self._connection_error(info, subject, acting, tried, attempts)
         grafana_message, body_summary = _grafana_message(info)
         # A 500 with Grafana's own error body is its handler reporting that the render or the mail failed;
         # other 5xx (a proxy's 502/504, a 500 page that is not Grafana's) may hide a send still under way.
         grafana_failed = status == 500 and grafana_message is not None
         said = "HTTP %d%s" % (status, ": %s" % grafana_message if grafana_message else "")
-        if 300 <= status < 400:
-            location = info.get("location", "")
-            advice = ("a login page: the request was not authenticated, check token or url_username/url_password"
-                      if "login" in location else "check that url is Grafana's base URL, including any sub-path")
-            message = "Grafana redirected the request for %s to %s (%s); that is %s." % (subject, location or "another URL", said, advice)
-        elif status == 400:
-            message = "Grafana rejected the request for %s as invalid (%s); %s." % (subject, said, invalid)
-        elif status == 401:
-            message = ("Grafana did not accept the credentials (%s); check the token (or url_username/url_password), "
-                       "that url is the right Grafana, and that org_id is the token's organization." % said)
-            if self.basic_auth:
-                message += (" After repeated failed logins Grafana refuses a user for 5 minutes even with the right"
-                            " password (brute-force protection).")
-        elif status == 403:
-            needed = "the %s permission" % (permission or "required")
-            if permission == "reports:send":
-                # Grafana renders every dashboard of the report as the caller: a 403 can come from any of them.
-                needed += " and view access to every dashboard in the report"
-            elif permission == DASHBOARD_VIEW:
-                needed = "view access to every dashboard rendered (%s on its dashboards:uid scope)" % DASHBOARD_VIEW
-            message = "Access to %s was denied (%s); the credentials need %s.%s" % (subject, said, needed, self._membership_hint())
-        elif status == 404 and not_found:
-            message = "%s was not found (%s); %s, and check org_id." % (_capitalized(subject), said, not_found)
-        elif status == 404:
-            message = ("%s was not found (%s); use the report's id (grafana_report_info lists them), not a dashboard id or uid, "
-                       "and check org_id and that this Grafana has Enterprise reporting." % (_capitalized(subject), said))
-        elif status in RETRYABLE_STATUSES:
-            message = "Grafana was unavailable for %s%s (%s); nothing was sent, try again later." % (subject, tried, said)
+        if grafana_failed and callable(advice[500]):
+            message = advice[500](subject, grafana_message)
         elif grafana_failed:
             outcome = " %s may not have been sent." % _capitalized(subject) if acting else ""
-            message = "Grafana failed on %s (%s); see the Grafana server log (rendering or SMTP).%s" % (subject, said, outcome)
-        elif status >= 500:
-            outcome = " Grafana may still have sent %s, so it was not retried." % subject if acting else ""
-            message = "Grafana or a proxy in front of it failed on %s (%s%s).%s" % (subject, said, body_summary, outcome)
+            message = "Grafana failed on %s (%s); %s.%s" % (subject, said, advice[500], outcome)
         else:
-            message = "Grafana answered %s for %s." % (said, subject)
-        return GrafanaError(message, status=status, grafana_message=grafana_message, attempts=attempts,
+            message = self._status_message(status, info, subject, said, body_summary, acting, tried, advice)
+        return GrafanaError(message + note, status=status, grafana_message=grafana_message, attempts=attempts,
                             may_have_acted=acting and status >= 500 and status not in RETRYABLE_STATUSES and not grafana_failed,
                             grafana_failed=grafana_failed)
+
+    def _status_message(self, status, info, subject, said, body_summary, acting, tried, advice):  # pylint: disable=too-many-arguments
+        """The sentence of an HTTP answer other than Grafana's own 500."""
+        if 300 <= status < 400:
+            location = info.get("location", "")
+            what = ("a login page: the request was not authenticated, check token or url_username/url_password"
+                    if "login" in location else "check that url is Grafana's base URL, including any sub-path")
+            return "Grafana redirected the request for %s to %s (%s); that is %s." % (subject, location or "another URL", said, what)
+        if status == 400:
+            return "Grafana rejected the request for %s as invalid (%s); %s." % (subject, said, advice[400])
+        if status == 401:
+            return ("Grafana did not accept the credentials (%s); check the token (or url_username/url_password), "
+                    "that url is the right Grafana, and that org_id is the token's organization.%s" % (said, (
+                        " After repeated failed logins Grafana refuses a user for 5 minutes even with the right"
+                        " password (brute-force protection).") if self.basic_auth else ""))
+        if status == 403:
+            return "Access to %s was denied (%s); the credentials need %s.%s" % (subject, said, advice[403], self._membership_hint())
+        if status == 404:
+            return "%s was not found (%s); %s." % (_capitalized(subject), said, advice[404])
+        if status in RETRYABLE_STATUSES:
+            return "Grafana was unavailable for %s%s (%s); nothing was sent, try again later." % (subject, tried, said)
+        if status >= 500:
+            outcome = " Grafana may still have sent %s, so it was not retried." % subject if acting else ""
+            return "Grafana or a proxy in front of it failed on %s (%s%s).%s" % (subject, said, body_summary, outcome)
+        return " ".join(filter(None, ("Grafana answered %s for %s." % (said, subject), advice.get(status))))
+
+    def _connection_error(self, info, subject, acting, tried, attempts):  # pylint: disable=too-many-arguments
+        """No HTTP answer: not connected (nothing was sent), a timeout, TLS, or a connection that failed midway."""
+        reason = _connection_reason(info.get("msg", ""))
+        if _NOT_CONNECTED.search(reason):
+            return GrafanaError("Could not connect to %s%s (%s); nothing was sent, check url and the network."
+                                % (self.base_url, tried, reason), attempts=attempts)
+        if "timed out" in reason.lower():
+            outcome = (" Grafana may still render and send %s, so the request was not retried;"
+                       " raise timeout for large dashboards." % subject) if acting else " Raise timeout or check Grafana's load."
+            return GrafanaError("Grafana did not answer within %ds for %s.%s" % (self.timeout, subject, outcome),
+                                attempts=attempts, may_have_acted=acting)
+        if _TLS_FAILURE.search(reason):
+            if _CLIENT_CERT_REQUIRED.search(reason):
+                advice = "Grafana requires a client certificate: set client_cert and client_key"
+            elif _CERTIFICATE_UNTRUSTED.search(reason):
+                advice = "set ca_path to the CA that signed Grafana's certificate (validate_certs: false only for testing)"
+            else:
+                # A server that wants a client certificate often just closes the handshake.
+                advice = "check ca_path, and set client_cert and client_key if Grafana requires client certificates"
+            return GrafanaError("TLS with %s failed (%s); %s." % (self.base_url, reason, advice), attempts=attempts)
+        outcome = " Grafana may have acted on it, so it was not retried." if acting else ""
+        return GrafanaError("The connection to %s failed for %s (%s).%s" % (self.base_url, subject, reason, outcome),
+                            attempts=attempts, may_have_acted=acting)
+
+
+def needs(action):
+    """A 403's advice: the credentials need this RBAC action."""
+    return {403: "the %s permission" % action}
+
+
+def check_first(what):
+    """A 404's advice: what to check first (the organization always)."""
+    return {404: "%s, and check org_id" % what}
+
+
+def _renderer_failure(subject, grafana_message):
+    """A render's 500 with Grafana's own body is its renderer failing: say so rather than the send's "rendering or SMTP"."""
+    hint = next((hint for said, hint in _RENDERER_HINTS if said in grafana_message),
+                "see the Grafana server log for the renderer's error.")
+    return "Grafana could not render %s (HTTP 500: %s); %s" % (subject, grafana_message, hint)
 
 
 def _capitalized(text):
@@ -594,15 +621,15 @@ def _summary(text):
     text with the tags stripped (never markup); any other body by its start, cut short."""
     title = _HTML_TITLE.search(text)
     if title:
-        return "an HTML page titled '%s'" % _cut(_plain(title.group(1)), 80)
+        return "an HTML page titled '%s'" % _cut(_html_text(title.group(1)), 80)
     if _HTML_MARKUP.search(text):
-        words = _plain(_HTML_TAG.sub(" ", _HTML_HIDDEN.sub(" ", text)))
+        words = _html_text(_HTML_TAG.sub(" ", _HTML_HIDDEN.sub(" ", text)))
         return "an HTML page saying '%s'" % _cut(words, 120) if words else "an HTML page without text"
     first = " ".join(text.strip().split())
     return "'%s'" % _cut(first, 80) if first else "an empty body"
 
 
-def _plain(text):
+def _html_text(text):
     """HTML text with entities decoded and white space collapsed."""
     return " ".join(_html_unescape(text).split())
 

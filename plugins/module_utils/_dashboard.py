@@ -100,7 +100,7 @@ def folder_of(client, title, uid, check_mode):
     """
     if uid:
         try:
-            return client.get_folder(uid), False
+            return client.get_folder(uid, None if title else "Set folder to make the folder when it is missing."), False
         except GrafanaError as exc:
             if exc.status != 404 or not title:
                 raise
@@ -146,7 +146,8 @@ def install(client, wanted, folder_title=None, folder_uid=None, check_mode=False
     changed = before != after
     result = dict(uid=wanted["uid"], title=wanted["title"], url=meta.get("url"), version=meta.get("version"))
     if changed and not check_mode:
-        saved = client.save_dashboard(save_body(wanted, installed, target_uid), subject="dashboard '%s'" % wanted["uid"])
+        saved = client.save_dashboard(save_body(wanted, installed, target_uid), "dashboard '%s'" % wanted["uid"], dict(
+            (status, "%s: %s" % (reason, SAVE_CONFLICT_ADVICE)) for status, reason in SAVE_CONFLICTS.items()))
         result.update(url=saved.get("url"), version=saved.get("version"))
     return dict(changed=changed or folder_created, dashboard=result,
                 folder=dict(uid=folder.get("uid"), title=folder.get("title"), created=folder_created) if folder else None,

@@ -63,7 +63,6 @@ DELIVERIES_SUBOPTIONS = dict(
     report_id=dict(type="raw"),
     **DELIVERY_ARGUMENT_SPEC
 )
-DELIVERY_OPTIONS = tuple(DELIVERIES_SUBOPTIONS)
 LEDGER_ARGUMENT_SPEC = dict(
     ledger=dict(type="str", choices=["file", "grafana"], default="file"),
     ledger_path=dict(type="path"),
@@ -165,30 +164,26 @@ def checked_name(value, field="name"):
 class Delivery:
     """One validated delivery: which report, to whom, and what the ledger should remember."""
 
-    def __init__(self, report_id=None, recipients=None, delivery_key=None, min_interval=None, name=None, report=None,
-                 min_interval_text=None):
+    def __init__(self, report_id=None, recipients=None, delivery_key=None, min_interval=None, name=None, report=None):
         self.name = name
         self.report = report                  # a report name, resolved to report_id per Grafana
         self.report_id = report_id            # digits, as a string
         self.recipients = recipients          # a list, or None for the report's saved recipients
         self.delivery_key = delivery_key
         self.min_interval = min_interval      # seconds
-        self.min_interval_text = min_interval_text
+
+    @classmethod
+    def of(cls, options):
+        """The Delivery of checked options (delivery_options), built by the module that sends it."""
+        return cls(options.get("report_id"), options.get("emails"), options.get("delivery_key"),
+                   checked_interval(options.get("min_interval")), options.get("name"), options.get("report"))
 
     @property
     def uses_ledger(self):
         return self.delivery_key is not None or self.min_interval is not None
 
     def resolved(self, report_id):
-        return Delivery(report_id, self.recipients, self.delivery_key, self.min_interval, self.name, self.report,
-                        self.min_interval_text)
-
-    def options(self):
-        """The delivery as grafana_report_deliver takes it, unset options left out."""
-        options = dict(name=self.name, report=self.report, report_id=None if self.report else self.report_id,
-                       emails=self.recipients, use_emails_from_report=True if self.recipients is None else None,
-                       delivery_key=self.delivery_key, min_interval=self.min_interval_text)
-        return dict((key, value) for key, value in options.items() if value is not None)
+        return Delivery(report_id, self.recipients, self.delivery_key, self.min_interval, self.name, self.report)
 
 
 def _is_set(value):
@@ -216,9 +211,11 @@ def _at(where, problem):
     return "%s: %s" % (where, problem) if where else str(problem)
 
 
-def delivery_from(params, where=None, named=True):
-    """The Delivery of options already converted by the module's argument spec (AnsibleModule, or _spec_problems),
-    or DeliveryError listing every problem of its values, each as "<where>: <field> ...".
+def delivery_options(params, where=None, named=True):
+    """The model of every delivery: the checked options of one, normalized as grafana_report_deliver takes them
+    (report_id as digits, emails as a list, min_interval as its text; unset ones left out), from options already
+    converted by the module's argument spec (AnsibleModule, or _spec_problems); or DeliveryError listing every
+    problem of their values, each as "<where>: <field> ...".
 
     `named` is false for grafana_report_send, whose one delivery has neither a name nor a report name.
     """
@@ -231,57 +228,58 @@ def delivery_from(params, where=None, named=True):
             problems.append(_at(where, exc))
             return None
 
-    name = check(checked_name, params.get("name")) if named else None
-    report, report_id = params.get("report"), None
-    if named and _is_set(report) == _is_set(params.get("report_id")):
+    checked = dict(name=check(checked_name, params.get("name")) if named else None)
+    if named and _is_set(params.get("report")) == _is_set(params.get("report_id")):
         problems.append(_at(where, "report: set exactly one of report (a report name) and report_id."))
-    elif _is_set(report):
-        report = to_text(report)
+    elif _is_set(params.get("report")):
+        checked["report"] = to_text(params["report"])
     else:
-        report, report_id = None, check(checked_report_id, params.get("report_id"))
-    use_report = bool(params.get("use_emails_from_report"))
-    recipients = None
-    emails = params.get("emails")
+        checked["report_id"] = check(checked_report_id, params.get("report_id"))
+    use_report, emails = bool(params.get("use_emails_from_report")), params.get("emails")
     if (use_report and _is_set(emails)) or (not use_report and emails is None):
         problems.append(_at(where, "emails: set exactly one of emails and use_emails_from_report: true; %s." % (
             "they are mutually exclusive" if use_report else "one of emails or use_emails_from_report: true is required")))
-    elif not use_report:
-        recipients = check(checked_emails, emails)
-    min_interval = check(checked_interval, params.get("min_interval"))
-    delivery_key = check(checked_delivery_key, params.get("delivery_key"))
+    elif use_report:
+        checked["use_emails_from_report"] = True
+    else:
+        checked["emails"] = check(checked_emails, emails)
+    if check(checked_interval, params.get("min_interval")):
+        checked["min_interval"] = to_text(params["min_interval"]).strip()
+    checked["delivery_key"] = check(checked_delivery_key, params.get("delivery_key"))
     if problems:
         raise DeliveryError(" ".join(problems))
-    return Delivery(report_id, recipients, delivery_key, min_interval, name, report,
-                    to_text(params["min_interval"]).strip() if min_interval else None)
+    return dict((key, value) for key, value in checked.items() if value is not None)
 
 
-def checked_delivery(options, where=None, extra_spec=None):
-    """A Delivery from a dict of grafana_report_deliver's delivery suboptions, or DeliveryError listing every problem.
+def checked_delivery(options, where=None, extra_spec=None, converted=False):
+    """The checked options (delivery_options) of a dict of grafana_report_deliver's delivery suboptions, or
+    DeliveryError listing every problem.
 
-    The options are converted and checked by the module's own argument spec (`extra_spec` adds the keys of a
-    caller, the role's), then by delivery_from. `where` prefixes each problem (e.g. "delivery 'weekly-slo'").
+    Unless `converted` (by AnsibleModule already), the options are converted and checked by the module's own argument
+    spec first (`extra_spec` adds the keys of a caller, the role's, which are left out of the result). `where`
+    prefixes each problem (e.g. "delivery 'weekly-slo'").
     """
     if not isinstance(options, dict):
         raise DeliveryError("%s must be a dictionary, got %r." % (where or "a delivery", options))
     name = options.get("name")
     if where is None:
         where = "delivery '%s'" % name if isinstance(name, str) and name else "a delivery without a name"
-    params, problems = _spec_problems(options, dict(DELIVERIES_SUBOPTIONS, **(extra_spec or {})))
-    problems = [_at(where, problem) for problem in problems]
+    problems = []
+    if not converted:
+        options, problems = _spec_problems(options, dict(DELIVERIES_SUBOPTIONS, **(extra_spec or {})))
+        problems = [_at(where, problem) for problem in problems]
     try:
-        delivery = delivery_from(params, where)
+        checked = delivery_options(options, where)
     except DeliveryError as exc:
         problems.append(str(exc))
     if problems:
         raise DeliveryError(" ".join(problems))
-    return delivery
+    return checked
 
 
 def checked_deliveries(deliveries, extra_spec=None, converted=False):
-    """Every delivery of a list checked, names unique; DeliveryError lists every problem of every delivery.
-
-    With `converted`, the deliveries were converted by AnsibleModule with DELIVERIES_SUBOPTIONS already, so only
-    their values are checked (delivery_from)."""
+    """The checked options of every delivery of a list (checked_delivery), names unique; DeliveryError lists every
+    problem of every delivery."""
     if not isinstance(deliveries, (list, tuple)):
         raise DeliveryError("deliveries must be a list of dictionaries, got %r." % (deliveries,))
     problems, checked, seen = [], [], set()
@@ -293,7 +291,7 @@ def checked_deliveries(deliveries, extra_spec=None, converted=False):
             seen.add(name)
         where = "delivery '%s'" % name if isinstance(name, str) and name else "delivery #%d" % (index + 1)
         try:
-            checked.append(delivery_from(options, where) if converted else checked_delivery(options, where, extra_spec))
+            checked.append(checked_delivery(options, where, extra_spec, converted))
         except DeliveryError as exc:
             problems.append(str(exc))
     if problems:
@@ -304,6 +302,12 @@ def checked_deliveries(deliveries, extra_spec=None, converted=False):
 def report_ids_by_name(name, reports):
     """The ids of the reports of the listing `reports` called `name` (none, one, or several)."""
     return [to_text(report.get("id")) for report in reports if report.get("name") == name]
+
+
+def module_deliveries(deliveries):
+    """The Delivery of each of a module's `deliveries` (grafana_report_deliver's, grafana_report_preflight's), which
+    AnsibleModule converted with DELIVERIES_SUBOPTIONS already: the model checks their values."""
+    return [Delivery.of(options) for options in checked_deliveries(deliveries, converted=True)]
 
 
 def report_id_by_name(name, reports):
@@ -394,8 +398,7 @@ def deliver(client, ledger, scope, delivery, retries, check_mode, report=None, w
     if not delivery.uses_ledger:
         ledger = NullLedger()
     ledger_id = delivery_id(delivery.report_id, delivery.recipients, delivery.delivery_key, scope)
-    # The Grafana ledger's record of a send is an annotation: with history, the outcome record itself.
-    outcome_in_ledger = history is not None and isinstance(ledger, GrafanaLedger)
+    outcome_in_ledger = history is not None and ledger.records_outcomes
     report_name = delivery.report or (report or {}).get("name")
     recorded = False
     try:
@@ -410,14 +413,13 @@ def deliver(client, ledger, scope, delivery, retries, check_mode, report=None, w
                 if reason:
                     outcome, message = "skipped", reason
                 else:
-                    outcome, message = "sent", _send(client, delivery, retries, reservation, result)
+                    outcome, message = _send(client, delivery, retries, reservation, result)
                 if outcome == "sent":
                     recorded = _record_send(reservation, delivery, report_name, history if outcome_in_ledger else None,
                                             result, message, started, warn)
     except GrafanaError as exc:
         outcome, message = "failed", exc.message
-        if exc.status:
-            result["http_status"] = exc.status
+        result.update(exc.status_field("http_status"))
     except LedgerError as exc:
         outcome, message = "failed", str(exc)
     if outcome == "skipped":
@@ -430,16 +432,15 @@ def deliver(client, ledger, scope, delivery, retries, check_mode, report=None, w
 
 
 def _send(client, delivery, retries, reservation, result):
-    """POST the delivery; Grafana's message. On failure the ledger says what it did with the delivery: released,
-    or held while Grafana may still send."""
+    """POST the delivery: ("sent", Grafana's message), or ("failed", the error's message followed by what the ledger
+    did with the delivery: released, or held while Grafana may still send)."""
     try:
         answer, result["attempts"] = client.send_report(delivery.report_id, delivery.recipients, retries)
     except GrafanaError as exc:
-        result["attempts"] = exc.attempts
-        exc.message = " ".join(filter(None, (exc.message, reservation.failed(exc.may_have_acted))))
-        raise
+        result.update(attempts=exc.attempts, **exc.status_field("http_status"))
+        return "failed", " ".join(filter(None, (exc.message, reservation.failed(exc.may_have_acted))))
     result.update(sent=True, http_status=200)
-    return sent_message(answer)
+    return "sent", sent_message(answer)
 
 
 def _record_send(reservation, delivery, report_name, history, result, message, started, warn):  # pylint: disable=too-many-arguments

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import datetime
 import errno
 import fcntl
 import hashlib
@@ -21,10 +20,21 @@ import tempfile
 import time
 import uuid
 
+from ansible_collections.reportops.grafana.plugins.module_utils._annotation_record import (
+    CLAIM_TAG,
+    REPORT_TAG_KEY,
+    SENT_TAG,
+    claim_text,
+    delivery_tags,
+    is_send_record,
+    json_fields,
+    once_each,
+    record_tags,
+    utc_iso,
+)
 from ansible_collections.reportops.grafana.plugins.module_utils._client import GrafanaError
 
 LEDGER_VERSION = 1
-ANNOTATION_TAG = "reportops.grafana"
 _LOCK_POLL = 0.1
 
 
@@ -51,17 +61,13 @@ def skip_reason(last_sent, min_interval, delivery_key, now=None):
     """Why a delivery last sent at `last_sent` (epoch seconds, or None) is not sent again, or None to send."""
     if last_sent is None:
         return None
-    when = _iso(last_sent)
+    when = utc_iso(last_sent)
     if min_interval is None:
         return "delivery key '%s' was already sent at %s; a delivery key is sent once." % (delivery_key, when)
     age = (time.time() if now is None else now) - last_sent
     if age < min_interval:
         return "this delivery was last sent at %s, %s ago, within min_interval (%ds)." % (when, _duration(age), min_interval)
     return None
-
-
-def _iso(epoch):
-    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _duration(seconds):
@@ -129,6 +135,9 @@ class _RecordingReservation(Reservation):
 
 class FileLedger:
     """Deliveries in a JSON file on this host; runs that share the file serialise per delivery."""
+
+    # Its records are its own; the outcome records are written beside it (history: grafana).
+    records_outcomes = False
 
     def __init__(self, path):
         self.path = path
@@ -227,11 +236,6 @@ class FileLedger:
 
 CLAIM_VERSION = 1
 CLAIMED, FAILED, SENT, RELEASED = "claimed", "failed", "sent", "released"
-CLAIM_TAG = "ledger:claim"
-SENT_TAG = "outcome:sent"
-# Records of 0.2 carry report:<id> and no outcome tag; a tag without a value matches every value.
-REPORT_TAG_KEY = "report"
-OUTCOME_TAG_PREFIX = "outcome:"
 # A claim's timeEnd is CLAIM_ORDER_MS minus its time: later claims end earlier (see above).
 CLAIM_ORDER_MS = 2 * 4102444800000
 # Far more than the live claims of one delivery can be (one per runner started within a lease); a
@@ -256,27 +260,13 @@ READ_PERMISSION = "annotations:read with scope annotations:type:organization"
 Decision = collections.namedtuple("Decision", "reason problem stale own")
 
 
-def claim_text(fields):
-    """An annotation's text: a line for people reading Grafana, then a JSON line for the protocol."""
-    what = "'%s'" % fields["delivery_key"] if fields.get("delivery_key") else "(no delivery key)"
-    return "reportops.grafana: delivery %s %s by %s\n%s" % (
-        what, fields["state"], fields["runner"], json.dumps(fields, sort_keys=True))
-
-
 def _integer(value):
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def parse_claim(annotation):
     """A ledger annotation as a dict: id, state, runner, lease (s), created and updated (Grafana's clock, ms)."""
-    fields = {}
-    for line in (annotation.get("text") or "").splitlines():
-        if line.startswith("{"):
-            try:
-                fields = json.loads(line)
-            except ValueError:
-                fields = {}
-    fields = fields if isinstance(fields, dict) else {}
+    fields = json_fields(annotation.get("text"))
     annotation_id, lease, state = _integer(annotation.get("id")), _integer(fields.get("lease")), fields.get("state")
     created = _integer(annotation.get("created")) or _integer(annotation.get("time")) or 0
     if state not in (CLAIMED, FAILED, SENT, RELEASED) or annotation_id is None or (
@@ -288,27 +278,9 @@ def parse_claim(annotation):
                 created=created, updated=_integer(annotation.get("updated")) or created)
 
 
-def is_send_record(annotation):
-    """Whether an annotation of a records listing is a send: tagged outcome:sent, or written by 0.2 (no outcome tag).
-
-    History records of failed or skipped deliveries (outcome:failed, outcome:skipped) are not.
-    """
-    tags = [tag for tag in annotation.get("tags") or [] if isinstance(tag, str)]
-    outcomes = [tag for tag in tags if tag.startswith(OUTCOME_TAG_PREFIX)]
-    return CLAIM_TAG not in tags and (SENT_TAG in outcomes or not outcomes)
-
-
-def unique(annotations, parse=None):
-    """A listing's annotations once each by id (Grafana's listing loop can return a row twice: annotationsimpl Find
-    appends a page per page of the caller's dashboards), parsed with `parse` (parse_claim unless given); those it
-    turns into None are left out."""
-    parsed = {}
-    for annotation in annotations:
-        if isinstance(annotation, dict):
-            item = (parse or parse_claim)(annotation)
-            if item is not None and item["id"] is not None:
-                parsed[item["id"]] = item
-    return list(parsed.values())
+def unique(annotations):
+    """A listing's annotations once each, parsed as claims (once_each)."""
+    return once_each(annotations, parse_claim)
 
 
 def lease_end(claim):
@@ -317,7 +289,7 @@ def lease_end(claim):
 
 
 def held_reason(holder):
-    since, until = _iso(holder["created"] / 1000.0), _iso(lease_end(holder) / 1000.0)
+    since, until = utc_iso(holder["created"] / 1000.0), utc_iso(lease_end(holder) / 1000.0)
     if holder["state"] == FAILED:
         return ("another runner (%s) claimed this delivery at %s and its send failed in a way Grafana may still have acted"
                 " on (a timeout or a 5xx), so the delivery is held until %s rather than repeated blindly."
@@ -391,7 +363,7 @@ class _Claim(Reservation):
         super().__init__(None)
         self.ledger, self.delivery, self.id, self.fields = ledger, delivery, annotation_id, fields
         # For messages only: this host's clock.
-        self.until = _iso(claimed_at + fields["lease"] + CLOCK_SKEW)
+        self.until = utc_iso(claimed_at + fields["lease"] + CLOCK_SKEW)
         self.obsolete = []
 
     def _update(self, state, **changes):
@@ -402,8 +374,7 @@ class _Claim(Reservation):
         """Turn the claim into the send's record: every key of `details`, the protocol's fields winning;
         PATCH replaces the whole tag list, so it sends all of them (no CLAIM_TAG: it is no claim any more)."""
         self.fields = dict(details, **self.fields)
-        self._update(SENT, timeEnd=int(time.time() * 1000),
-                     tags=self.ledger.tags(self.delivery) + [SENT_TAG, "%s:%s" % (REPORT_TAG_KEY, details["report_id"])])
+        self._update(SENT, timeEnd=int(time.time() * 1000), tags=record_tags(dict(details, outcome=SENT), self.delivery))
         self.ledger.delete_quietly(self.obsolete)
         try:
             # A copy on this host, so that a later run here can tell when Grafana's clean-up deleted the record.
@@ -441,6 +412,9 @@ class GrafanaLedger:
     record (PATCH) and deletes lapsed claims (DELETE). The local lock still serialises runs on one host.
     """
 
+    # Its record of a send is an annotation of the outcome record's format: with history, the outcome record itself.
+    records_outcomes = True
+
     def __init__(self, client, lock_ledger, runner=None, local_scope=""):
         self.client = client
         self.lock_ledger = lock_ledger
@@ -448,7 +422,6 @@ class GrafanaLedger:
         # dev, staging and prod from one host is three deliveries there, as it is in the three Grafanas.
         self.local_scope = local_scope
         self.runner = runner or "%s/%d/%s" % (socket.gethostname(), os.getpid(), uuid.uuid4().hex[:8])
-        self.listing_seconds = []  # how long each listing took, for the message when they exceed the lease
 
     def prepare(self):
         self.lock_ledger.prepare()
@@ -462,23 +435,19 @@ class GrafanaLedger:
     def delivery_lock(self, delivery, deadline):
         return self.lock_ledger.delivery_lock(self.local_key(delivery), deadline)
 
-    @staticmethod
-    def tags(delivery):
-        return [ANNOTATION_TAG, "delivery:%s" % delivery[:32]]
-
-    def listing(self, tags, limit, time_range=None):
+    def listing(self, tags, limit, time_range=None, timings=None):
+        """The annotations with `tags`; with `timings` (a list of the one claim that asks), how long it took is
+        appended there: the ledger is shared by the threads of grafana_report_deliver, so it keeps no timings."""
         started = time.monotonic()
         found = self.client.find_annotations(tags, limit=limit, time_range=time_range)
-        self.listing_seconds.append(time.monotonic() - started)
-        if not isinstance(found, list):
-            raise LedgerError("Grafana answered the annotation listing with %s, not a list; nothing was sent."
-                              % type(found).__name__)
+        if timings is not None:
+            timings.append(time.monotonic() - started)
         return found
 
-    def claims(self, delivery):
-        return self.listing(self.tags(delivery) + [CLAIM_TAG], LISTING_LIMIT)
+    def claims(self, delivery, timings=None):
+        return self.listing(delivery_tags(delivery) + [CLAIM_TAG], LISTING_LIMIT, timings=timings)
 
-    def records(self, delivery, legacy_before_ms=None, upgrade=False):
+    def records(self, delivery, legacy_before_ms=None, upgrade=False, timings=None):
         """The delivery's send records, parsed; with `legacy_before_ms` also those of 0.2 made before then.
 
         0.2's records are found by their report tag, among history records of other outcomes; only
@@ -488,7 +457,8 @@ class GrafanaLedger:
         """
         found = []
         if legacy_before_ms:
-            legacy = [item for item in self.listing(self.tags(delivery) + [REPORT_TAG_KEY], RECORD_LIMIT, (1, legacy_before_ms))
+            legacy = [item for item in self.listing(delivery_tags(delivery) + [REPORT_TAG_KEY], RECORD_LIMIT,
+                                                    (1, legacy_before_ms), timings)
                       if isinstance(item, dict) and is_send_record(item)]
             for item in legacy if upgrade else ():
                 if SENT_TAG not in item["tags"] and _integer(item.get("id")) is not None:
@@ -497,7 +467,7 @@ class GrafanaLedger:
                     except GrafanaError:
                         pass  # the next run upgrades it
             found += legacy
-        found += self.listing(self.tags(delivery) + [SENT_TAG], RECORD_LIMIT)
+        found += self.listing(delivery_tags(delivery) + [SENT_TAG], RECORD_LIMIT, timings=timings)
         records = unique(found)
         for record in records:
             record["state"] = SENT  # whatever its text says, a record can only make runs skip
@@ -538,13 +508,13 @@ class GrafanaLedger:
         with self.delivery_lock(delivery, deadline):
             yield self._claim(delivery, delivery_key, min_interval, retries)
 
-    def _round(self, delivery, claim_id, started):
+    def _round(self, delivery, claim_id, started, timings):
         """This run's claims listings until one shows its own claim (bounded by attempts and the lease)."""
         listings = []
         for attempt in range(LISTING_ATTEMPTS):
             if attempt:
                 time.sleep(RELIST_PAUSE * attempt)
-            listings.append(self.claims(delivery))
+            listings.append(self.claims(delivery, timings))
             if any(isinstance(item, dict) and item.get("id") == claim_id for item in listings[-1]) or (
                     time.monotonic() - started > LEASE_BEFORE_SEND):
                 break
@@ -557,25 +527,25 @@ class GrafanaLedger:
         claimed_ms = int(claimed_at * 1000)
         created = self.client.create_annotation({
             "time": claimed_ms, "timeEnd": CLAIM_ORDER_MS - claimed_ms,
-            "tags": self.tags(delivery) + [CLAIM_TAG], "text": claim_text(fields)})
+            "tags": delivery_tags(delivery) + [CLAIM_TAG], "text": claim_text(fields)})
         claim_id = _integer(created.get("id")) if isinstance(created, dict) else None
         if claim_id is None:
             raise LedgerError("Grafana answered the ledger claim without an annotation id (%r); nothing was sent." % (created,))
         claim = _Claim(self, delivery, claim_id, fields, claimed_at)
-        stale, own_seen = set(), False
-        self.listing_seconds = []
+        # How long each of this claim's listings took, for the message when they exceed the lease.
+        stale, own_seen, timings = set(), False, []
         for settle in (False, True):
             if settle:
                 time.sleep(SETTLE_SECONDS)
             try:
-                listings = self._round(delivery, claim_id, started)
+                listings = self._round(delivery, claim_id, started, timings)
                 # Records are listed after the claims: a claim turned into a record meanwhile is in one or the other.
-                records = self.records(delivery, None if settle else claimed_ms, upgrade=True)
+                records = self.records(delivery, None if settle else claimed_ms, upgrade=True, timings=timings)
             except GrafanaError as exc:
                 raise LedgerError(_joined("The delivery ledger could not be read: %s Nothing was sent." % exc.message,
                                           claim.release()))
             decision = decide(listings, records + self.deleted_record(delivery, records), claim_id, delivery_key, min_interval, LISTING_LIMIT,
-                              self.tags(delivery)[1])
+                              delivery_tags(delivery)[1])
             stale.update(decision.stale)
             if decision.problem and own_seen and not decision.own:
                 decision = decision._replace(problem=(
@@ -596,7 +566,7 @@ class GrafanaLedger:
                 " before a send, so nothing was sent. Since Grafana 11.3 each listing waits for a search of the dashboards"
                 " the credentials can read, which is slow on instances with many dashboards; this delivery cannot use"
                 " ledger=grafana there until listings are faster." % (
-                    len(self.listing_seconds), sum(self.listing_seconds), max(self.listing_seconds), LEASE_BEFORE_SEND),
+                    len(timings), sum(timings), max(timings), LEASE_BEFORE_SEND),
                 claim.release()))
         claim.obsolete = sorted(stale)
         return claim
@@ -605,6 +575,8 @@ class GrafanaLedger:
 class NullLedger:
     """The ledger of a delivery without delivery_key or min_interval: it remembers nothing, so it never skips and
     records nothing, and deliver() has one path for every delivery."""
+
+    records_outcomes = False
 
     def prepare(self):
         """Nothing to prepare."""

@@ -12,19 +12,19 @@ the report listing, the Date header); the runner (`preflight`) only reads, never
 
 from __future__ import annotations
 
-import datetime
 import email.utils
 import re
 import time
 
 from ansible.module_utils.common.text.converters import to_text
 
+from ansible_collections.reportops.grafana.plugins.module_utils._annotation_record import utc_iso
 from ansible_collections.reportops.grafana.plugins.module_utils._client import ORG_ANNOTATIONS_SCOPE, GrafanaError
 from ansible_collections.reportops.grafana.plugins.module_utils._delivery import (
     DELIVERIES_SUBOPTIONS,
     LEDGER_ARGUMENT_SPEC,
     DeliveryError,
-    checked_deliveries,
+    module_deliveries,
     planned,
 )
 from ansible_collections.reportops.grafana.plugins.module_utils._history import HISTORY_ARGUMENT_SPEC
@@ -84,7 +84,7 @@ def checked_params(params):
     if params["max_clock_skew"] < 0:
         raise PreflightError("max_clock_skew must be a number of seconds, 0 or more, got %d." % params["max_clock_skew"])
     try:
-        deliveries = checked_deliveries(params["deliveries"], converted=True)
+        deliveries = module_deliveries(params["deliveries"])
     except DeliveryError as exc:
         raise PreflightError(str(exc))
     return deliveries, run_uses(deliveries, params)
@@ -112,14 +112,10 @@ def grafana_facts(settings, skew=None):
     reporting = settings.get("reporting")
     expiry = licence.get("expiry")
     return dict(version=build.get("version"), edition=build.get("edition"),
-                licence_expiry=_iso(expiry) if isinstance(expiry, (int, float)) and expiry > 0 else None,
+                licence_expiry=utc_iso(expiry) if isinstance(expiry, (int, float)) and expiry > 0 else None,
                 licence_state=licence.get("stateInfo") or None,
                 renderer_available=settings.get("rendererAvailable"), renderer_version=settings.get("rendererVersion") or None,
                 reporting_enabled=reporting.get("enabled") if isinstance(reporting, dict) else None, clock_skew=skew)
-
-
-def _iso(epoch):
-    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def is_enterprise(settings):
@@ -151,12 +147,12 @@ def licence_check(settings, now):
                                       "Add the licence (Administration > General > Licensing, or [enterprise] license_path).")
     if expiry <= now:
         return check("licence", FAIL, "The Grafana Enterprise licence expired on %s (licenseInfo.expiry): Grafana no longer "
-                                      "sends or renders reports. Renew the licence." % _iso(expiry))
+                                      "sends or renders reports. Renew the licence." % utc_iso(expiry))
     days = (expiry - now) / 86400.0
     if days <= LICENCE_WARN_DAYS:
         return check("licence", WARN, "The Grafana Enterprise licence expires on %s, in %d days (licenseInfo.expiry): renew "
-                                      "it, or reports stop then." % (_iso(expiry), int(days)))
-    return check("licence", OK, "Licensed until %s." % _iso(expiry))
+                                      "it, or reports stop then." % (utc_iso(expiry), int(days)))
+    return check("licence", OK, "Licensed until %s." % utc_iso(expiry))
 
 
 def reporting_check(settings):

@@ -221,7 +221,7 @@ def checked_schedule(schedule):
         if schedule.get(key) is not None and schedule[key].strip() == "" and key == "end":
             schedule[key] = ""  # no end date
         elif schedule.get(key) is not None:
-            parse_moment(schedule[key], "schedule." + key)
+            schedule_moment(schedule[key], "schedule." + key)
     interval = [key for key in ("interval_amount", "interval_unit") if schedule.get(key) is not None]
     if frequency == "custom" and len(interval) < 2:
         raise DefinitionError("schedule.frequency custom needs schedule.interval_amount and schedule.interval_unit "
@@ -236,7 +236,7 @@ def checked_schedule(schedule):
         raise DefinitionError("schedule.last_day_of_month needs schedule.frequency monthly.")
     start, end = schedule.get("start"), schedule.get("end")
     if start and end:
-        first, last = parse_moment(start, "schedule.start"), parse_moment(end, "schedule.end")
+        first, last = schedule_moment(start, "schedule.start"), schedule_moment(end, "schedule.end")
         # Both in one zone, or both with an offset: comparable now. Otherwise once the zone is known.
         if (first.tzinfo is None) == (last.tzinfo is None) and last <= first:
             raise DefinitionError("schedule.end (%s) must be after schedule.start (%s)." % (end, start))
@@ -270,7 +270,7 @@ def zone(name):
         return None
 
 
-def parse_moment(value, field):
+def schedule_moment(value, field):
     """A date-time (naive when it has no offset); DefinitionError if it is not one.
 
     Accepts 2030-05-06, 2030-05-06 09:00, 2030-05-06T09:00:00, with Z or an offset such as +02:00.
@@ -295,7 +295,7 @@ def parse_moment(value, field):
 
 def instant(value, zone_name, field):
     """A user's or Grafana's date-time as an aware datetime; a naive one is in `zone_name`."""
-    moment = parse_moment(value, field)
+    moment = schedule_moment(value, field)
     if moment.tzinfo is not None:
         return moment
     tzinfo = zone(zone_name or "UTC")
@@ -382,7 +382,7 @@ def comparable(view):
     schedule = view.get("schedule") or {}
     for key in ("start", "end"):
         if schedule.get(key):
-            schedule[key] = parse_moment(schedule[key], key).astimezone(datetime.timezone.utc)
+            schedule[key] = schedule_moment(schedule[key], key).astimezone(datetime.timezone.utc)
     return view
 
 
@@ -442,7 +442,7 @@ def wanted_view(definition, current=None):
         _apply_report_time_range(view, current_view)
     schedule = view.get("schedule") or {}
     start = schedule.get("start") or (current_view or {}).get("schedule", {}).get("start")
-    if schedule.get("end") and start and parse_moment(schedule["end"], "end") <= parse_moment(start, "start"):
+    if schedule.get("end") and start and schedule_moment(schedule["end"], "end") <= schedule_moment(start, "start"):
         raise DefinitionError("schedule.end (%s) must be after the start (%s)." % (schedule["end"], start))
     return view
 

@@ -367,10 +367,7 @@ def checked_read_back(client, wanted, report_id, result):
     result["report"] = report
     problems = unkept_fields(wanted, report)
     if problems:
-        try:
-            version = "Grafana %s" % (client.health().get("version") or "of unknown version")
-        except GrafanaError:
-            version = "This Grafana (its version could not be read from /api/health)"
+        version = client.version_phrase()
         raise UnkeptError("%s did not keep what the report '%s' (id %s) was %s with: %s. This Grafana version does not store "
                           "these fields: leave those options unset for this environment, or upgrade Grafana."
                           % (version, report.get("name"), report_id, result["action"],
@@ -430,7 +427,7 @@ def apply(module):
     except DefinitionError as exc:
         return {}, str(exc)
     except GrafanaError as exc:
-        return ({"status": exc.status} if exc.status else {}), exc.message
+        return exc.status_field(), exc.message
     return result, None
 
 

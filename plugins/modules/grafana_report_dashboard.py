@@ -110,8 +110,6 @@ from ansible_collections.reportops.grafana.plugins.module_utils._client import (
     module_kwargs,
 )
 from ansible_collections.reportops.grafana.plugins.module_utils._dashboard import (
-    SAVE_CONFLICT_ADVICE,
-    SAVE_CONFLICTS,
     DashboardError,
     checked_dashboard,
     install,
@@ -137,12 +135,7 @@ def install_dashboard(module):
         client = GrafanaClient(module)
         return install(client, wanted, folder_title, folder_uid, module.check_mode), None
     except GrafanaError as exc:
-        message = exc.message
-        if exc.status in SAVE_CONFLICTS:
-            message += " %s: %s" % (SAVE_CONFLICTS[exc.status], SAVE_CONFLICT_ADVICE)
-        if exc.status == 404 and folder_uid and not folder_title:
-            message += " Set folder to make the folder when it is missing."
-        return ({"status": exc.status} if exc.status else {}), message
+        return exc.status_field(), exc.message
 
 
 def main():

@@ -140,15 +140,15 @@ from ansible_collections.reportops.grafana.plugins.module_utils._delivery import
     LEDGER_ARGUMENT_SPEC,
     RENDER_RETRY_ARGUMENT_SPEC,
     DeliveryError,
-    checked_deliveries,
     checked_render_retries,
     checked_retries,
     deliver,
     delivery_ledger,
+    module_deliveries,
     planned,
 )
 
-RECORD_FIELDS = ("name", "report", "report_id", "outcome", "message", "recipients", "attempts", "elapsed")
+DELIVERY_RESULT_FIELDS = ("name", "report", "report_id", "outcome", "message", "recipients", "attempts", "elapsed")
 
 
 def checked_params(params):
@@ -157,8 +157,7 @@ def checked_params(params):
         raise DeliveryError("concurrency must be at least 1, got %d." % params["concurrency"])
     checked_retries(params["retries"])
     checked_render_retries(params)
-    # AnsibleModule converted them with DELIVERIES_SUBOPTIONS: the model checks their values.
-    return checked_deliveries(params["deliveries"], converted=True)
+    return module_deliveries(params["deliveries"])
 
 
 def listed_reports(module, client, deliveries):
@@ -197,7 +196,7 @@ def deliver_all(module):
     with ThreadPoolExecutor(max_workers=min(params["concurrency"], len(plan) or 1)) as pool:
         outcomes = list(pool.map(lambda item: deliver(client, ledger, scope, item[0], params["retries"], module.check_mode,
                                                       item[1], module.warn, history), plan))
-    records = [dict((field, outcome.get(field)) for field in RECORD_FIELDS) for outcome in outcomes]
+    records = [dict((field, outcome.get(field)) for field in DELIVERY_RESULT_FIELDS) for outcome in outcomes]
     result = dict(changed=any(outcome["changed"] for outcome in outcomes), deliveries=records,
                   elapsed=round(time.time() - started, 3))
     failed = [record for record in records if record["outcome"] == "failed"]

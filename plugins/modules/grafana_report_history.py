@@ -186,18 +186,15 @@ window:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.reportops.grafana.plugins.module_utils._client import GrafanaClient, GrafanaError, exit_module, module_kwargs
-from ansible_collections.reportops.grafana.plugins.module_utils._history import (
-    HistoryError,
-    counts,
+from ansible_collections.reportops.grafana.plugins.module_utils._annotation_record import (
+    ANNOTATION_TAG,
+    once_each,
     parse_record,
-    report_ids,
-    public,
-    selected,
-    unrecovered,
     utc_iso,
-    window,
 )
-from ansible_collections.reportops.grafana.plugins.module_utils._ledger import ANNOTATION_TAG, READ_PERMISSION, unique
+from ansible_collections.reportops.grafana.plugins.module_utils._history import counts, public, report_ids, selected, unrecovered
+from ansible_collections.reportops.grafana.plugins.module_utils._history_window import HistoryError, window
+from ansible_collections.reportops.grafana.plugins.module_utils._ledger import READ_PERMISSION
 
 
 def read_history(module):
@@ -222,7 +219,7 @@ def read_history(module):
     if not annotations:
         module.warn("Grafana listed no annotation of the collection in the window. If deliveries were recorded, the "
                     "credentials may lack %s (Grafana then answers an empty list)." % READ_PERMISSION)
-    records = selected(unique(annotations, parse_record), params["report"], params["delivery"], params["outcome"], ids)
+    records = selected(once_each(annotations, parse_record), params["report"], params["delivery"], params["outcome"], ids)
     records.sort(key=lambda record: record["epoch"], reverse=True)
     failures = [public(record) for record in unrecovered(records)]
     result = dict(changed=False, records=[public(record) for record in records], counts=counts(records),

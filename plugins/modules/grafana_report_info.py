@@ -208,7 +208,7 @@ def read_reports(module):
                 if params[key] is not None:
                     reports = [report for report in reports if report.get(key) == params[key]]
     except GrafanaError as exc:
-        return ({"status": exc.status} if exc.status else {}), exc.message
+        return exc.status_field(), exc.message
     return dict(changed=False, reports=[summarized(module, report) for report in reports]), None
 
 

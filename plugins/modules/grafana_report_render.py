@@ -339,7 +339,7 @@ def render_to_file(module):
     except (RenderError, DeliveryError) as exc:
         return dict(result, elapsed=round(time.time() - started, 3)), str(exc)
     except GrafanaError as exc:
-        return dict(result, elapsed=round(time.time() - started, 3), **({"status": exc.status} if exc.status else {})), exc.message
+        return dict(result, elapsed=round(time.time() - started, 3), **exc.status_field()), exc.message
     result.update(status=status, elapsed=round(time.time() - started, 3))
     if status == 204:
         return result, "Grafana rendered no CSV: none of the dashboards has a table panel (HTTP 204). Render format=pdf instead."

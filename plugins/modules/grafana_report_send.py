@@ -215,12 +215,13 @@ from ansible_collections.reportops.grafana.plugins.module_utils._delivery import
     DELIVERY_ARGUMENT_SPEC,
     LEDGER_ARGUMENT_SPEC,
     RENDER_RETRY_ARGUMENT_SPEC,
+    Delivery,
     DeliveryError,
     checked_render_retries,
     checked_retries,
     deliver,
-    delivery_from,
     delivery_ledger,
+    delivery_options,
 )
 
 
@@ -228,7 +229,7 @@ def checked_params(params):
     """The delivery the options describe, validated before any request by the model of every delivery."""
     checked_retries(params["retries"])
     checked_render_retries(params)
-    return delivery_from(params, named=False)
+    return Delivery.of(delivery_options(params, named=False))
 
 
 def read_report(module, client, report_id):
@@ -261,7 +262,7 @@ def send(module):
         if module.check_mode or delivery.recipients is None:
             report, result["status"] = read_report(module, client, delivery.report_id)
     except GrafanaError as exc:
-        result.update(({"status": exc.status} if exc.status else {}), elapsed=round(time.time() - started, 3))
+        result.update(exc.status_field(), elapsed=round(time.time() - started, 3))
         return result, exc.message
     if report is not None:
         result["report"] = report

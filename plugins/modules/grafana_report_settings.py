@@ -161,11 +161,7 @@ def unkept_message(client, wanted, settings):
     problems = ["%s: asked for %r, Grafana kept %r" % (name, wanted[name], kept[name]) for name in sorted(wanted) if kept[name] != wanted[name]]
     if not problems:
         return None
-    try:
-        version = "Grafana %s" % (client.health().get("version") or "of unknown version")
-    except GrafanaError:
-        version = "This Grafana (its version could not be read from /api/health)"
-    return "%s did not keep the report settings it was sent: %s." % (version, "; ".join(problems))
+    return "%s did not keep the report settings it was sent: %s." % (client.version_phrase(), "; ".join(problems))
 
 
 def apply(module):
@@ -188,7 +184,7 @@ def apply(module):
                 settings = client.get_settings()
                 problem = unkept_message(client, wanted, settings)
     except GrafanaError as exc:
-        return ({"status": exc.status} if exc.status else {}), exc.message
+        return exc.status_field(), exc.message
     return dict(changed=bool(fields), settings=settings, changed_fields=fields, diff=dict(before=before, after=wanted)), problem
 
 

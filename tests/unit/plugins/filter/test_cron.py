@@ -18,8 +18,8 @@ from ansible_collections.reportops.grafana.plugins.filter.cron import (
     FilterModule,
     cron_to_oncalendar,
     cron_validate,
-    parse_cron,
 )
+from ansible_collections.reportops.grafana.plugins.plugin_utils._cron import parse_cron
 
 
 def test_filter_names():

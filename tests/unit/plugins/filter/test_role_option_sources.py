@@ -16,7 +16,6 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.reportops.grafana.plugins.filter._report_delivery import (
     CONNECTION_VARIABLES,
     INVENTORY_VARIABLES,
-    ROLE_ARGUMENT_SPEC,
     ROLE_PREFIX,
     connection_problems,
     report_delivery_hosts,
@@ -25,6 +24,7 @@ from ansible_collections.reportops.grafana.plugins.filter._report_delivery impor
 from ansible_collections.reportops.grafana.plugins.module_utils._client import connection_argument_spec
 from ansible_collections.reportops.grafana.plugins.module_utils._delivery import DELIVERIES_SUBOPTIONS
 from ansible_collections.reportops.grafana.plugins.module_utils._report_definition import REPORT_ARGUMENT_SPEC
+from ansible_collections.reportops.grafana.plugins.plugin_utils._role_deliveries import ROLE_ARGUMENT_SPEC
 
 ROLE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "roles", "report_delivery")
 CONNECTION = connection_argument_spec()

@@ -24,9 +24,9 @@ import sys
 
 import pytest
 
-from ansible_collections.reportops.grafana.plugins.module_utils import _history
+from ansible_collections.reportops.grafana.plugins.module_utils import _annotation_record
 from ansible_collections.reportops.grafana.plugins.module_utils._dashboard import checked_dashboard
-from ansible_collections.reportops.grafana.plugins.module_utils._ledger import ANNOTATION_TAG
+from ansible_collections.reportops.grafana.plugins.module_utils._annotation_record import ANNOTATION_TAG
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..")
 SHIPPED = os.path.join(ROOT, "roles", "report_delivery", "files", "report-deliveries.json")
@@ -49,9 +49,9 @@ def variable(name):
 
 
 def record_tags(outcome, report_id="3", delivery="weekly-slo"):
-    """The tags of a record as _history writes them."""
+    """The tags of a record as the history writes them."""
     fields = dict(outcome=outcome, report_id=report_id, delivery=delivery)
-    return _history.record_tags(fields, "0" * 64)
+    return _annotation_record.record_tags(fields, "0" * 64)
 
 
 def shown(query_tags, tags, values):
@@ -79,7 +79,7 @@ def test_annotation_list_of_the_records_with_the_variables():
 
 def test_records_on_a_time_axis_one_annotation_query_per_outcome():
     queries = DASHBOARD["annotations"]["list"]
-    assert [query["target"]["tags"][1] for query in queries] == ["outcome:%s" % outcome for outcome in _history.OUTCOMES]
+    assert [query["target"]["tags"][1] for query in queries] == ["outcome:%s" % outcome for outcome in _annotation_record.RECORD_OUTCOMES]
     for query in queries:
         assert query["datasource"] == GRAFANA and query["enable"] is True and query["iconColor"]
         target = query["target"]
@@ -95,7 +95,7 @@ def test_outcome_variable_offers_each_outcome_and_all():
     outcome = variable("outcome")
     assert outcome["type"] == "custom" and outcome["includeAll"] is True and outcome["multi"] is False
     pairs = [item.split(" : ") for item in outcome["query"].split(", ")]
-    assert pairs == [[name, "outcome:%s" % name] for name in _history.OUTCOMES]
+    assert pairs == [[name, "outcome:%s" % name] for name in _annotation_record.RECORD_OUTCOMES]
     # "All" is the tag of every record, so that the query's "every tag must match" filters nothing.
     assert outcome["allValue"] == ANNOTATION_TAG and outcome["current"]["value"] == "$__all"
 

@@ -64,7 +64,7 @@ def test_bool(value, expected):
     options = {"name": "a", "report_id": 1, "use_emails_from_report": value}
     if not expected:
         options["emails"] = "a@example.com"
-    assert (checked_delivery(options).recipients is None) is expected
+    assert (Delivery.of(checked_delivery(options)).recipients is None) is expected
 
 
 def test_bool_invalid():
@@ -72,15 +72,18 @@ def test_bool_invalid():
         checked_delivery({"name": "a", "report_id": 1, "use_emails_from_report": "maybe"})
 
 
-def test_checked_delivery_and_its_options():
-    delivery = checked_delivery({"name": "a", "report": "Weekly", "use_emails_from_report": "yes", "min_interval": " 12h "})
+def test_checked_delivery_options_and_its_delivery():
+    options = checked_delivery({"name": "a", "report": "Weekly", "use_emails_from_report": "yes", "min_interval": " 12h "})
+    delivery = Delivery.of(options)
     assert (delivery.report, delivery.report_id, delivery.recipients, delivery.min_interval) == ("Weekly", None, None, 43200)
     assert delivery.uses_ledger
-    assert delivery.options() == {"name": "a", "report": "Weekly", "use_emails_from_report": True, "min_interval": "12h"}
+    assert options == {"name": "a", "report": "Weekly", "use_emails_from_report": True, "min_interval": "12h"}
     resolved = delivery.resolved("5")
-    assert resolved.report_id == "5" and resolved.options()["report"] == "Weekly" and "report_id" not in resolved.options()
+    assert resolved.report_id == "5" and resolved.report == "Weekly" and "report_id" not in options
     by_id = checked_delivery({"name": "b", "report_id": 4, "emails": "x@example.com", "delivery_key": "k"})
-    assert by_id.options() == {"name": "b", "report_id": "4", "emails": ["x@example.com"], "delivery_key": "k"}
+    assert by_id == {"name": "b", "report_id": "4", "emails": ["x@example.com"], "delivery_key": "k"}
+    # The checked options are checked again unchanged: the module takes what the role's early check gives it.
+    assert checked_delivery(by_id) == by_id and checked_delivery(options) == options
 
 
 def test_checked_deliveries_lists_every_problem():
@@ -94,8 +97,8 @@ def test_checked_deliveries_lists_every_problem():
 
 
 def test_resolve_report_names():
-    deliveries = checked_deliveries([{"name": "a", "report": "W", "emails": "a@example.com"},
-                                     {"name": "b", "report_id": 9, "emails": "a@example.com"}])
+    deliveries = [Delivery.of(options) for options in checked_deliveries([{"name": "a", "report": "W", "emails": "a@example.com"},
+                                                                         {"name": "b", "report_id": 9, "emails": "a@example.com"}])]
     assert [d.report_id for d in resolve_report_names(deliveries, [{"id": 5, "name": "W"}])] == ["5", "9"]
     with pytest.raises(DeliveryError, match="report 'W' does not exist in this Grafana \\(its reports: none\\)"):
         resolve_report_names(deliveries, [])

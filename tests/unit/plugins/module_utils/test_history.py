@@ -7,11 +7,8 @@ from __future__ import annotations
 import datetime
 import json
 
-import pytest
-
 from ansible_collections.reportops.grafana.plugins.module_utils import _history
 from ansible_collections.reportops.grafana.plugins.module_utils._delivery import Delivery
-from ansible_collections.reportops.grafana.plugins.module_utils._history import HistoryError
 
 NOW = datetime.datetime(2026, 12, 1, 6, 0, tzinfo=datetime.timezone.utc).timestamp()
 OUTCOME = dict(name="weekly-slo", report="Weekly SLO", report_id="3", recipients=["a@example.com", "b@example.com"],
@@ -20,92 +17,9 @@ OUTCOME = dict(name="weekly-slo", report="Weekly SLO", report_id="3", recipients
 JOB = {"id": 4711, "template": "Deliver reports"}
 
 
-def annotation(fields, tags, moment_ms, annotation_id=1):
-    return {"id": annotation_id, "time": moment_ms - 1000, "timeEnd": moment_ms, "tags": tags,
-            "text": _history.record_text(fields)}
-
-
-def test_record_fields_and_text():
-    fields = _history.record_fields(OUTCOME, "k1", "Weekly SLO", "runner-1", JOB, with_addresses=False)
-    assert fields == dict(v=1, outcome="failed", report="Weekly SLO", report_id="3", delivery="weekly-slo",
-                          delivery_key="k1", recipients=2, attempts=3, elapsed=31.2, message=OUTCOME["message"],
-                          runner="runner-1", job=JOB)
-    text = _history.record_text(fields)
-    first, line = text.split("\n")
-    assert first == ("reportops.grafana: report 'Weekly SLO' (3), delivery 'weekly-slo' failed (3 attempts, 31.2s): "
-                     + OUTCOME["message"])
-    assert json.loads(line) == fields
-    assert "a@example.com" not in text
-
-
-def test_addresses_only_when_asked():
-    fields = _history.record_fields(OUTCOME, None, "Weekly SLO", "r", None, with_addresses=True)
-    assert fields["addresses"] == ["a@example.com", "b@example.com"] and fields["job"] is None
-
-
-def test_saved_recipients_that_were_not_read_are_an_unknown_number():
-    outcome = dict(OUTCOME, recipients=[], recipients_source="report")
-    assert _history.record_fields(outcome, None, None, "r", None, True)["recipients"] is None
-
-
-def test_tags_follow_the_contract_with_the_ledger():
-    fields = _history.record_fields(OUTCOME, None, "Weekly SLO", "r", None, False)
-    assert _history.record_tags(fields, "ab" * 32) == [
-        "reportops.grafana", "delivery:" + "ab" * 16, "outcome:failed", "report:3", "delivery-name:weekly-slo"]
-
-
 def test_job_of():
     assert _history.job_of(None) is None and _history.job_of({"id": None, "template": None}) is None
     assert _history.job_of({"id": 7, "template": None}) == {"id": 7, "template": None}
-
-
-def test_a_record_reads_back():
-    fields = _history.record_fields(OUTCOME, "k1", "Weekly SLO", "runner-1", JOB, False)
-    record = _history.parse_record(annotation(fields, _history.record_tags(fields, "0" * 64), int(NOW * 1000)))
-    assert _history.public(record) == dict(time="2026-12-01T06:00:00Z", outcome="failed", report="Weekly SLO", report_id="3",
-                                           delivery="weekly-slo", delivery_key="k1", recipients=2, attempts=3, elapsed=31.2,
-                                           message=OUTCOME["message"], runner="runner-1", job=JOB, id=1)
-
-
-@pytest.mark.parametrize("text, tags, expected", [
-    # The ledger's record of a send as 0.2 wrote it: state in the JSON line, no outcome tag.
-    ('reportops.grafana: delivery sent by h\n{"state": "sent", "runner": "h", "report_id": "3", "v": 1, "lease": 1}',
-     ["reportops.grafana", "delivery:ab", "report:3"], "sent"),
-    # A live claim or a failed claim of the protocol is no outcome.
-    ('x\n{"state": "claimed", "lease": 100, "v": 1, "runner": "h"}', ["reportops.grafana", "delivery:ab"], None),
-    ('x\n{"state": "failed", "lease": 100, "v": 1, "runner": "h"}', ["reportops.grafana", "delivery:ab"], None),
-    ('x\n{"v": 1, "runner": "h"}', ["reportops.grafana", "delivery:ab", "ledger:claim"], None),
-    # Someone else's annotation.
-    ('deploy 1.2.3', ["deploy"], None),
-])
-def test_what_counts_as_a_record(text, tags, expected):
-    record = _history.parse_record({"id": 5, "time": 1, "timeEnd": 2, "tags": tags, "text": text})
-    assert (record["outcome"] if record else None) == expected
-    if record:
-        assert record["report_id"] == "3"
-
-
-@pytest.mark.parametrize("value, expected", [
-    ("24h", NOW - 86400), ("7d", NOW - 7 * 86400), ("1h30m", NOW - 5400), ("90", NOW - 90), ("now", NOW),
-    ("2026-11-30", datetime.datetime(2026, 11, 30, tzinfo=datetime.timezone.utc).timestamp()),
-    ("2026-11-30T06:30", datetime.datetime(2026, 11, 30, 6, 30, tzinfo=datetime.timezone.utc).timestamp()),
-    ("2026-11-30T06:30:00Z", datetime.datetime(2026, 11, 30, 6, 30, tzinfo=datetime.timezone.utc).timestamp()),
-    ("2026-11-30 07:30:00+01:00", datetime.datetime(2026, 11, 30, 6, 30, tzinfo=datetime.timezone.utc).timestamp()),
-])
-def test_parse_moment(value, expected):
-    assert _history.parse_moment(value, NOW, "since") == expected
-
-
-@pytest.mark.parametrize("value", ["", "yesterday", "24x", "1h30", "2026-13-01", "2026-11-30T25:00", "-1h", True, None, "0"])
-def test_parse_moment_rejects(value):
-    with pytest.raises(HistoryError, match="^since must be a duration"):
-        _history.parse_moment(value, NOW, "since")
-
-
-def test_window_must_not_be_empty():
-    assert _history.window("24h", "now", NOW) == (NOW - 86400, NOW)
-    with pytest.raises(HistoryError, match="since .* must be before until"):
-        _history.window("1h", "2h", NOW)
 
 
 def record(outcome, delivery, minutes, key=None):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import stat
 import threading
 import time
@@ -13,6 +14,7 @@ import time
 import pytest
 
 from ansible_collections.reportops.grafana.plugins.module_utils import _ledger
+from ansible_collections.reportops.grafana.plugins.module_utils._annotation_record import claim_text, delivery_tags
 from ansible_collections.reportops.grafana.plugins.module_utils._client import GrafanaClient, GrafanaError
 from ansible_collections.reportops.grafana.plugins.module_utils._delivery import Delivery, deliver
 from ansible_collections.reportops.grafana.plugins.module_utils._delivery import parse_interval
@@ -21,7 +23,6 @@ from ansible_collections.reportops.grafana.plugins.module_utils._ledger import (
     FileLedger,
     GrafanaLedger,
     LedgerError,
-    claim_text,
     decide,
     default_ledger_path,
     delivery_id,
@@ -154,17 +155,6 @@ def test_claim_text_is_readable_and_parses_back():
 def test_records_before_the_protocol_and_unknown_texts_count_as_sends(text):
     claim = parse_claim({"id": 2, "time": NOW - 5000, "text": text})
     assert claim["state"] == "sent" and claim["updated"] == NOW - 5000
-
-
-@pytest.mark.parametrize("tags, counts", [
-    (["reportops.grafana", "delivery:abc", "report:3"], True),                     # 0.2's record
-    (["reportops.grafana", "delivery:abc", "outcome:sent", "report:3"], True),
-    (["reportops.grafana", "delivery:abc", "outcome:failed", "report:3"], False),  # history of a failure
-    (["reportops.grafana", "delivery:abc", "outcome:skipped", "report:3"], False),
-    (["reportops.grafana", "delivery:abc", "ledger:claim", "report:3"], False),
-])
-def test_which_annotations_are_send_records(tags, counts):
-    assert _ledger.is_send_record({"id": 1, "tags": tags}) is counts
 
 
 @pytest.mark.parametrize("order", [[1, 2, 3], [3, 2, 1], [2, 3, 1]])
@@ -385,7 +375,7 @@ def run_once(ledger, outcome="sent", key="k", min_interval=None, retries=0, deli
 
 
 def claim_body(runner_name, clock, lease=100):
-    return {"time": clock, "timeEnd": _ledger.CLAIM_ORDER_MS - clock, "tags": GrafanaLedger.tags("d" * 64) + ["ledger:claim"],
+    return {"time": clock, "timeEnd": _ledger.CLAIM_ORDER_MS - clock, "tags": delivery_tags("d" * 64) + ["ledger:claim"],
             "text": claim_text(dict(v=1, state="claimed", runner=runner_name, lease=lease))}
 
 
@@ -453,22 +443,22 @@ def test_unreadable_organization_annotations_send_nothing(grafana, tmp_path):
 
 def test_records_of_0_2_still_make_runs_skip(grafana, tmp_path):
     grafana.create_annotation({"time": grafana.clock - 5000, "timeEnd": grafana.clock - 5000,
-                               "tags": GrafanaLedger.tags("d" * 64) + ["report:3"],
+                               "tags": delivery_tags("d" * 64) + ["report:3"],
                                "text": claim_text(dict(v=1, state="sent", runner="old", lease=80, delivery_key="k"))})
     # a history record of a failure does not count as a send
     grafana.create_annotation({"time": grafana.clock - 4000, "timeEnd": grafana.clock - 4000,
-                               "tags": GrafanaLedger.tags("d" * 64) + ["outcome:failed", "report:3"], "text": "failed"})
+                               "tags": delivery_tags("d" * 64) + ["outcome:failed", "report:3"], "text": "failed"})
     assert "already sent" in runner(grafana, tmp_path, "checker").peek("d" * 64, "k", None)
     assert "PATCH" not in grafana.requests  # check mode writes nothing
     assert "already sent" in run_once(runner(grafana, tmp_path, "new"))[0]
     # The first run after 0.2 adds outcome:sent to the old record, so that history records cannot crowd it out.
-    assert grafana.annotations[1]["tags"] == GrafanaLedger.tags("d" * 64) + ["report:3", "outcome:sent"]
+    assert grafana.annotations[1]["tags"] == delivery_tags("d" * 64) + ["report:3", "outcome:sent"]
     assert grafana.requests.count("PATCH") == 1
 
 
 def test_history_records_of_failures_do_not_count_as_sends(grafana, tmp_path):
     grafana.create_annotation({"time": grafana.clock - 4000, "timeEnd": grafana.clock - 4000,
-                               "tags": GrafanaLedger.tags("d" * 64) + ["outcome:failed", "report:3"], "text": "failed"})
+                               "tags": delivery_tags("d" * 64) + ["outcome:failed", "report:3"], "text": "failed"})
     assert run_once(runner(grafana, tmp_path, "new")) == (None, None)
 
 
@@ -514,6 +504,39 @@ def test_listings_slower_than_the_lease_fail_before_sending_naming_the_dashboard
     with pytest.raises(LedgerError) as raised:
         run_once(runner(grafana, tmp_path, "slow"))
     assert "search of the dashboards" in str(raised.value) and "try again" not in str(raised.value)
+    assert grafana.annotations == {}
+
+
+def test_claims_of_several_deliveries_in_threads_on_one_ledger_keep_their_own_timings(grafana, tmp_path, monkeypatch):
+    # grafana_report_deliver's threads share one GrafanaLedger: what one claim measures must stay in that claim.
+    monkeypatch.setattr(_ledger, "LEASE_BEFORE_SEND", 0.05)
+    slowness = dict(("%d" % index * 64, 0.1 + 0.2 * index) for index in range(4))  # each delivery's listings
+    current = threading.local()
+    grafana.after_listing = lambda: time.sleep(slowness[current.delivery])
+    ledger, results, problems = runner(grafana, tmp_path, "shared"), {}, []
+
+    def work(delivery):
+        current.delivery = delivery
+        try:
+            run_once(ledger, delivery=delivery)
+        except LedgerError as exc:
+            results[delivery] = str(exc)
+        except Exception as exc:  # pylint: disable=broad-except
+            problems.append(exc)
+
+    threads = [threading.Thread(target=work, args=(delivery,)) for delivery in slowness]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert problems == [] and sorted(results) == sorted(slowness)
+    for delivery, message in results.items():
+        count, total, slowest = re.search(r"(\d+) annotation listings took ([0-9.]+)s \(the slowest ([0-9.]+)s\)", message).groups()
+        # Only this delivery's own five listings (claims, 0.2 records, records; after settling claims, records), each
+        # as slow as this delivery's and none as slow as the next one's.
+        assert int(count) == 5
+        assert abs(float(slowest) - slowness[delivery]) < 0.1  # the message rounds to 0.1s
+        assert abs(float(total) - 5 * slowness[delivery]) < 0.25
     assert grafana.annotations == {}
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.reportops.grafana.plugins.module_utils._delivery import checked_deliveries
+from ansible_collections.reportops.grafana.plugins.module_utils._delivery import Delivery, checked_deliveries
 from ansible_collections.reportops.grafana.plugins.module_utils._preflight import (
     PREFLIGHT_ARGUMENT_SPEC,
     PreflightError,
@@ -158,11 +158,12 @@ def test_send_names_settings_dashboard():
 
 
 def test_uses_follow_the_run():
-    deliveries = checked_deliveries([delivery(name="a", report="Weekly SLO"), delivery(name="b", report_id=3)])
+    deliveries = [Delivery.of(options) for options in checked_deliveries([delivery(name="a", report="Weekly SLO"),
+                                                                          delivery(name="b", report_id=3)])]
     assert run_uses(deliveries, params()) == ["send", "names"]
     # The Grafana ledger is used only by deliveries with a delivery key or a minimum interval.
     assert "ledger" not in run_uses(deliveries, params(ledger="grafana"))
-    keyed = checked_deliveries([delivery(name="a", report_id=3, min_interval="1d")])
+    keyed = [Delivery.of(options) for options in checked_deliveries([delivery(name="a", report_id=3, min_interval="1d")])]
     assert run_uses(keyed, params(ledger="grafana", history="grafana", features=["render", "dashboard"])) == [
         "send", "ledger", "history", "dashboard", "render"]
     assert run_uses([], params(ledger="grafana")) == ["ledger"]

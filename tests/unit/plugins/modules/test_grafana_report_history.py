@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from ansible_collections.reportops.grafana.plugins.module_utils import _history
+from ansible_collections.reportops.grafana.plugins.module_utils import _annotation_record
 from ansible_collections.reportops.grafana.plugins.modules.grafana_report_history import main
 from ansible_collections.reportops.grafana.plugins.modules.grafana_report_send import main as send_main
 
@@ -20,8 +20,8 @@ def annotation(annotation_id, outcome, delivery, minutes_ago, message="m", repor
     fields = dict(v=1, outcome=outcome, report="Weekly SLO", report_id=report_id, delivery=delivery, delivery_key=None,
                   recipients=1, attempts=1, elapsed=0.5, message=message, runner="r", job=None)
     end = int((time.time() - minutes_ago * 60) * 1000)
-    return {"id": annotation_id, "time": end - 500, "timeEnd": end, "text": _history.record_text(fields),
-            "tags": _history.record_tags(fields, "0" * 64)}
+    return {"id": annotation_id, "time": end - 500, "timeEnd": end, "text": _annotation_record.record_text(fields),
+            "tags": _annotation_record.record_tags(fields, "0" * 64)}
 
 
 @pytest.fixture
@@ -136,8 +136,8 @@ def test_a_name_finds_the_records_of_sends_made_by_id_and_fails_on_them(history,
     # Issue 25: a send by report_id writes no name; one listing turns the name into this Grafana's id.
     by_id, other = annotation(5, "failed", None, 5, message="HTTP 500"), annotation(6, "sent", "x", 6, report_id="4")
     for record, name in ((by_id, None), (other, "Other")):
-        fields = dict(_history._json_line(record["text"]), report=name)
-        record["text"] = _history.record_text(fields)
+        fields = dict(_annotation_record.json_fields(record["text"]), report=name)
+        record["text"] = _annotation_record.record_text(fields)
     fetch.reply(200, [{"id": 3, "name": "Weekly SLO"}, {"id": 4, "name": "Other"}]).reply(200, [by_id, other])
     outcome = history(report="Weekly SLO", fail_on_failed=True)
     assert outcome.failed and "HTTP 500" in outcome.result["msg"]

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from ansible_collections.reportops.grafana.plugins.module_utils._ledger import claim_text
+from ansible_collections.reportops.grafana.plugins.module_utils._annotation_record import claim_text
 from ansible_collections.reportops.grafana.plugins.modules.grafana_report_send import main
 
 TOKEN = "glsa_unit_test_token_value_0123456789"

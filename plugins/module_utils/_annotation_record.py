@@ -1,0 +1,145 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) reportops.grafana contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# Private to the reportops.grafana collection: not a public API, may change without notice.
+
+"""The format of the collection's organization annotations, for the delivery ledger and the history alike:
+their tags, their text (a line for people reading Grafana, then one JSON line), reading them back, and their
+timestamps. The ledger's record of a send and the history's outcome record are one format: with ledger: grafana
+and history: grafana, the ledger's record of a send is the outcome record."""
+
+from __future__ import annotations
+
+import datetime
+import json
+
+from ansible.module_utils.common.text.converters import to_text
+
+ANNOTATION_TAG = "reportops.grafana"
+CLAIM_TAG = "ledger:claim"
+OUTCOME_TAG_PREFIX = "outcome:"
+SENT_TAG = OUTCOME_TAG_PREFIX + "sent"
+# Records of 0.2 carry report:<id> and no outcome tag; a tag without a value matches every value.
+REPORT_TAG_KEY = "report"
+RECORD_VERSION = 1
+# The outcomes an outcome record holds (check mode's are not recorded).
+RECORD_OUTCOMES = ("sent", "failed", "skipped")
+# The fields of a record as grafana_report_history returns it, in this order.
+HISTORY_RECORD_FIELDS = ("time", "outcome", "report", "report_id", "delivery", "delivery_key", "recipients", "attempts",
+                         "elapsed", "message", "runner", "job")
+
+
+def utc_iso(epoch):
+    """Epoch seconds as the records and messages show them: 2026-11-26T06:00:02Z."""
+    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def delivery_tags(delivery_hash):
+    """The tags of every annotation of one delivery (ledger claims, records of sends, outcome records)."""
+    return [ANNOTATION_TAG, "delivery:%s" % delivery_hash[:32]]
+
+
+def json_fields(text):
+    """The fields of an annotation's JSON line, or {} when it has none (a text written by hand, by someone else)."""
+    for line in (text or "").splitlines():
+        if line.startswith("{"):
+            try:
+                fields = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(fields, dict):
+                return fields
+    return {}
+
+
+def claim_text(fields):
+    """A ledger claim's text: a line for people reading Grafana, then a JSON line for the protocol."""
+    what = "'%s'" % fields["delivery_key"] if fields.get("delivery_key") else "(no delivery key)"
+    return "reportops.grafana: delivery %s %s by %s\n%s" % (
+        what, fields["state"], fields["runner"], json.dumps(fields, sort_keys=True))
+
+
+def record_fields(outcome, delivery_key, report_name, runner, job, with_addresses):
+    """The JSON fields of the outcome record of one of deliver()'s outcomes (sent, failed or skipped)."""
+    recipients = outcome.get("recipients")
+    known = recipients or outcome.get("recipients_source") == "emails"
+    fields = dict(v=RECORD_VERSION, outcome=outcome["outcome"], report=report_name, report_id=outcome.get("report_id"),
+                  delivery=outcome.get("name"), delivery_key=delivery_key,
+                  recipients=len(recipients) if known else None, attempts=outcome.get("attempts", 0),
+                  elapsed=outcome.get("elapsed"), message=outcome.get("message"), runner=runner, job=job)
+    if with_addresses and known:
+        fields["addresses"] = list(recipients)
+    return fields
+
+
+def record_text(fields):
+    """An outcome record's text: a line for people reading Grafana (the annotation list), then the JSON line."""
+    what = "report %s" % (("'%s' (%s)" % (fields["report"], fields["report_id"])) if fields.get("report") else fields["report_id"])
+    if fields.get("delivery"):
+        what += ", delivery '%s'" % fields["delivery"]
+    attempts = fields.get("attempts") or 0
+    return "reportops.grafana: %s %s (%d attempt%s, %ss): %s\n%s" % (
+        what, fields["outcome"], attempts, "" if attempts == 1 else "s", fields.get("elapsed"), fields.get("message") or "",
+        json.dumps(fields, sort_keys=True))
+
+
+def record_tags(fields, delivery_hash):
+    """Tags that make the records of one report, delivery or outcome findable, the ledger's records of sends too."""
+    tags = delivery_tags(delivery_hash) + [OUTCOME_TAG_PREFIX + fields["outcome"], "%s:%s" % (REPORT_TAG_KEY, fields["report_id"])]
+    if fields.get("delivery"):
+        tags.append("delivery-name:%s" % fields["delivery"])
+    return tags
+
+
+def is_send_record(annotation):
+    """Whether an annotation of a records listing is a send: tagged outcome:sent, or written by 0.2 (no outcome tag).
+
+    History records of failed or skipped deliveries (outcome:failed, outcome:skipped) are not.
+    """
+    tags = [tag for tag in annotation.get("tags") or [] if isinstance(tag, str)]
+    outcomes = [tag for tag in tags if tag.startswith(OUTCOME_TAG_PREFIX)]
+    return CLAIM_TAG not in tags and (SENT_TAG in outcomes or not outcomes)
+
+
+def parse_record(annotation):
+    """The record of an annotation as grafana_report_history returns it, or None when it is no outcome record
+    (a ledger claim, an annotation of someone else)."""
+    if not isinstance(annotation, dict):
+        return None
+    tags = [to_text(tag) for tag in annotation.get("tags") or []]
+    if ANNOTATION_TAG not in tags or CLAIM_TAG in tags:
+        return None
+    fields = json_fields(annotation.get("text"))
+    tagged = dict(tag.split(":", 1) for tag in tags if ":" in tag)
+    outcome = fields.get("outcome") or tagged.get("outcome")
+    if outcome is None and fields.get("state", "sent") == "sent":
+        outcome = "sent"  # the ledger's record of a send, as 0.2 wrote it
+    if outcome not in RECORD_OUTCOMES:
+        return None  # a claim of the ledger's protocol (claimed, failed, released)
+    moment = annotation.get("timeEnd") or annotation.get("time") or 0
+    record = dict((name, fields.get(name)) for name in HISTORY_RECORD_FIELDS)
+    report_id = to_text(fields.get("report_id") or tagged.get(REPORT_TAG_KEY) or "") or None
+    record.update(time=utc_iso(moment / 1000.0), outcome=outcome, report_id=report_id, id=annotation.get("id"),
+                  epoch=moment / 1000.0)
+    if "addresses" in fields:
+        record["addresses"] = fields["addresses"]
+    return record
+
+
+def once_each(annotations, parse):
+    """A listing's annotations once each by id (Grafana's listing loop can return a row twice: annotationsimpl Find
+    appends a page per page of the caller's dashboards), parsed with `parse`; those it turns into None are left out."""
+    parsed = {}
+    for annotation in annotations:
+        if isinstance(annotation, dict):
+            item = parse(annotation)
+            if item is not None and item["id"] is not None:
+                parsed[item["id"]] = item
+    return list(parsed.values())
+
+
+def of_report(record, report, report_ids=()):
+    """Whether a parsed record is of `report` (a name or an id); `report_ids`, the ids this Grafana gives that name,
+    also find the records of sends made by id, which were written without the name."""
+    return report in (record.get("report"), record.get("report_id")) or record.get("report_id") in report_ids
