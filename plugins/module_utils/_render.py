@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import calendar
 import copy
-import hashlib
 import json
 import os
 import re
@@ -261,17 +260,3 @@ def pdf_pages(content):
     count = len(_PDF_PAGE.findall(content))
     return count or None
 
-
-def sha256(content):
-    return hashlib.sha256(content).hexdigest()
-
-
-def file_sha256(path):
-    """The SHA-256 of a file, or None when it does not exist."""
-    if not os.path.isfile(path):
-        return None
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
