@@ -143,7 +143,6 @@ def checked_delivery_key(value, field="delivery_key"):
 def checked_retries(value):
     if not 0 <= value <= MAX_RETRIES:
         raise DeliveryError("retries must be between 0 and %d, got %d." % (MAX_RETRIES, value))
-    return value
 
 
 def checked_render_retries(params):
