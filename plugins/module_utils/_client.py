@@ -170,6 +170,21 @@ def normalize_report_id(value):
     return str(int(text))
 
 
+def report_ids_by_name(name, reports):
+    """The ids of the reports of the listing `reports` called `name` (none, one, or several)."""
+    return [to_text(report.get("id")) for report in reports if report.get("name") == name]
+
+
+def one_report_id(name, reports, error, when_several):
+    """The id of the one report of the listing `reports` called `name`, or None when there is none; `error` (an
+    exception class) when there are several, its message ending with `when_several` (what to do)."""
+    ids = report_ids_by_name(name, reports)
+    if len(ids) > 1:
+        raise error("report name '%s' matches %d reports in this Grafana (ids %s); %s"
+                    % (name, len(ids), ", ".join(ids), when_several))
+    return ids[0] if ids else None
+
+
 def split_recipients(values):
     """Addresses from strings separated by commas, semicolons or newlines, without duplicates (ignoring case)."""
     recipients, seen = [], set()

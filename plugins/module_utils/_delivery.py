@@ -23,6 +23,7 @@ from ansible_collections.reportops.grafana.plugins.module_utils._client import (
     MAX_RENDER_BACKOFF,
     GrafanaError,
     normalize_report_id,
+    one_report_id,
     split_recipients,
 )
 from ansible_collections.reportops.grafana.plugins.module_utils._ledger import (
@@ -298,11 +299,6 @@ def checked_deliveries(deliveries, extra_spec=None, converted=False):
     return checked
 
 
-def report_ids_by_name(name, reports):
-    """The ids of the reports of the listing `reports` called `name` (none, one, or several)."""
-    return [to_text(report.get("id")) for report in reports if report.get("name") == name]
-
-
 def module_deliveries(deliveries):
     """The Delivery of each of a module's `deliveries` (grafana_report_deliver's, grafana_report_preflight's), which
     AnsibleModule converted with DELIVERIES_SUBOPTIONS already: the model checks their values."""
@@ -311,14 +307,11 @@ def module_deliveries(deliveries):
 
 def report_id_by_name(name, reports):
     """The id of the one report of the listing `reports` called `name`; DeliveryError when there is none or several."""
-    ids = report_ids_by_name(name, reports)
-    if not ids:
+    report_id = one_report_id(name, reports, DeliveryError, "rename one in Grafana or give report_id.")
+    if report_id is None:
         names = sorted(set(to_text(report.get("name")) for report in reports))
         raise DeliveryError("report '%s' does not exist in this Grafana (its reports: %s)." % (name, ", ".join(names) or "none"))
-    if len(ids) > 1:
-        raise DeliveryError("report name '%s' matches %d reports in this Grafana (ids %s); rename one in Grafana or give"
-                            " report_id." % (name, len(ids), ", ".join(ids)))
-    return ids[0]
+    return report_id
 
 
 def resolve_report_names(deliveries, reports):
@@ -375,6 +368,19 @@ def would_send_message(delivery, report, recipients):
 def sent_message(answer):
     """Grafana's message for a send, or the collection's."""
     return answer.get("message", "Report was sent") if isinstance(answer, dict) else "Report was sent"
+
+
+def unless_denied(read, attempt, reading, warn):
+    """read()'s answer, or None with a warning when Grafana denies it (403): a send needs reports:send only, and
+    the reading (`attempt`, e.g. "list the reports to check them") only checks."""
+    try:
+        return read()
+    except GrafanaError as exc:
+        if exc.status != 403:
+            raise
+        warn("Could not %s (%s); sending needs reports:send, %s needs reports:read."
+             % (attempt, exc.grafana_message or "HTTP 403", reading))
+        return None
 
 
 def deliver(client, ledger, scope, delivery, retries, check_mode, report=None, warn=None, history=None):

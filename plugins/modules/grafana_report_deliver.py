@@ -134,7 +134,7 @@ from ansible_collections.reportops.grafana.plugins.module_utils._client import (
     exit_module,
     module_kwargs,
 )
-from ansible_collections.reportops.grafana.plugins.module_utils._history import HISTORY_ARGUMENT_SPEC, History
+from ansible_collections.reportops.grafana.plugins.module_utils._history import HISTORY_ARGUMENT_SPEC, module_history
 from ansible_collections.reportops.grafana.plugins.module_utils._delivery import (
     DELIVERIES_SUBOPTIONS,
     LEDGER_ARGUMENT_SPEC,
@@ -146,6 +146,7 @@ from ansible_collections.reportops.grafana.plugins.module_utils._delivery import
     delivery_ledger,
     module_deliveries,
     planned,
+    unless_denied,
 )
 
 DELIVERY_RESULT_FIELDS = ("name", "report", "report_id", "outcome", "message", "recipients", "attempts", "elapsed")
@@ -165,15 +166,9 @@ def listed_reports(module, client, deliveries):
     needs_names = any(delivery.report is not None for delivery in deliveries)
     if not (needs_names or module.check_mode or any(delivery.recipients is None for delivery in deliveries)):
         return None
-    try:
-        reports = client.list_reports()
-    except GrafanaError as exc:
-        if exc.status != 403 or needs_names:
-            raise
-        module.warn("Could not list the reports to check them (%s); sending needs reports:send, listing needs reports:read."
-                    % (exc.grafana_message or "HTTP 403"))
-        return None
-    return reports
+    if needs_names:
+        return client.list_reports()
+    return unless_denied(client.list_reports, "list the reports to check them", "listing", module.warn)
 
 
 def deliver_all(module):
@@ -191,8 +186,7 @@ def deliver_all(module):
         plan = planned(deliveries, listed_reports(module, client, deliveries))
     except (DeliveryError, GrafanaError) as exc:
         return dict(elapsed=round(time.time() - started, 3)), "Nothing was sent: %s" % getattr(exc, "message", exc)
-    history = History(client, params["history_job"], params["history_recipients"],
-                      module.warn) if params["history"] == "grafana" else None
+    history = module_history(client, params, module.warn)
     with ThreadPoolExecutor(max_workers=min(params["concurrency"], len(plan) or 1)) as pool:
         outcomes = list(pool.map(lambda item: deliver(client, ledger, scope, item[0], params["retries"], module.check_mode,
                                                       item[1], module.warn, history), plan))
