@@ -247,4 +247,3 @@ def pdf_pages(content):
     """Pages of a PDF, counted by its page objects; None when none can be read (say, compressed object streams)."""
     count = len(_PDF_PAGE.findall(content))
     return count or None
-
