@@ -22,6 +22,7 @@ from ansible.module_utils.errors import ArgumentTypeError, RequiredError, Unsupp
 from ansible_collections.reportops.grafana.plugins.module_utils._client import (
     MAX_RENDER_BACKOFF,
     GrafanaError,
+    RenderRetries,
     normalize_report_id,
     one_report_id,
     split_recipients,
@@ -67,12 +68,6 @@ DELIVERIES_SUBOPTIONS = dict(
 LEDGER_ARGUMENT_SPEC = dict(
     ledger=dict(type="str", choices=["file", "grafana"], default="file"),
     ledger_path=dict(type="path"),
-    retries=dict(type="int", default=2),
-)
-# Options of the render_retries doc fragment: sends that Grafana reports as failed are sent again.
-RENDER_RETRY_ARGUMENT_SPEC = dict(
-    render_retries=dict(type="int", default=2),
-    render_backoff=dict(type="float", default=10.0),
 )
 
 
@@ -141,17 +136,15 @@ def checked_delivery_key(value, field="delivery_key"):
     return to_text(value)
 
 
-def checked_retries(value):
-    if not 0 <= value <= MAX_RETRIES:
-        raise DeliveryError("retries must be between 0 and %d, got %d." % (MAX_RETRIES, value))
-
-
-def checked_render_retries(params):
-    """Checks render_retries and render_backoff of the module options."""
+def checked_retry_options(params):
+    """The client's RenderRetries of the module options (_client.RETRY_ARGUMENT_SPEC), each checked."""
+    if not 0 <= params["retries"] <= MAX_RETRIES:
+        raise DeliveryError("retries must be between 0 and %d, got %d." % (MAX_RETRIES, params["retries"]))
     if not 0 <= params["render_retries"] <= MAX_RETRIES:
         raise DeliveryError("render_retries must be between 0 and %d, got %d." % (MAX_RETRIES, params["render_retries"]))
     if not 0 <= params["render_backoff"] <= MAX_RENDER_BACKOFF:
         raise DeliveryError("render_backoff must be between 0 and %d seconds, got %s." % (MAX_RENDER_BACKOFF, params["render_backoff"]))
+    return RenderRetries(params["render_retries"], params["render_backoff"])
 
 
 def checked_name(value, field="name"):

@@ -26,7 +26,7 @@ extends_documentation_fragment:
   - reportops.grafana.connection
   - reportops.grafana.connection.ATTRIBUTES
   - reportops.grafana.ledger
-  - reportops.grafana.render_retries
+  - reportops.grafana.retries
   - reportops.grafana.history
   - reportops.grafana.deliveries
 attributes:
@@ -129,6 +129,7 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.reportops.grafana.plugins.module_utils._client import (
+    RETRY_ARGUMENT_SPEC,
     GrafanaClient,
     GrafanaError,
     exit_module,
@@ -138,10 +139,8 @@ from ansible_collections.reportops.grafana.plugins.module_utils._history import 
 from ansible_collections.reportops.grafana.plugins.module_utils._delivery import (
     DELIVERIES_SUBOPTIONS,
     LEDGER_ARGUMENT_SPEC,
-    RENDER_RETRY_ARGUMENT_SPEC,
     DeliveryError,
-    checked_render_retries,
-    checked_retries,
+    checked_retry_options,
     deliver,
     delivery_ledger,
     module_deliveries,
@@ -156,8 +155,6 @@ def checked_params(params):
     """The deliveries, validated before any request."""
     if params["concurrency"] < 1:
         raise DeliveryError("concurrency must be at least 1, got %d." % params["concurrency"])
-    checked_retries(params["retries"])
-    checked_render_retries(params)
     return module_deliveries(params["deliveries"])
 
 
@@ -176,12 +173,13 @@ def deliver_all(module):
     (the result, or a failure's message)."""
     params = module.params
     try:
+        render_retries = checked_retry_options(params)
         deliveries = checked_params(params)
     except DeliveryError as exc:
         return {}, str(exc)
     started = time.time()
     try:
-        client = GrafanaClient(module)
+        client = GrafanaClient(module, render_retries)
         ledger, scope = delivery_ledger(client, params, deliveries)
         plan = planned(deliveries, listed_reports(module, client, deliveries))
     except (DeliveryError, GrafanaError) as exc:
@@ -204,7 +202,7 @@ def main():
     module = AnsibleModule(**module_kwargs(dict(
         deliveries=dict(type="list", elements="dict", required=True, options=DELIVERIES_SUBOPTIONS),
         concurrency=dict(type="int", default=4),
-        **dict(LEDGER_ARGUMENT_SPEC, **dict(RENDER_RETRY_ARGUMENT_SPEC, **HISTORY_ARGUMENT_SPEC))
+        **dict(LEDGER_ARGUMENT_SPEC, **dict(RETRY_ARGUMENT_SPEC, **HISTORY_ARGUMENT_SPEC))
     )))
     exit_module(module, *deliver_all(module))
 

@@ -28,7 +28,7 @@ extends_documentation_fragment:
   - reportops.grafana.connection
   - reportops.grafana.connection.ATTRIBUTES
   - reportops.grafana.ledger
-  - reportops.grafana.render_retries
+  - reportops.grafana.retries
   - reportops.grafana.history
 attributes:
   check_mode:
@@ -205,6 +205,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.reportops.grafana.plugins.module_utils._client import (
+    RETRY_ARGUMENT_SPEC,
     GrafanaClient,
     GrafanaError,
     exit_module,
@@ -214,11 +215,9 @@ from ansible_collections.reportops.grafana.plugins.module_utils._history import 
 from ansible_collections.reportops.grafana.plugins.module_utils._delivery import (
     DELIVERY_ARGUMENT_SPEC,
     LEDGER_ARGUMENT_SPEC,
-    RENDER_RETRY_ARGUMENT_SPEC,
     Delivery,
     DeliveryError,
-    checked_render_retries,
-    checked_retries,
+    checked_retry_options,
     deliver,
     delivery_ledger,
     delivery_options,
@@ -228,8 +227,6 @@ from ansible_collections.reportops.grafana.plugins.module_utils._delivery import
 
 def checked_params(params):
     """The delivery the options describe, validated before any request by the model of every delivery."""
-    checked_retries(params["retries"])
-    checked_render_retries(params)
     return Delivery.of(delivery_options(params, named=False))
 
 
@@ -237,6 +234,7 @@ def send(module):
     """Validate, plan (read the report when needed), execute (deliver): (the result, or a failure's message)."""
     params = module.params
     try:
+        render_retries = checked_retry_options(params)
         delivery = checked_params(params)
     except DeliveryError as exc:
         return {}, str(exc)
@@ -244,7 +242,7 @@ def send(module):
                   recipients_source="emails" if delivery.recipients else "report", attempts=0)
     started = time.time()
     try:
-        client = GrafanaClient(module)
+        client = GrafanaClient(module, render_retries)
         ledger, scope = delivery_ledger(client, params, [delivery])
         report = None
         # Check mode proves that the report exists; a send to the saved recipients returns them.
@@ -271,7 +269,7 @@ def send(module):
 def main():
     module = AnsibleModule(**module_kwargs(dict(
         report_id=dict(type="raw", required=True, aliases=["id"]),
-        **dict(DELIVERY_ARGUMENT_SPEC, **dict(LEDGER_ARGUMENT_SPEC, **dict(RENDER_RETRY_ARGUMENT_SPEC, **HISTORY_ARGUMENT_SPEC)))
+        **dict(DELIVERY_ARGUMENT_SPEC, **dict(LEDGER_ARGUMENT_SPEC, **dict(RETRY_ARGUMENT_SPEC, **HISTORY_ARGUMENT_SPEC)))
     )))
     exit_module(module, *send(module))
 

@@ -69,6 +69,8 @@ def test_send_request_shape(fetch, client):
     # fetch_url reads these from params: no redirects, our user agent.
     assert call["params"]["follow_redirects"] == "none"
     assert call["params"]["http_agent"] == _client.USER_AGENT
+    # The module's own params stay as the user gave them.
+    assert "http_agent" not in client.module._module.params  # pylint: disable=protected-access
 
 
 def test_use_emails_from_report_body(fetch, client):
