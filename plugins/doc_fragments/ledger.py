@@ -6,8 +6,8 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # The delivery ledger and retry options of the modules that send (grafana_report_send and
-    # grafana_report_deliver); the argument spec that matches them is _delivery.LEDGER_ARGUMENT_SPEC.
+    # The delivery ledger options of the modules that send (grafana_report_send and grafana_report_deliver);
+    # the argument spec that matches them is _delivery.LEDGER_ARGUMENT_SPEC.
     DOCUMENTATION = r"""
 options:
   ledger:
@@ -83,12 +83,4 @@ options:
       - The ledger file, created 0600 in a 0700 folder, with a C(locks) folder beside it. It holds no credentials.
       - Defaults to C(reportops-grafana/ledger.json) under E(XDG_STATE_HOME), or under C(~/.local/state).
     type: path
-  retries:
-    description:
-      - How many times to repeat the send when Grafana provably did not act on it, that is when no connection could be
-        made or Grafana answered 429 or 503 (honouring C(Retry-After), at most 30 seconds).
-      - A timeout, a dropped connection, 500, 502 or 504 are never retried by this option, because Grafana may have sent
-        the report; O(render_retries) repeats a send that Grafana itself reports as failed.
-    type: int
-    default: 2
 """

@@ -13,6 +13,7 @@ import json
 import random
 import re
 import time
+from collections import namedtuple
 from html import unescape as _html_unescape
 
 from ansible.module_utils.basic import env_fallback
@@ -111,6 +112,30 @@ def connection_argument_spec():
     )
 
 
+# Options of the retries doc fragment (the modules that send), beside the connection's: how often a send is repeated
+# where Grafana provably did not act (retries), and where it reports the send as failed (render_retries, render_backoff).
+RETRY_ARGUMENT_SPEC = dict(
+    retries=dict(type="int", default=2),
+    render_retries=dict(type="int", default=2),
+    render_backoff=dict(type="float", default=10.0),
+)
+# How a client repeats a send that Grafana reports as failed: `times` more, the first after `backoff` seconds.
+RenderRetries = namedtuple("RenderRetries", "times backoff")
+NO_RENDER_RETRIES = RenderRetries(0, 0)
+
+
+class _FetchModule:
+    """The module as fetch_url sees it: the module itself, but with its own copy of params, because fetch_url takes
+    the user agent, the redirect policy and basic auth from module.params, not from its arguments."""
+
+    def __init__(self, module, params):
+        self._module = module
+        self.params = params
+
+    def __getattr__(self, name):
+        return getattr(self._module, name)
+
+
 CONNECTION_MUTUALLY_EXCLUSIVE = [("token", "url_username")]
 CONNECTION_REQUIRED_ONE_OF = [("token", "url_username")]
 CONNECTION_REQUIRED_TOGETHER = [("url_username", "url_password")]
@@ -170,6 +195,21 @@ def normalize_report_id(value):
     return str(int(text))
 
 
+def report_ids_by_name(name, reports):
+    """The ids of the reports of the listing `reports` called `name` (none, one, or several)."""
+    return [to_text(report.get("id")) for report in reports if report.get("name") == name]
+
+
+def one_report_id(name, reports, error, when_several):
+    """The id of the one report of the listing `reports` called `name`, or None when there is none; `error` (an
+    exception class) when there are several, its message ending with `when_several` (what to do)."""
+    ids = report_ids_by_name(name, reports)
+    if len(ids) > 1:
+        raise error("report name '%s' matches %d reports in this Grafana (ids %s); %s"
+                    % (name, len(ids), ", ".join(ids), when_several))
+    return ids[0] if ids else None
+
+
 def split_recipients(values):
     """Addresses from strings separated by commas, semicolons or newlines, without duplicates (ignoring case)."""
     recipients, seen = [], set()
@@ -216,9 +256,9 @@ def render_retry_delay(backoff, retry, uniform=random.uniform):
 class GrafanaClient:
     """Talks to one Grafana instance with the module's connection options."""
 
-    def __init__(self, module):
-        """Raises GrafanaError when the connection options are invalid: the module decides how to exit."""
-        self.module = module
+    def __init__(self, module, render_retries=NO_RENDER_RETRIES):
+        """Raises GrafanaError when the connection options are invalid: the module decides how to exit. The module's
+        params are left as they are."""
         params = module.params
         self.base_url = checked_connection(params)
         if params["timeout"] < RECOMMENDED_MIN_TIMEOUT:
@@ -226,10 +266,9 @@ class GrafanaClient:
                         % (params["timeout"], RECOMMENDED_MIN_TIMEOUT))
         if not params["validate_certs"] and self.base_url.startswith("https"):
             module.warn("validate_certs is false: the TLS certificate of %s is not verified." % self.base_url)
-        # fetch_url takes these from module.params, not from its arguments. API calls never follow
-        # a redirect (a POST must not be replayed elsewhere), and basic credentials are sent at once
-        # because Grafana answers 401 without a challenge.
-        params.update(http_agent=USER_AGENT, follow_redirects="none", force_basic_auth=True)
+        # API calls never follow a redirect (a POST must not be replayed elsewhere), and basic credentials are sent
+        # at once because Grafana answers 401 without a challenge.
+        self.module = _FetchModule(module, dict(params, http_agent=USER_AGENT, follow_redirects="none", force_basic_auth=True))
         self.timeout = params["timeout"]
         self.headers = {"Accept": "application/json"}
         if params["token"]:
@@ -238,9 +277,7 @@ class GrafanaClient:
             self.headers["X-Grafana-Org-Id"] = str(params["org_id"])
         self.basic_auth = not params["token"]
         self.org_id = params["org_id"]
-        # Only the modules that send have these options (checked by _delivery.checked_render_retries).
-        self.render_retries = params.get("render_retries") or 0
-        self.render_backoff = params.get("render_backoff") or 0
+        self.render_retries = render_retries
         if self.basic_auth and self.org_id is None:
             module.warn("url_username is set without org_id: Grafana will use the user's current organization, the one "
                         "the user last switched to in its UI, which can change; set org_id to pin the organization.")
@@ -259,8 +296,8 @@ class GrafanaClient:
     def send_report(self, report_id, emails=None, retries=0):
         """POST /api/reports/email; returns (Grafana's answer, attempts). id goes as a JSON string.
 
-        A send that Grafana itself reports as failed (a 500 with its JSON error) is sent again up to
-        render_retries times, after exponential waits with jitter; `attempts` counts every request.
+        A send that Grafana itself reports as failed (a 500 with its JSON error) is sent again as the client's
+        render_retries say, after exponential waits with jitter; `attempts` counts every request.
         """
         body = {"id": report_id}
         if emails:
@@ -268,7 +305,7 @@ class GrafanaClient:
         else:
             body["useEmailsFromReport"] = True
         return self.request("POST", PATHS["send_report"], body=body, retries=retries, subject="report %s" % report_id,
-                            advice={403: SEND_NEEDS}, render_retries=self.render_retries)
+                            advice={403: SEND_NEEDS}, render_retries=self.render_retries.times)
 
     def get_report(self, report_id):
         report, dummy = self.request("GET", PATHS["report"].format(report_id=report_id),
@@ -425,8 +462,8 @@ class GrafanaClient:
         """The longest a send_report() with `retries` can take (the ledger's lease covers it): each of its render
         attempts makes every request time out and every wait the longest, with the longest backoffs between them."""
         one_render = self.timeout * (retries + 1) + RETRY_DELAY_CAP * retries
-        return int(one_render * (self.render_retries + 1) + sum(
-            render_retry_step(self.render_backoff, retry) for retry in range(1, self.render_retries + 1)) + 0.999)
+        times, backoff = self.render_retries
+        return int(one_render * (times + 1) + sum(render_retry_step(backoff, retry) for retry in range(1, times + 1)) + 0.999)
 
     # -- transport ---------------------------------------------------------------------------
 
@@ -465,7 +502,7 @@ class GrafanaClient:
                 note = " %d attempts in all (render_retries: %d)." % (attempts, render_retries) if render_retry else ""
                 raise self._error(method, status, info, subject, attempts, {**DEFAULT_ADVICE, **(advice or {})}, note)
             render_retry += 1
-            time.sleep(render_retry_delay(self.render_backoff, render_retry))
+            time.sleep(render_retry_delay(self.render_retries.backoff, render_retry))
 
     def _attempts(self, method, url, data, headers, retries):
         """fetch_url, repeated where Grafana provably did not act: (response, info, attempts) of the last."""

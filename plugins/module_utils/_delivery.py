@@ -22,7 +22,9 @@ from ansible.module_utils.errors import ArgumentTypeError, RequiredError, Unsupp
 from ansible_collections.reportops.grafana.plugins.module_utils._client import (
     MAX_RENDER_BACKOFF,
     GrafanaError,
+    RenderRetries,
     normalize_report_id,
+    one_report_id,
     split_recipients,
 )
 from ansible_collections.reportops.grafana.plugins.module_utils._ledger import (
@@ -66,12 +68,6 @@ DELIVERIES_SUBOPTIONS = dict(
 LEDGER_ARGUMENT_SPEC = dict(
     ledger=dict(type="str", choices=["file", "grafana"], default="file"),
     ledger_path=dict(type="path"),
-    retries=dict(type="int", default=2),
-)
-# Options of the render_retries doc fragment: sends that Grafana reports as failed are sent again.
-RENDER_RETRY_ARGUMENT_SPEC = dict(
-    render_retries=dict(type="int", default=2),
-    render_backoff=dict(type="float", default=10.0),
 )
 
 
@@ -140,18 +136,15 @@ def checked_delivery_key(value, field="delivery_key"):
     return to_text(value)
 
 
-def checked_retries(value):
-    if not 0 <= value <= MAX_RETRIES:
-        raise DeliveryError("retries must be between 0 and %d, got %d." % (MAX_RETRIES, value))
-    return value
-
-
-def checked_render_retries(params):
-    """Checks render_retries and render_backoff of the module options."""
+def checked_retry_options(params):
+    """The client's RenderRetries of the module options (_client.RETRY_ARGUMENT_SPEC), each checked."""
+    if not 0 <= params["retries"] <= MAX_RETRIES:
+        raise DeliveryError("retries must be between 0 and %d, got %d." % (MAX_RETRIES, params["retries"]))
     if not 0 <= params["render_retries"] <= MAX_RETRIES:
         raise DeliveryError("render_retries must be between 0 and %d, got %d." % (MAX_RETRIES, params["render_retries"]))
     if not 0 <= params["render_backoff"] <= MAX_RENDER_BACKOFF:
         raise DeliveryError("render_backoff must be between 0 and %d seconds, got %s." % (MAX_RENDER_BACKOFF, params["render_backoff"]))
+    return RenderRetries(params["render_retries"], params["render_backoff"])
 
 
 def checked_name(value, field="name"):
@@ -299,11 +292,6 @@ def checked_deliveries(deliveries, extra_spec=None, converted=False):
     return checked
 
 
-def report_ids_by_name(name, reports):
-    """The ids of the reports of the listing `reports` called `name` (none, one, or several)."""
-    return [to_text(report.get("id")) for report in reports if report.get("name") == name]
-
-
 def module_deliveries(deliveries):
     """The Delivery of each of a module's `deliveries` (grafana_report_deliver's, grafana_report_preflight's), which
     AnsibleModule converted with DELIVERIES_SUBOPTIONS already: the model checks their values."""
@@ -312,14 +300,11 @@ def module_deliveries(deliveries):
 
 def report_id_by_name(name, reports):
     """The id of the one report of the listing `reports` called `name`; DeliveryError when there is none or several."""
-    ids = report_ids_by_name(name, reports)
-    if not ids:
+    report_id = one_report_id(name, reports, DeliveryError, "rename one in Grafana or give report_id.")
+    if report_id is None:
         names = sorted(set(to_text(report.get("name")) for report in reports))
         raise DeliveryError("report '%s' does not exist in this Grafana (its reports: %s)." % (name, ", ".join(names) or "none"))
-    if len(ids) > 1:
-        raise DeliveryError("report name '%s' matches %d reports in this Grafana (ids %s); rename one in Grafana or give"
-                            " report_id." % (name, len(ids), ", ".join(ids)))
-    return ids[0]
+    return report_id
 
 
 def resolve_report_names(deliveries, reports):
@@ -376,6 +361,19 @@ def would_send_message(delivery, report, recipients):
 def sent_message(answer):
     """Grafana's message for a send, or the collection's."""
     return answer.get("message", "Report was sent") if isinstance(answer, dict) else "Report was sent"
+
+
+def unless_denied(read, attempt, reading, warn):
+    """read()'s answer, or None with a warning when Grafana denies it (403): a send needs reports:send only, and
+    the reading (`attempt`, e.g. "list the reports to check them") only checks."""
+    try:
+        return read()
+    except GrafanaError as exc:
+        if exc.status != 403:
+            raise
+        warn("Could not %s (%s); sending needs reports:send, %s needs reports:read."
+             % (attempt, exc.grafana_message or "HTTP 403", reading))
+        return None
 
 
 def deliver(client, ledger, scope, delivery, retries, check_mode, report=None, warn=None, history=None):

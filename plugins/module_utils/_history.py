@@ -21,8 +21,7 @@ from ansible_collections.reportops.grafana.plugins.module_utils._annotation_reco
     record_tags,
     record_text,
 )
-from ansible_collections.reportops.grafana.plugins.module_utils._client import GrafanaError, normalize_report_id
-from ansible_collections.reportops.grafana.plugins.module_utils._delivery import report_ids_by_name
+from ansible_collections.reportops.grafana.plugins.module_utils._client import GrafanaError, normalize_report_id, report_ids_by_name
 from ansible_collections.reportops.grafana.plugins.module_utils._ledger import delivery_id
 
 # Options of the modules that send (doc fragment reportops.grafana.history).
@@ -40,6 +39,13 @@ def job_of(history_job):
     if not history_job or history_job.get("id") is None:
         return None
     return dict(id=history_job["id"], template=history_job.get("template"))
+
+
+def module_history(client, params, warn):
+    """The History of a sending module's options (HISTORY_ARGUMENT_SPEC), or None with history: none."""
+    if params["history"] != "grafana":
+        return None
+    return History(client, params["history_job"], params["history_recipients"], warn)
 
 
 class History:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import calendar
 import copy
-import hashlib
 import json
 import os
 import re
@@ -25,6 +24,7 @@ from ansible_collections.reportops.grafana.plugins.module_utils._report_definiti
     DefinitionError,
     checked_dashboards,
     checked_time_range,
+    checked_variables,
     dashboards_of,
     instant,
     variable_values,
@@ -109,17 +109,6 @@ def checked_dest(dest):
     return dest
 
 
-def checked_variables(value, field="variables"):
-    """Variables as {name: [values]}; a single value may be given without a list."""
-    if value is None:
-        return None
-    for name, values in value.items():
-        listed = values if isinstance(values, list) else [values]
-        if any(isinstance(item, (dict, list, bool)) or item is None for item in listed):
-            raise RenderError("%s.%s must be a value or a list of values (strings), got %r." % (field, name, values))
-    return report_variables(value)
-
-
 def checked_render(params):
     """The render the options describe, checked before any request; raises RenderError."""
     file_format = params["format"]
@@ -132,10 +121,8 @@ def checked_render(params):
     if scale is not None and not 1 <= scale <= MAX_SCALE_FACTOR:
         raise RenderError("scale_factor must be between 1 and %d, got %d." % (MAX_SCALE_FACTOR, scale))
     try:
-        dashboards = None
-        if params.get("dashboards") is not None:
-            dashboards = checked_dashboards([dict(item, variables=checked_variables(item.get("variables"), "dashboards[%d].variables" % index))
-                                             for index, item in enumerate(params["dashboards"])])
+        dashboards = None if params.get("dashboards") is None else checked_dashboards(params["dashboards"])
+        variables = checked_variables(params.get("variables"), "variables")
         time_range = None
         if params.get("time_range") is not None:
             time_range = checked_time_range(params["time_range"], "time_range")
@@ -152,7 +139,7 @@ def checked_render(params):
     if params.get("report") is not None and not params["report"].strip():
         raise RenderError("report must be the name of a saved report.")
     return dict(format=file_format, report=params.get("report"), report_id=report_id, dashboards=dashboards,
-                time_range=time_range, variables=checked_variables(params.get("variables")),
+                time_range=time_range, variables=variables,
                 dest=checked_dest(params["dest"]), mode=checked_mode(params.get("mode")),
                 options=dict((name, params.get(name)) for name in PDF_ONLY_OPTIONS + ("title",)))
 
@@ -260,18 +247,3 @@ def pdf_pages(content):
     """Pages of a PDF, counted by its page objects; None when none can be read (say, compressed object streams)."""
     count = len(_PDF_PAGE.findall(content))
     return count or None
-
-
-def sha256(content):
-    return hashlib.sha256(content).hexdigest()
-
-
-def file_sha256(path):
-    """The SHA-256 of a file, or None when it does not exist."""
-    if not os.path.isfile(path):
-        return None
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

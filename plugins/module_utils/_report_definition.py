@@ -190,6 +190,19 @@ def checked_time_range(value, field):
     return time_range
 
 
+def checked_variables(value, field):
+    """Dashboard variables as {name: [values]}, each value a string; a single value may be given without a list."""
+    if value is None:
+        return None
+    variables = {}
+    for name, values in value.items():
+        listed = values if isinstance(values, list) else [values]
+        if any(isinstance(item, (dict, list, bool)) or item is None for item in listed):
+            raise DefinitionError("%s.%s must be a value or a list of values (strings), got %r." % (field, name, values))
+        variables[to_text(name)] = [to_text(item) for item in listed]
+    return variables
+
+
 def checked_dashboards(dashboards):
     if not dashboards:
         raise DefinitionError("dashboards must not be empty: a report renders at least one dashboard (give its uid).")
@@ -199,14 +212,7 @@ def checked_dashboards(dashboards):
         uid = (item.get("uid") or "").strip()
         if not uid:
             raise DefinitionError("%s.uid must be the dashboard's uid (from its URL, /d/UID/...), got %r." % (field, item.get("uid")))
-        variables = None
-        if item.get("variables") is not None:
-            variables = {}
-            for name, values in item["variables"].items():
-                values = [values] if isinstance(values, (str, int, float)) and not isinstance(values, bool) else values
-                if not isinstance(values, list) or any(isinstance(value, (dict, list, bool)) or value is None for value in values):
-                    raise DefinitionError("%s.variables.%s must be a list of values (strings), got %r." % (field, name, values))
-                variables[to_text(name)] = [to_text(value) for value in values]
+        variables = checked_variables(item.get("variables"), field + ".variables")
         time_range = None if item.get("time_range") is None else checked_time_range(item["time_range"], field + ".time_range")
         checked.append(dict(uid=uid, time_range=time_range, variables=variables))
     return checked

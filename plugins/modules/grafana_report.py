@@ -316,6 +316,7 @@ from ansible_collections.reportops.grafana.plugins.module_utils._client import (
     GrafanaError,
     exit_module,
     module_kwargs,
+    one_report_id,
 )
 from ansible_collections.reportops.grafana.plugins.module_utils._report_definition import (
     REPORT_ARGUMENT_SPEC,
@@ -338,15 +339,6 @@ class UnkeptError(Exception):
     def __init__(self, message, result):
         super(UnkeptError, self).__init__(message)
         self.result = result
-
-
-def matching_reports(client, name):
-    matches = [report for report in client.list_reports() if report.get("name") == name]
-    if len(matches) > 1:
-        raise DefinitionError("report name '%s' matches %d reports in this Grafana (ids %s); grafana_report needs a name that "
-                              "is unique in the organization: rename or delete the extra ones in Grafana. Nothing was changed."
-                              % (name, len(matches), ", ".join(str(report.get("id")) for report in matches)))
-    return matches
 
 
 def absent(module, client, definition, current):
@@ -413,9 +405,11 @@ def apply(module):
         return {}, str(exc)
     try:
         client = GrafanaClient(module)
-        matches = matching_reports(client, definition["name"])
+        report_id = one_report_id(definition["name"], client.list_reports(), DefinitionError, (
+            "grafana_report needs a name that is unique in the organization: rename or delete the extra ones in Grafana."
+            " Nothing was changed."))
         # The listing may leave fields out; the report itself is complete.
-        current = client.get_report(matches[0]["id"]) if matches else None
+        current = client.get_report(report_id) if report_id else None
         if definition["state"] == "absent":
             result = absent(module, client, definition, current)
         else:

@@ -26,7 +26,7 @@ extends_documentation_fragment:
   - reportops.grafana.connection
   - reportops.grafana.connection.ATTRIBUTES
   - reportops.grafana.ledger
-  - reportops.grafana.render_retries
+  - reportops.grafana.retries
   - reportops.grafana.history
   - reportops.grafana.deliveries
 attributes:
@@ -129,23 +129,23 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.reportops.grafana.plugins.module_utils._client import (
+    RETRY_ARGUMENT_SPEC,
     GrafanaClient,
     GrafanaError,
     exit_module,
     module_kwargs,
 )
-from ansible_collections.reportops.grafana.plugins.module_utils._history import HISTORY_ARGUMENT_SPEC, History
+from ansible_collections.reportops.grafana.plugins.module_utils._history import HISTORY_ARGUMENT_SPEC, module_history
 from ansible_collections.reportops.grafana.plugins.module_utils._delivery import (
     DELIVERIES_SUBOPTIONS,
     LEDGER_ARGUMENT_SPEC,
-    RENDER_RETRY_ARGUMENT_SPEC,
     DeliveryError,
-    checked_render_retries,
-    checked_retries,
+    checked_retry_options,
     deliver,
     delivery_ledger,
     module_deliveries,
     planned,
+    unless_denied,
 )
 
 DELIVERY_RESULT_FIELDS = ("name", "report", "report_id", "outcome", "message", "recipients", "attempts", "elapsed")
@@ -155,8 +155,6 @@ def checked_params(params):
     """The deliveries, validated before any request."""
     if params["concurrency"] < 1:
         raise DeliveryError("concurrency must be at least 1, got %d." % params["concurrency"])
-    checked_retries(params["retries"])
-    checked_render_retries(params)
     return module_deliveries(params["deliveries"])
 
 
@@ -165,15 +163,9 @@ def listed_reports(module, client, deliveries):
     needs_names = any(delivery.report is not None for delivery in deliveries)
     if not (needs_names or module.check_mode or any(delivery.recipients is None for delivery in deliveries)):
         return None
-    try:
-        reports = client.list_reports()
-    except GrafanaError as exc:
-        if exc.status != 403 or needs_names:
-            raise
-        module.warn("Could not list the reports to check them (%s); sending needs reports:send, listing needs reports:read."
-                    % (exc.grafana_message or "HTTP 403"))
-        return None
-    return reports
+    if needs_names:
+        return client.list_reports()
+    return unless_denied(client.list_reports, "list the reports to check them", "listing", module.warn)
 
 
 def deliver_all(module):
@@ -181,18 +173,18 @@ def deliver_all(module):
     (the result, or a failure's message)."""
     params = module.params
     try:
+        render_retries = checked_retry_options(params)
         deliveries = checked_params(params)
     except DeliveryError as exc:
         return {}, str(exc)
     started = time.time()
     try:
-        client = GrafanaClient(module)
+        client = GrafanaClient(module, render_retries)
         ledger, scope = delivery_ledger(client, params, deliveries)
         plan = planned(deliveries, listed_reports(module, client, deliveries))
     except (DeliveryError, GrafanaError) as exc:
         return dict(elapsed=round(time.time() - started, 3)), "Nothing was sent: %s" % getattr(exc, "message", exc)
-    history = History(client, params["history_job"], params["history_recipients"],
-                      module.warn) if params["history"] == "grafana" else None
+    history = module_history(client, params, module.warn)
     with ThreadPoolExecutor(max_workers=min(params["concurrency"], len(plan) or 1)) as pool:
         outcomes = list(pool.map(lambda item: deliver(client, ledger, scope, item[0], params["retries"], module.check_mode,
                                                       item[1], module.warn, history), plan))
@@ -210,7 +202,7 @@ def main():
     module = AnsibleModule(**module_kwargs(dict(
         deliveries=dict(type="list", elements="dict", required=True, options=DELIVERIES_SUBOPTIONS),
         concurrency=dict(type="int", default=4),
-        **dict(LEDGER_ARGUMENT_SPEC, **dict(RENDER_RETRY_ARGUMENT_SPEC, **HISTORY_ARGUMENT_SPEC))
+        **dict(LEDGER_ARGUMENT_SPEC, **dict(RETRY_ARGUMENT_SPEC, **HISTORY_ARGUMENT_SPEC))
     )))
     exit_module(module, *deliver_all(module))
 

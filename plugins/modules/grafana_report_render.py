@@ -251,6 +251,8 @@ status:
   sample: 200
 """
 
+import contextlib
+import hashlib
 import os
 import tempfile
 import time
@@ -273,10 +275,8 @@ from ansible_collections.reportops.grafana.plugins.module_utils._render import (
     RenderError,
     checked_render,
     dashboard_items,
-    file_sha256,
     pdf_pages,
     render_query,
-    sha256,
     unexpected_answer,
     with_time_ranges,
 )
@@ -292,20 +292,39 @@ def saved_report(client, plan):
     return client.get_report(report_id_by_name(plan["report"], client.list_reports()))
 
 
+class WriteError(Exception):
+    """A file operation that failed, with AnsibleModule's message."""
+
+
+@contextlib.contextmanager
+def failures_raised(module):
+    """AnsibleModule's file operations end the module with fail_json when they fail; here they raise WriteError
+    instead, so that the failure leaves through exit_module with the result so far."""
+    def raise_failure(msg, **dummy):
+        raise WriteError(msg)
+    module.fail_json = raise_failure
+    try:
+        yield
+    finally:
+        del module.fail_json
+
+
 def write_if_changed(module, dest, content, mode):
-    """Write `content` to `dest` through a temporary file in its folder, unless it holds it already; returns changed."""
-    changed = file_sha256(dest) != sha256(content)
-    if changed:
-        handle, temporary = tempfile.mkstemp(prefix=".%s." % os.path.basename(dest), dir=os.path.dirname(dest))
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(content)
-            module.atomic_move(temporary, dest)
-        finally:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
-    if mode is not None:
-        changed = module.set_mode_if_different(dest, mode, changed)
+    """Write `content` to `dest` through a temporary file in its folder, unless it holds it already; returns changed.
+    Raises WriteError."""
+    with failures_raised(module):
+        changed = module.sha256(dest) != hashlib.sha256(content).hexdigest()
+        if changed:
+            handle, temporary = tempfile.mkstemp(prefix=".%s." % os.path.basename(dest), dir=os.path.dirname(dest))
+            try:
+                with os.fdopen(handle, "wb") as stream:
+                    stream.write(content)
+                module.atomic_move(temporary, dest)
+            finally:
+                if os.path.exists(temporary):
+                    os.unlink(temporary)
+        if mode is not None:
+            changed = module.set_mode_if_different(dest, mode, changed)
     return changed
 
 
@@ -344,15 +363,18 @@ def render_to_file(module):
     if status == 204:
         return result, "Grafana rendered no CSV: none of the dashboards has a table panel (HTTP 204). Render format=pdf instead."
     expected = CONTENT_TYPES[plan["format"]]
-    if content_type.split(";")[0].strip().lower() != expected:
-        message, keep = unexpected_answer(plan["dest"], content, content_type, expected, len(items))
-        if keep:
-            write_if_changed(module, keep, content, None)
-        return dict(result, content_type=content_type, size=len(content)), message
-    result.update(size=len(content), sha256=sha256(content), content_type=expected)
-    if plan["format"] == "pdf":
-        result["pages"] = pdf_pages(content)
-    result["changed"] = write_if_changed(module, plan["dest"], content, plan["mode"])
+    try:
+        if content_type.split(";")[0].strip().lower() != expected:
+            message, keep = unexpected_answer(plan["dest"], content, content_type, expected, len(items))
+            if keep:
+                write_if_changed(module, keep, content, None)
+            return dict(result, content_type=content_type, size=len(content)), message
+        result.update(size=len(content), sha256=hashlib.sha256(content).hexdigest(), content_type=expected)
+        if plan["format"] == "pdf":
+            result["pages"] = pdf_pages(content)
+        result["changed"] = write_if_changed(module, plan["dest"], content, plan["mode"])
+    except WriteError as exc:
+        return result, str(exc)
     return result, None
 
 

@@ -28,7 +28,7 @@ extends_documentation_fragment:
   - reportops.grafana.connection
   - reportops.grafana.connection.ATTRIBUTES
   - reportops.grafana.ledger
-  - reportops.grafana.render_retries
+  - reportops.grafana.retries
   - reportops.grafana.history
 attributes:
   check_mode:
@@ -205,49 +205,36 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.reportops.grafana.plugins.module_utils._client import (
+    RETRY_ARGUMENT_SPEC,
     GrafanaClient,
     GrafanaError,
     exit_module,
     module_kwargs,
 )
-from ansible_collections.reportops.grafana.plugins.module_utils._history import HISTORY_ARGUMENT_SPEC, History
+from ansible_collections.reportops.grafana.plugins.module_utils._history import HISTORY_ARGUMENT_SPEC, module_history
 from ansible_collections.reportops.grafana.plugins.module_utils._delivery import (
     DELIVERY_ARGUMENT_SPEC,
     LEDGER_ARGUMENT_SPEC,
-    RENDER_RETRY_ARGUMENT_SPEC,
     Delivery,
     DeliveryError,
-    checked_render_retries,
-    checked_retries,
+    checked_retry_options,
     deliver,
     delivery_ledger,
     delivery_options,
+    unless_denied,
 )
 
 
 def checked_params(params):
     """The delivery the options describe, validated before any request by the model of every delivery."""
-    checked_retries(params["retries"])
-    checked_render_retries(params)
     return Delivery.of(delivery_options(params, named=False))
-
-
-def read_report(module, client, report_id):
-    """(the report, HTTP status) or (None, 403) with a warning when the credentials may not read it."""
-    try:
-        return client.get_report(report_id), 200
-    except GrafanaError as exc:
-        if exc.status != 403:
-            raise
-        module.warn("Could not read report %s to check it (%s); sending needs reports:send, reading needs reports:read."
-                    % (report_id, exc.grafana_message or "HTTP 403"))
-        return None, exc.status
 
 
 def send(module):
     """Validate, plan (read the report when needed), execute (deliver): (the result, or a failure's message)."""
     params = module.params
     try:
+        render_retries = checked_retry_options(params)
         delivery = checked_params(params)
     except DeliveryError as exc:
         return {}, str(exc)
@@ -255,20 +242,21 @@ def send(module):
                   recipients_source="emails" if delivery.recipients else "report", attempts=0)
     started = time.time()
     try:
-        client = GrafanaClient(module)
+        client = GrafanaClient(module, render_retries)
         ledger, scope = delivery_ledger(client, params, [delivery])
         report = None
         # Check mode proves that the report exists; a send to the saved recipients returns them.
         if module.check_mode or delivery.recipients is None:
-            report, result["status"] = read_report(module, client, delivery.report_id)
+            report = unless_denied(lambda: client.get_report(delivery.report_id), "read report %s to check it"
+                                   % delivery.report_id, "reading", module.warn)
+            result["status"] = 200 if report is not None else 403
     except GrafanaError as exc:
         result.update(exc.status_field(), elapsed=round(time.time() - started, 3))
         return result, exc.message
     if report is not None:
         result["report"] = report
-    history = History(client, params["history_job"], params["history_recipients"],
-                      module.warn) if params["history"] == "grafana" else None
-    outcome = deliver(client, ledger, scope, delivery, params["retries"], module.check_mode, report, module.warn, history)
+    outcome = deliver(client, ledger, scope, delivery, params["retries"], module.check_mode, report, module.warn,
+                      module_history(client, params, module.warn))
     result.update((name, outcome[name]) for name in
                   ("changed", "sent", "message", "recipients", "recipients_source", "attempts", "skipped_reason")
                   if name in outcome)
@@ -281,7 +269,7 @@ def send(module):
 def main():
     module = AnsibleModule(**module_kwargs(dict(
         report_id=dict(type="raw", required=True, aliases=["id"]),
-        **dict(DELIVERY_ARGUMENT_SPEC, **dict(LEDGER_ARGUMENT_SPEC, **dict(RENDER_RETRY_ARGUMENT_SPEC, **HISTORY_ARGUMENT_SPEC)))
+        **dict(DELIVERY_ARGUMENT_SPEC, **dict(LEDGER_ARGUMENT_SPEC, **dict(RETRY_ARGUMENT_SPEC, **HISTORY_ARGUMENT_SPEC)))
     )))
     exit_module(module, *send(module))
 

@@ -69,6 +69,8 @@ def test_send_request_shape(fetch, client):
     # fetch_url reads these from params: no redirects, our user agent.
     assert call["params"]["follow_redirects"] == "none"
     assert call["params"]["http_agent"] == _client.USER_AGENT
+    # The module's own params stay as the user gave them.
+    assert "http_agent" not in client.module._module.params  # pylint: disable=protected-access
 
 
 def test_use_emails_from_report_body(fetch, client):
@@ -302,3 +304,11 @@ def test_html_error_page_without_a_title_is_shown_as_text(fetch, client, body, e
     assert expected in error.message
     assert "<" not in error.message and ">" not in error.message
     assert error.may_have_acted and len(fetch.calls) == 1
+
+
+def test_one_report_id_by_name():
+    reports = [{"id": 3, "name": "Weekly"}, {"id": 4, "name": "Daily"}, {"id": 5, "name": "Daily"}]
+    assert _client.one_report_id("Weekly", reports, ValueError, "rename one.") == "3"
+    assert _client.one_report_id("Monthly", reports, ValueError, "rename one.") is None
+    with pytest.raises(ValueError, match=r"^report name 'Daily' matches 2 reports in this Grafana \(ids 4, 5\); rename one\.$"):
+        _client.one_report_id("Daily", reports, ValueError, "rename one.")

@@ -15,7 +15,7 @@ import pytest
 
 from ansible_collections.reportops.grafana.plugins.module_utils import _ledger
 from ansible_collections.reportops.grafana.plugins.module_utils._annotation_record import claim_text, delivery_tags
-from ansible_collections.reportops.grafana.plugins.module_utils._client import GrafanaClient, GrafanaError
+from ansible_collections.reportops.grafana.plugins.module_utils._client import NO_RENDER_RETRIES, GrafanaClient, GrafanaError
 from ansible_collections.reportops.grafana.plugins.module_utils._delivery import Delivery, deliver
 from ansible_collections.reportops.grafana.plugins.module_utils._delivery import parse_interval
 from ansible_collections.reportops.grafana.plugins.module_utils._ledger import (
@@ -289,9 +289,8 @@ class FakeGrafana:
     It stands in for GrafanaClient (its lease arithmetic is the client's own)."""
 
     longest_request = GrafanaClient.longest_request
-    # The client's settings that longest_request reads: no render retries here.
-    render_retries = 0
-    render_backoff = 0
+    # The client's setting that longest_request reads: no render retries here.
+    render_retries = NO_RENDER_RETRIES
 
     def __init__(self, timeout=60):
         self.timeout = timeout

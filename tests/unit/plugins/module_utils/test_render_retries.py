@@ -18,7 +18,7 @@ SENT = {"message": "Report was sent"}
 @pytest.fixture
 def client(make_client):
     client = make_client(url="https://grafana.example.com", token=TOKEN)
-    client.render_retries, client.render_backoff = 2, 10.0
+    client.render_retries = _client.RenderRetries(2, 10.0)
     return client
 
 
@@ -65,7 +65,7 @@ def test_a_timeout_after_a_render_failure_stops_the_retries(fetch, client):
 
 
 def test_no_render_retries(fetch, client):
-    client.render_retries = 0
+    client.render_retries = _client.NO_RENDER_RETRIES
     fetch.reply(500, RENDER_FAILED)
     with pytest.raises(GrafanaError) as raised:
         client.send_report("3", ["a@example.com"])
@@ -94,5 +94,5 @@ def test_backoff_schedule(backoff, retry, step):
 def test_the_longest_send_covers_every_render_retry_and_wait(client):
     # 120 s timeout: 3 render attempts, each with 1 transport retry (2 x 120 + 30), plus waits of at most 10 + 20.
     assert client.longest_request(1) == 3 * (2 * 120 + 30) + 30
-    client.render_retries = 0
+    client.render_retries = _client.NO_RENDER_RETRIES
     assert client.longest_request(1) == 2 * 120 + 30

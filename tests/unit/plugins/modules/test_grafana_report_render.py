@@ -95,3 +95,17 @@ def test_an_answer_of_another_type_says_its_type_and_size_and_is_kept(run_module
     assert outcome.failed and "Content-Type 'application/zip' (10 bytes), not application/pdf" in outcome.result["msg"]
     assert "kept as %s.zip" % dest in outcome.result["msg"] and "pdf_combine_one_file" not in outcome.result["msg"]
     assert os.path.exists(dest + ".zip") and not os.path.exists(dest)
+
+
+def test_a_failing_move_leaves_through_the_one_exit_with_the_result(run_module, fetch, tmp_path, monkeypatch):
+    from ansible.module_utils import basic
+
+    def atomic_move(self, src, dest, unsafe_writes=False, keep_dest_attrs=True):
+        self.fail_json(msg="Could not replace file: %s to %s" % (src, dest))
+
+    monkeypatch.setattr(basic.AnsibleModule, "atomic_move", atomic_move)
+    fetch.reply(200, DASHBOARD).reply(200, PDF, headers={"Content-Type": "application/pdf"})
+    outcome = run_module(main, dict(BASE, dashboards=[{"uid": "slo"}], dest=str(tmp_path / "r.pdf")))
+    assert outcome.failed and outcome.result["msg"].startswith("Could not replace file")
+    assert outcome.result["status"] == 200 and outcome.result["size"] == len(PDF) and not outcome.result["changed"]
+    assert os.listdir(str(tmp_path)) == []

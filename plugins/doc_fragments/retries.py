@@ -6,10 +6,18 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # The retries of failed renders of the modules that send; the argument spec that matches them is
-    # _delivery.RENDER_RETRY_ARGUMENT_SPEC.
+    # The retry options of the modules that send, beside the connection's; the argument spec that matches them is
+    # _client.RETRY_ARGUMENT_SPEC.
     DOCUMENTATION = r"""
 options:
+  retries:
+    description:
+      - How many times to repeat the send when Grafana provably did not act on it, that is when no connection could be
+        made or Grafana answered 429 or 503 (honouring C(Retry-After), at most 30 seconds).
+      - A timeout, a dropped connection, 500, 502 or 504 are never retried by this option, because Grafana may have sent
+        the report; O(render_retries) repeats a send that Grafana itself reports as failed.
+    type: int
+    default: 2
   render_retries:
     description:
       - How many times to send a report again when Grafana itself reports the send as failed, that is when it answers
