@@ -21,6 +21,8 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.six.moves.urllib.parse import quote, urlencode, urlsplit
 from ansible.module_utils.urls import fetch_url
 
+# galaxy.yml's version, for the user agent: only module_utils travel with a module to its target, so it is copied
+# here (as amazon.aws does with AMAZON_AWS_COLLECTION_VERSION); test_client.py fails when the two differ.
 COLLECTION_VERSION = "0.2.0"
 USER_AGENT = "reportops.grafana/%s" % COLLECTION_VERSION
 
