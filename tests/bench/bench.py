@@ -326,7 +326,7 @@ def main():
         "# Benchmarks",
         "",
         "Written by `make bench` (tests/bench/bench.py%s) on %s, with %s." % (
-            "".join(" " + arg for arg in sys.argv[1:] if arg != args.output), time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), core),
+            "".join(" " + arg for arg in sys.argv[1:] if arg not in ("--output", args.output)), time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), core),
         "",
         "Machine: %s." % machine(),
         "",
