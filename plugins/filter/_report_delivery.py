@@ -26,7 +26,9 @@ from ansible_collections.reportops.grafana.plugins.module_utils._client import (
 from ansible_collections.reportops.grafana.plugins.module_utils._history import delivery_identity
 from ansible_collections.reportops.grafana.plugins.plugin_utils._cron import parse_cron
 from ansible_collections.reportops.grafana.plugins.plugin_utils._role_deliveries import (
+    checked_once,
     checked_role_deliveries,
+    planned_from,
     present,
     raise_problems,
     selected_deliveries,
@@ -56,9 +58,10 @@ _UNSAFE_VALUE = re.compile(r"[\"\\%$\n]")
 _ERROR_PREFIX = re.compile(r"^.*?(?=Invalid report_delivery_)", re.DOTALL)
 
 
-def report_delivery_plan(deliveries, environments, only=None):
-    """The deliveries this environment sends, as grafana_report_deliver's `deliveries`: their checked options."""
-    return [delivery for options, delivery in selected_deliveries(deliveries, environments, only)]
+def report_delivery_plan(deliveries, environments, only=None, checked=None):
+    """The deliveries this environment sends, as grafana_report_deliver's `deliveries`: their checked options; with
+    `checked` (report_delivery_checked of the same deliveries and `only`), without checking them again."""
+    return planned_from(checked, deliveries, environments, only)
 
 
 def _run_line(host, run):
@@ -345,6 +348,7 @@ class FilterModule(object):
 
     def filters(self):
         return {
+            "_report_delivery_checked": checked_once,
             "_report_delivery_plan": report_delivery_plan,
             "_report_delivery_summary": report_delivery_summary,
             "_report_delivery_stats": report_delivery_stats,

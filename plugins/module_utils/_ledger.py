@@ -18,7 +18,6 @@ import os
 import socket
 import tempfile
 import time
-import uuid
 
 from ansible_collections.reportops.grafana.plugins.module_utils._annotation_record import (
     CLAIM_TAG,
@@ -421,7 +420,10 @@ class GrafanaLedger:
         # The host's lock and copy of records are keyed by delivery and Grafana: one delivery key sent to
         # dev, staging and prod from one host is three deliveries there, as it is in the three Grafanas.
         self.local_scope = local_scope
-        self.runner = runner or "%s/%d/%s" % (socket.gethostname(), os.getpid(), uuid.uuid4().hex[:8])
+        if not runner:
+            import uuid  # pylint: disable=import-outside-toplevel  # only to name a runner
+            runner = "%s/%d/%s" % (socket.gethostname(), os.getpid(), uuid.uuid4().hex[:8])
+        self.runner = runner
 
     def prepare(self):
         self.lock_ledger.prepare()

@@ -13,6 +13,7 @@ import json
 import math
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -29,6 +30,14 @@ FAN_OUT_GOAL = 0.20
 # Seconds one wave of runners may take before the benchmark gives up (a 6 s render, ledger listings, start-up).
 WAVE_TIMEOUT = 300
 SCALE_GOALS = {10: 3, 50: 8}
+# Goals of issue 27: role wall / (the `debug` play over the same inventory and forks + the render floor), and the
+# controller's CPU (all processes) per environment.
+FLEET_GOALS = {10: 1.5, 30: 2.0}
+CPU_PER_ENVIRONMENT_GOAL = 0.3
+# Modules whose import is compared with what ansible.builtin.uri imports (basic and urls), in a fresh Python each.
+IMPORTS = (("ansible.builtin.uri's module_utils (basic, urls)", "import ansible.module_utils.basic, ansible.module_utils.urls"),
+           ("grafana_report_send", "import ansible_collections.reportops.grafana.plugins.modules.grafana_report_send"),
+           ("grafana_report_deliver", "import ansible_collections.reportops.grafana.plugins.modules.grafana_report_deliver"))
 
 
 class Simulator:
@@ -74,6 +83,7 @@ class Bench:
         self.work = work
         self.repeat = repeat
         self.simulators = []
+        self.cpu = 0.0
         collections = os.path.join(work, "collections", "ansible_collections", "reportops")
         os.makedirs(collections)
         os.symlink(ROOT, os.path.join(collections, "grafana"))
@@ -92,19 +102,22 @@ class Bench:
             simulator.stop()
 
     def timed(self, command, extra_env=None):
-        """Seconds the command took; it must succeed."""
+        """Seconds the command took; it must succeed. self.cpu: the CPU seconds of it and every process it waited for."""
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         done = subprocess.run(command, env=dict(self.env, **(extra_env or {})), capture_output=True, text=True, cwd=self.work,
                               check=False)
         elapsed = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
         if done.returncode != 0:
             raise RuntimeError("%s failed:\n%s\n%s" % (" ".join(command[:3]), done.stdout[-3000:], done.stderr[-3000:]))
         return elapsed
 
-    def median_pair(self, first, second):
+    def median_pair(self, first, second, repeat=None):
         """Median seconds of two commands, run alternately so drift affects both alike."""
         timings = ([], [])
-        for dummy in range(self.repeat):
+        for dummy in range(repeat or self.repeat):
             timings[0].append(self.timed(first))
             timings[1].append(self.timed(second))
         return statistics.median(timings[0]), statistics.median(timings[1])
@@ -117,7 +130,7 @@ class Bench:
 
     # -- per call ---------------------------------------------------------------------------
 
-    def per_call(self):
+    def per_call(self, book_repeat=None):
         sim = self.simulator("per-call", 0.0)
         module = [os.path.join(self.bin, "ansible"), "localhost", "-m", "reportops.grafana.grafana_report_send",
                   "-a", "url=%s report_id=1 emails=%s" % (sim.url, EMAILS)]
@@ -132,9 +145,9 @@ class Bench:
                      "tasks": [dict(task, name="send %d" % number) for number in range(tasks)]}]
             playbooks.append([os.path.join(self.bin, "ansible-playbook"), "-i", "localhost,", "-c", "local",
                               self.write("per-call-%s.yml" % kind, json.dumps(play))])
-        playbook = self.median_pair(*playbooks)
+        playbook = self.median_pair(*playbooks, repeat=book_repeat)
         sends = sim.stats()["by_route"].get("POST /api/reports/email", 0)
-        expected = 2 * self.repeat * (1 + tasks)  # module and uri alike
+        expected = 2 * (self.repeat + (book_repeat or self.repeat) * tasks)  # module and uri alike
         if sends != expected:
             raise RuntimeError("per call: %d sends reached the simulator, expected %d" % (sends, expected))
         return adhoc, playbook
@@ -143,6 +156,16 @@ class Bench:
     def _uri_args(url):
         return {"url": url + "/api/reports/email", "method": "POST", "body_format": "json",
                 "body": {"id": "1", "emails": EMAILS}, "headers": {"Authorization": "Bearer " + TOKEN}, "timeout": 120}
+
+    def imports(self, runs=9):
+        """(name, the least CPU ms of `runs` imports, each in a fresh Python) for each of IMPORTS."""
+        rows = []
+        for name, statement in IMPORTS:
+            code = "import time; started = time.process_time(); %s; print(time.process_time() - started)" % statement
+            times = [float(subprocess.run([self.python, "-c", code], env=dict(self.env, PYTHONPATH=os.path.join(self.work, "collections")),
+                                          capture_output=True, text=True, check=True).stdout) for dummy in range(runs)]
+            rows.append((name, min(times) * 1000))
+        return rows
 
     # -- fan-out and scale (the role) ---------------------------------------------------------
 
@@ -247,8 +270,11 @@ class Bench:
             floor = math.ceil(per_env / float(limit)) * render
             peak = max(sim.stats()["max_concurrent_renders"] for sim in simulators)
             # Ansible's own floor on this controller: one ping per environment, same inventory and forks.
+            cpu = self.cpu
             ping = self.timed([os.path.join(self.bin, "ansible"), "all", "-i", inventory, "-f", str(count), "-m", "ansible.builtin.ping"])
-            rows.append((count, count * per_env, wall, floor, peak, ping))
+            # Controller-only: the cost of one task per environment that never leaves the controller.
+            debug = self.timed([os.path.join(self.bin, "ansible"), "all", "-i", inventory, "-f", str(count), "-m", "ansible.builtin.debug"])
+            rows.append((count, count * per_env, wall, floor, peak, ping, debug, cpu))
             for sim in simulators:
                 sim.stop()
         return rows
@@ -267,8 +293,9 @@ def machine():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--venv", required=True, help="virtualenv with ansible-core")
-    parser.add_argument("--repeat", type=int, default=5, help="runs per per-call measurement (median)")
-    parser.add_argument("--scale", default="1,10,50", help="environment counts for the scale table")
+    parser.add_argument("--repeat", type=int, default=8, help="runs per per-call measurement (median)")
+    parser.add_argument("--book-repeat", type=int, help="runs of the playbook of 50 send tasks (median; default --repeat)")
+    parser.add_argument("--scale", default="1,10,30,50", help="environment counts for the scale table")
     parser.add_argument("--output", default=os.path.join(ROOT, "docs", "benchmarks.md"))
     parser.add_argument("--listings", type=int, metavar="ROUNDS",
                         help="only the exactly-once scenario on both annotation listings, ROUNDS times each;"
@@ -281,8 +308,11 @@ def main():
     with tempfile.TemporaryDirectory(prefix="reportops-bench-") as work:
         bench = Bench(args.venv, work, args.repeat)
         try:
+            load = os.getloadavg()
+            print("imports...", flush=True)
+            imports = bench.imports()
             print("per call...", flush=True)
-            (adhoc_module, adhoc_uri), (book_module, book_uri) = bench.per_call()
+            (adhoc_module, adhoc_uri), (book_module, book_uri) = bench.per_call(args.book_repeat)
             print("fan-out...", flush=True)
             role, serial, render = bench.fan_out()
             print("exactly once...", flush=True)
@@ -291,19 +321,34 @@ def main():
             scale = bench.scale([int(count) for count in args.scale.split(",")])
         finally:
             bench.close()
+        load_after = os.getloadavg()
     lines = [
         "# Benchmarks",
         "",
-        "Written by `make bench` (tests/bench/bench.py) on %s, with %s." % (time.strftime("%Y-%m-%d"), core),
+        "Written by `make bench` (tests/bench/bench.py%s) on %s, with %s." % (
+            "".join(" " + arg for arg in sys.argv[1:] if arg not in ("--output", args.output)), time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), core),
         "",
         "Machine: %s." % machine(),
         "",
         "Every ratio compares two timings of the same run against the bundled simulator on loopback;",
         "the absolute seconds are this machine's and only show the scale.",
         "",
+        "Load average (1, 5, 15 min) at the start: %.2f %.2f %.2f; at the end: %.2f %.2f %.2f. Other test runs may have"
+        " shared the cores: figures of a busy machine vary by 10-30%%." % (load + load_after),
+        "",
+        "## Imports: what a module run imports, against what ansible.builtin.uri imports",
+        "",
+        "CPU of the imports alone, in a fresh Python each (.pyc compiled), the least of 9; `python -X importtime` names"
+        " each module's share.",
+        "",
+        "| imports | CPU (ms) | / uri's |",
+        "| --- | --- | --- |",
+    ] + ["| %s | %.0f | %.2f |" % (name, cpu, cpu / imports[0][1]) for name, cpu in imports] + [
+        "",
         "## Per call: grafana_report_send vs the same POST through ansible.builtin.uri",
         "",
-        "Render time 0 s, so the figures are Ansible's and the module's own cost. Median of %d runs each, alternated." % args.repeat,
+        "Render time 0 s, so the figures are Ansible's and the module's own cost. Median of %d runs each (the playbook: %d),"
+        " alternated." % (args.repeat, args.book_repeat or args.repeat),
         "",
         "| case | module (s) | uri (s) | ratio | goal |",
         "| --- | --- | --- | --- | --- |",
@@ -323,14 +368,19 @@ def main():
         "",
         "Floor: the longest environment's render queue, ceil(8 / 4) x 1 s. Forks = the number of environments.",
         "",
-        "The last column is Ansible alone on this controller: `ansible all -m ping` over the same inventory and forks.",
+        "Ansible alone on this controller, over the same inventory and forks: `ansible all -m ping` (a module run per",
+        "environment) and `ansible all -m debug` (controller only). CPU: the controller's, every process of the role's run",
+        "(the simulators excluded).",
         "",
-        "| environments | forks | sends | wall (s) | floor (s) | wall / floor | goal | peak concurrent renders per Grafana | ping (s) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| environments | forks | sends | wall (s) | floor (s) | wall / floor | goal | peak concurrent renders per Grafana"
+        " | ping (s) | debug (s) | wall / (debug + floor) | goal | CPU per environment (s) | goal |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    lines += ["| %d | %d | %d | %.2f | %.2f | %.1f | %s | %d | %.2f |" % (
-        count, count, sends, wall, floor, wall / floor, _scale_goal(count, wall / floor), peak, ping)
-        for count, sends, wall, floor, peak, ping in scale]
+    lines += ["| %d | %d | %d | %.2f | %.2f | %.1f | %s | %d | %.2f | %.2f | %.2f | %s | %.2f | <= %.1f %s |" % (
+        count, count, sends, wall, floor, wall / floor, _scale_goal(count, wall / floor), peak, ping, debug,
+        wall / (debug + floor), _fleet_goal(count, wall / (debug + floor)), cpu / count, CPU_PER_ENVIRONMENT_GOAL,
+        _verdict(cpu / count <= CPU_PER_ENVIRONMENT_GOAL))
+        for count, sends, wall, floor, peak, ping, debug, cpu in scale]
     lines += [
         "",
         "## Exactly once: %d runners that share no file start one delivery together" % once[0][1],
@@ -436,7 +486,7 @@ def _readings(adhoc_ratio, book_ratio, fan_out_ratio, scale):
             " threads, so the renders overlap; what remains above one render time is Ansible's own start-up and its"
             " per-task cost (the playbook, the module run, the summary), Python processes on this machine's cores." % (
                 fan_out_ratio - FAN_OUT_GOAL, fan_out_ratio, FAN_OUT_GOAL))
-    for count, sends, wall, floor, peak, ping in scale:
+    for count, sends, wall, floor, peak, ping, debug, cpu in scale:
         goal = SCALE_GOALS.get(count)
         if goal is None:
             continue
@@ -447,11 +497,17 @@ def _readings(adhoc_ratio, book_ratio, fan_out_ratio, scale):
                 "- Scale, %d environments: missed by %.1f (%.1f x the floor against %d). Grafana's render limit is not"
                 " the bottleneck (peak concurrent renders per Grafana: %d, the most allowed); the controller's %d cores"
                 " are. Ansible alone, one ping per environment, already takes %.1f s (%.1f x the floor) here; the rest"
-                " is one module process per environment and its %d HTTP requests, each of which builds a TLS context in"
-                " ansible.module_utils.urls even for http. More controller cores, or fewer environments per controller,"
-                " close it." % (count, wall / floor - goal, wall / floor, goal, peak, os.cpu_count(), ping, ping / floor,
-                                sends // count + 1))
+                " is one module process per environment (AnsiballZ, a Python start, the imports above) and its %d HTTP"
+                " requests (one TLS context per Grafana and run since issue 27). One module run for the environments"
+                " of a play (issue 27's fleet run, not built yet), more controller cores, or fewer environments per"
+                " controller, close it." % (count, wall / floor - goal, wall / floor, goal, peak, os.cpu_count(), ping, ping / floor,
+                                            sends // count + 1))
     return readings
+
+
+def _fleet_goal(count, ratio):
+    goal = FLEET_GOALS.get(count)
+    return "<= %.1f %s" % (goal, _verdict(ratio <= goal)) if goal else "-"
 
 
 def _scale_goal(count, ratio):

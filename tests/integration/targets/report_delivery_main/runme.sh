@@ -23,6 +23,8 @@ equals "prod outbox" "$(sim prod outbox)" "10 capacity@example.com,ops@example.c
 9 lead@example.com,sre-prod@example.com
 9 oncall@example.com"
 no_secrets "$work/ledger.json"
+# Without report_delivery_archive_dir, no archive task is even listed (one include, skipped once per environment).
+if grep -q "Plan the files of this run" "$output"; then fail "archive tasks ran without an archive"; fi
 
 echo "== deliver again: the ledger skips every delivery"
 run "re-deliver" "${deliver[@]}"
@@ -87,6 +89,14 @@ run_failing "invalid deliveries" "${deliver[@]}" --limit dev \
 contains "the hour field (2nd) has 25, outside 0-23"
 contains "report: set exactly one of report (a report name) and report_id"
 contains "delivery 'bad name': name must be 1 to 64 letters"
+
+echo "== invalid deliveries, checked once for the run, fail every environment in the recap"
+run_failing "invalid deliveries everywhere" "${deliver[@]}" \
+    -e '{"report_delivery_deliveries": [{"name": "bad name", "report_id": 1, "emails": "a@example.com"}]}'
+for env in dev staging prod; do
+    grep -Eq "^$env +: .*failed=1" "$output" || fail "$env is not failed in the recap"
+    contains "$env: nothing sent | FAILED: Invalid report_delivery_deliveries: delivery 'bad name': name must be 1 to 64 letters"
+done
 
 echo "== at most report_delivery_concurrency sends at once per environment"
 sim dev reset

@@ -10,6 +10,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.reportops.grafana.plugins.filter._report_delivery import (
     FilterModule,
+    checked_once,
     report_delivery_hosts,
     report_delivery_inventory,
     report_delivery_jobs,
@@ -38,7 +39,7 @@ class HostVars(dict):
 
 def test_filter_names():
     assert sorted(FilterModule().filters()) == sorted([
-        "_report_delivery_plan", "_report_delivery_summary", "_report_delivery_stats", "_report_delivery_hosts",
+        "_report_delivery_checked", "_report_delivery_plan", "_report_delivery_summary", "_report_delivery_stats", "_report_delivery_hosts",
         "_report_delivery_inventory", "_report_delivery_jobs", "_report_delivery_history",
         "_report_delivery_preflight"])
 
@@ -66,6 +67,36 @@ def test_plan_checks_every_delivery_not_only_this_environments():
     deliveries = DELIVERIES + [{"name": "elsewhere", "report_id": 1, "emails": "bad", "environments": ["qa"]}]
     with pytest.raises(AnsibleFilterError, match=r"^Invalid report_delivery_deliveries: delivery 'elsewhere': emails has 1 invalid"):
         report_delivery_plan(deliveries, ["dev"])
+
+
+@pytest.mark.parametrize("only", [None, "capacity,prod-only", ["weekly-slo"]])
+@pytest.mark.parametrize("environments", [["dev", "grafana_environments"], ["prod", "production"], ["qa"]])
+def test_plan_from_the_runs_check_is_the_plan_checked_again(only, environments):
+    checked = checked_once(DELIVERIES, only)
+    assert report_delivery_plan(DELIVERIES, environments, only, checked) == report_delivery_plan(DELIVERIES, environments, only)
+
+
+def test_plan_takes_the_runs_check_without_checking_again():
+    checked = checked_once(DELIVERIES)
+    # Proof that nothing is checked again: a delivery changed inside the run's check comes out as it is.
+    checked["deliveries"][0]["delivery"] = {"name": "as-checked"}
+    assert [d["name"] for d in report_delivery_plan(DELIVERIES, ["dev"], None, checked)] == ["as-checked", "capacity"]
+
+
+@pytest.mark.parametrize("deliveries, only", [(DELIVERIES[:2], None), (DELIVERIES, "capacity")])
+def test_plan_of_other_deliveries_checks_them_itself(deliveries, only):
+    # An environment whose deliveries (or `only`) differ from those of the run's check has its own check.
+    checked = checked_once(DELIVERIES)
+    assert report_delivery_plan(deliveries, ["prod"], only, checked) == report_delivery_plan(deliveries, ["prod"], only)
+
+
+def test_runs_check_of_invalid_deliveries_fails_each_environment():
+    deliveries = DELIVERIES + [{"name": "elsewhere", "report_id": 1, "emails": "bad", "environments": ["qa"]}]
+    checked = checked_once(deliveries)
+    assert sorted(checked) == ["error", "key"]
+    for environment in ("dev", "prod"):
+        with pytest.raises(AnsibleFilterError, match=r"^Invalid report_delivery_deliveries: delivery 'elsewhere': emails has 1 invalid"):
+            report_delivery_plan(deliveries, [environment], None, checked)
 
 
 @pytest.mark.parametrize("only, expected", [

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import ssl
 
 import pytest
 
@@ -312,3 +313,28 @@ def test_one_report_id_by_name():
     assert _client.one_report_id("Monthly", reports, ValueError, "rename one.") is None
     with pytest.raises(ValueError, match=r"^report name 'Daily' matches 2 reports in this Grafana \(ids 4, 5\); rename one\.$"):
         _client.one_report_id("Daily", reports, ValueError, "rename one.")
+
+
+def test_one_ssl_context_per_tls_settings(monkeypatch):
+    from ansible.module_utils import urls
+    monkeypatch.setattr(urls, "make_context", urls.make_context)  # restored after the test
+    original = urls.make_context
+    _client.share_ssl_contexts()
+    _client.share_ssl_contexts()  # a second client does not wrap it again
+    assert urls.make_context is not original and urls.make_context.reportops_shared
+    first = urls.make_context(cafile=None, cadata=None, ciphers=None, validate_certs=True, client_cert=None, client_key=None)
+    again = urls.make_context(cafile=None, cadata=None, ciphers=None, validate_certs=True, client_cert=None, client_key=None)
+    assert again is first
+    unverified = urls.make_context(cafile=None, cadata=None, ciphers=None, validate_certs=False, client_cert=None, client_key=None)
+    assert unverified is not first and unverified.verify_mode == 0  # ssl.CERT_NONE
+    assert urls.make_context(cafile=None, cadata=None, ciphers=["ECDHE+AESGCM"], validate_certs=True) is not first
+    # get_ca_certs gives CA certificates as a bytearray (DER): equal data, one context, built once.
+    cafile = ssl.get_default_verify_paths().cafile
+    if not cafile:
+        pytest.skip("no CA bundle on this machine")
+    with open(cafile) as bundle:
+        pem = bundle.read()
+    der = ssl.PEM_cert_to_DER_cert(pem[:pem.index("-----END CERTIFICATE-----") + 25])
+    with_data = urls.make_context(cafile=None, cadata=bytearray(der), validate_certs=True, ciphers=None)
+    assert with_data is not first
+    assert urls.make_context(cafile=None, cadata=bytearray(der), validate_certs=True, ciphers=None) is with_data
