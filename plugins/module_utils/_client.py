@@ -13,11 +13,7 @@ import random
 import re
 import threading
 import time
-<<<<<<< HEAD
 from collections import namedtuple
-from html import unescape as _html_unescape
-=======
->>>>>>> issue-27
 
 from ansible.module_utils import urls
 from ansible.module_utils.basic import env_fallback
