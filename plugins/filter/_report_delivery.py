@@ -85,9 +85,53 @@ def run_error(run):
     return _ERROR_PREFIX.sub("", str(run.get("msg") or "the delivery task failed"), count=1)
 
 
+def report_delivery_environment(deliveries, host, group_names, only, checked, connection, options, fleet):
+    """What one environment sends in this run and how: {fleet, options, environment (its connection, name and
+    deliveries, as grafana_report_fleet's environments take them), error}. Never raises: an environment whose
+    deliveries are wrong gets `error` and fails alone, with that message."""
+    try:
+        planned = report_delivery_plan(deliveries, [host] + list(group_names or []), only, checked)
+    except AnsibleFilterError as exc:
+        return dict(fleet=False, options=options, environment=dict(name=host), error=str(exc))
+    return dict(fleet=bool(fleet), options=options, environment=dict(connection, name=host, deliveries=planned), error="")
+
+
+def report_delivery_fleet(hosts, hostvars):
+    """The environments sent together in one grafana_report_fleet run: those on the controller (`fleet` in their
+    report_delivery_environment) whose run options equal the first one's; the others run on their own.
+    {hosts, options}: the names only, never a connection (this is shown in the output)."""
+    members, options = [], None
+    for host in hosts:
+        planned = hostvars[host].get("_report_delivery_environment") or {}
+        if not planned.get("fleet"):
+            continue
+        if options is None:
+            options = planned["options"]
+        if planned["options"] == options:
+            members.append(host)
+    return dict(hosts=members, options=options or {})
+
+
+def report_delivery_run(host, hostvars):
+    """An environment's result in this run, or None if it never ran: why its deliveries were refused, its part of
+    the fleet's run, or its own grafana_report_deliver run's."""
+    variables = hostvars[host]
+    planned = variables.get("_report_delivery_environment") or {}
+    if planned.get("error"):
+        return dict(failed=True, changed=False, msg=planned["error"])
+    if host not in (variables.get("_report_delivery_fleet_plan") or {}).get("hosts", []):
+        return variables.get("_report_delivery_run")
+    fleet = variables.get("_report_delivery_fleet") or {}
+    for result in fleet.get("environments") or []:
+        if result.get("name") == host:
+            return result
+    # The run failed as a whole (its options were wrong, or it did not finish): each of its environments fails.
+    return dict(failed=True, changed=False, msg=fleet.get("msg") or "the run of the environments on this controller did not finish")
+
+
 def _runs(hosts, hostvars):
-    """(host, its registered grafana_report_deliver result, or None if it never ran) for each host."""
-    return [(host, hostvars[host].get("_report_delivery_run")) for host in hosts]
+    """(host, its result in this run, or None if it never ran) for each host."""
+    return [(host, report_delivery_run(host, hostvars)) for host in hosts]
 
 
 def report_delivery_summary(hosts, hostvars):
@@ -350,6 +394,9 @@ class FilterModule(object):
         return {
             "_report_delivery_checked": checked_once,
             "_report_delivery_plan": report_delivery_plan,
+            "_report_delivery_environment": report_delivery_environment,
+            "_report_delivery_fleet": report_delivery_fleet,
+            "_report_delivery_run": report_delivery_run,
             "_report_delivery_summary": report_delivery_summary,
             "_report_delivery_stats": report_delivery_stats,
             "_report_delivery_hosts": report_delivery_hosts,

@@ -126,13 +126,22 @@ RenderRetries = namedtuple("RenderRetries", "times backoff")
 NO_RENDER_RETRIES = RenderRetries(0, 0)
 
 
-class _FetchModule:
-    """The module as fetch_url sees it: the module itself, but with its own copy of params, because fetch_url takes
-    the user agent, the redirect policy and basic auth from module.params, not from its arguments."""
+class ModuleView:
+    """The module as one client sees it: the module itself, but with its own copy of params (fetch_url takes the user
+    agent, the redirect policy and basic auth from module.params, not from its arguments; a fleet's environment has
+    its own connection), warnings that name the environment, and no exit: fetch_url calls fail_json for a URL it
+    cannot open, which in a thread of a run with several deliveries must fail that request, not end the process."""
 
-    def __init__(self, module, params):
+    def __init__(self, module, params, warning_prefix=""):
         self._module = module
         self.params = params
+        self.warning_prefix = warning_prefix
+
+    def warn(self, warning):
+        self._module.warn(self.warning_prefix + warning)
+
+    def fail_json(self, msg, **dummy):
+        raise GrafanaError(msg)
 
     def __getattr__(self, name):
         return getattr(self._module, name)
@@ -309,7 +318,7 @@ class GrafanaClient:
             module.warn("validate_certs is false: the TLS certificate of %s is not verified." % self.base_url)
         # API calls never follow a redirect (a POST must not be replayed elsewhere), and basic credentials are sent
         # at once because Grafana answers 401 without a challenge.
-        self.module = _FetchModule(module, dict(params, http_agent=USER_AGENT, follow_redirects="none", force_basic_auth=True))
+        self.module = ModuleView(module, dict(params, http_agent=USER_AGENT, follow_redirects="none", force_basic_auth=True))
         self.timeout = params["timeout"]
         self.headers = {"Accept": "application/json"}
         if params["token"]:

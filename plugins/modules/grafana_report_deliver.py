@@ -123,79 +123,12 @@ deliveries:
       sample: 2.41
 """
 
-import time
-from concurrent.futures import ThreadPoolExecutor
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.reportops.grafana.plugins.module_utils._client import (
-    RETRY_ARGUMENT_SPEC,
-    GrafanaClient,
-    GrafanaError,
-    exit_module,
-    module_kwargs,
-)
-from ansible_collections.reportops.grafana.plugins.module_utils._history import HISTORY_ARGUMENT_SPEC, module_history
-from ansible_collections.reportops.grafana.plugins.module_utils._delivery import (
-    DELIVERIES_SUBOPTIONS,
-    LEDGER_ARGUMENT_SPEC,
-    DeliveryError,
-    checked_retry_options,
-    deliver,
-    delivery_ledger,
-    module_deliveries,
-    planned,
-    unless_denied,
-)
-
-DELIVERY_RESULT_FIELDS = ("name", "report", "report_id", "outcome", "message", "recipients", "attempts", "elapsed")
-
-
-def checked_params(params):
-    """The deliveries, validated before any request."""
-    if params["concurrency"] < 1:
-        raise DeliveryError("concurrency must be at least 1, got %d." % params["concurrency"])
-    return module_deliveries(params["deliveries"])
-
-
-def listed_reports(module, client, deliveries):
-    """Reports by id (one listing), or None when no listing is needed or it was denied where it is optional."""
-    needs_names = any(delivery.report is not None for delivery in deliveries)
-    if not (needs_names or module.check_mode or any(delivery.recipients is None for delivery in deliveries)):
-        return None
-    if needs_names:
-        return client.list_reports()
-    return unless_denied(client.list_reports, "list the reports to check them", "listing", module.warn)
-
-
-def deliver_all(module):
-    """Validate, plan (one listing resolves names and proves the reports exist), execute (in threads):
-    (the result, or a failure's message)."""
-    params = module.params
-    try:
-        render_retries = checked_retry_options(params)
-        deliveries = checked_params(params)
-    except DeliveryError as exc:
-        return {}, str(exc)
-    started = time.time()
-    try:
-        client = GrafanaClient(module, render_retries)
-        ledger, scope = delivery_ledger(client, params, deliveries)
-        plan = planned(deliveries, listed_reports(module, client, deliveries))
-    except (DeliveryError, GrafanaError) as exc:
-        return dict(elapsed=round(time.time() - started, 3)), "Nothing was sent: %s" % getattr(exc, "message", exc)
-    history = module_history(client, params, module.warn)
-    with ThreadPoolExecutor(max_workers=min(params["concurrency"], len(plan) or 1)) as pool:
-        outcomes = list(pool.map(lambda item: deliver(client, ledger, scope, item[0], params["retries"], module.check_mode,
-                                                      item[1], module.warn, history), plan))
-    records = [dict((field, outcome.get(field)) for field in DELIVERY_RESULT_FIELDS) for outcome in outcomes]
-    result = dict(changed=any(outcome["changed"] for outcome in outcomes), deliveries=records,
-                  elapsed=round(time.time() - started, 3))
-    failed = [record for record in records if record["outcome"] == "failed"]
-    if failed:
-        return result, "%d of %d deliveries failed: %s" % (len(failed), len(records), " ".join(
-            "%s: %s" % (record["name"], record["message"]) for record in failed))
-    return result, None
+from ansible_collections.reportops.grafana.plugins.module_utils._client import RETRY_ARGUMENT_SPEC, exit_module, module_kwargs
+from ansible_collections.reportops.grafana.plugins.module_utils._history import HISTORY_ARGUMENT_SPEC
+from ansible_collections.reportops.grafana.plugins.module_utils._delivery import DELIVERIES_SUBOPTIONS, LEDGER_ARGUMENT_SPEC
+from ansible_collections.reportops.grafana.plugins.module_utils._fleet import EnvironmentRun, run_environments
 
 
 def main():
@@ -204,7 +137,10 @@ def main():
         concurrency=dict(type="int", default=4),
         **dict(LEDGER_ARGUMENT_SPEC, **dict(RETRY_ARGUMENT_SPEC, **HISTORY_ARGUMENT_SPEC))
     )))
-    exit_module(module, *deliver_all(module))
+    # One Grafana is a fleet of one: the same checks, plan and threads as grafana_report_fleet's environments.
+    run = EnvironmentRun(module, module.params)
+    run_environments([run], total=max(module.params["concurrency"], 1))
+    exit_module(module, *run.outcome())
 
 
 if __name__ == "__main__":
