@@ -25,6 +25,9 @@ equals "prod outbox" "$(sim prod outbox)" "10 capacity@example.com,ops@example.c
 no_secrets "$work/ledger.json"
 # Without report_delivery_archive_dir, no archive task is even listed (one include, skipped once per environment).
 if grep -q "Plan the files of this run" "$output"; then fail "archive tasks ran without an archive"; fi
+# The three environments are on this controller: one grafana_report_fleet run sent them all.
+equals "fleet module runs" "$(module_runs grafana_report_fleet)" 1
+equals "per-environment module runs" "$(module_runs grafana_report_deliver)" 0
 
 echo "== deliver again: the ledger skips every delivery"
 run "re-deliver" "${deliver[@]}"
@@ -110,6 +113,29 @@ run "default concurrency" "${deliver[@]}" --limit dev -e @files/deliveries-many.
 contains '"dev: 6 sent"'
 peak="$(sim dev peak)"
 [ "$peak" -le 4 ] || fail "dev peak renders with the default concurrency: $peak, expected at most 4"
+
+echo "== an environment reached through another connection runs on its own; the others together"
+for env in dev staging prod; do sim $env reset; done
+printf 'all:\n  hosts:\n    prod:\n      ansible_connection: reportops_jump\n' >"$work/jump.yml"
+jump=(ansible-playbook -i "$work/inventory" -i "$work/jump.yml" reportops.grafana.deliver -vvv
+      -e "report_delivery_ledger_path=$work/ledger-jump.json")
+run "prod through a jump host" env ANSIBLE_CONNECTION_PLUGINS="$PWD/files/connection_plugins" "${jump[@]}"
+contains '"dev: 3 sent"'
+contains '"staging: 2 sent"'
+contains '"prod: 3 sent"'
+equals "fleet module runs" "$(module_runs grafana_report_fleet)" 1
+equals "per-environment module runs" "$(module_runs grafana_report_deliver)" 1
+grep -q '^changed: \[prod\]' "$output" || fail "prod's own run is not changed"
+equals "prod outbox through the jump host" "$(sim prod sends)" 3
+
+echo "== report_delivery_fleet: false, one module run per environment"
+for env in dev staging prod; do sim $env reset; done
+run "no fleet" "${deliver[@]}" -vvv -e report_delivery_fleet=false -e "report_delivery_ledger_path=$work/ledger-nofleet.json"
+contains '"dev: 3 sent"'
+contains '"staging: 2 sent"'
+contains '"prod: 3 sent"'
+equals "fleet module runs" "$(module_runs grafana_report_fleet)" 0
+equals "per-environment module runs" "$(module_runs grafana_report_deliver)" 3
 
 echo "== HOME is not the passwd home (CI runners, containers, sudo keeping HOME)"
 sim dev reset

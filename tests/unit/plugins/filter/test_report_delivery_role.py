@@ -14,7 +14,10 @@ from ansible_collections.reportops.grafana.plugins.filter._report_delivery impor
     report_delivery_hosts,
     report_delivery_inventory,
     report_delivery_jobs,
+    report_delivery_environment,
+    report_delivery_fleet,
     report_delivery_plan,
+    report_delivery_run,
     report_delivery_stats,
     report_delivery_summary,
 )
@@ -41,7 +44,7 @@ def test_filter_names():
     assert sorted(FilterModule().filters()) == sorted([
         "_report_delivery_checked", "_report_delivery_plan", "_report_delivery_summary", "_report_delivery_stats", "_report_delivery_hosts",
         "_report_delivery_inventory", "_report_delivery_jobs", "_report_delivery_history",
-        "_report_delivery_preflight"])
+        "_report_delivery_preflight", "_report_delivery_environment", "_report_delivery_fleet", "_report_delivery_run"])
 
 
 def test_plan_gives_module_options_for_this_environment():
@@ -161,6 +164,74 @@ def test_stats():
                              "error": ""},
                      "prod": {"deliveries": [], "error": "Invalid report_delivery_deliveries: x"},
                      "gone": {"deliveries": [], "error": "did not run"}}
+
+
+OPTIONS = {"concurrency": 4, "ledger": "file", "history": "none"}
+CONNECTION = {"url": "http://dev.test", "token": "glsa_role_unit_token"}
+
+
+def test_environment_plans_the_deliveries_and_keeps_the_connection():
+    planned = report_delivery_environment(DELIVERIES, "prod", ["production"], None, None, CONNECTION, OPTIONS, True)
+    assert planned == dict(fleet=True, options=OPTIONS, error="", environment=dict(
+        CONNECTION, name="prod", deliveries=report_delivery_plan(DELIVERIES, ["prod", "production"])))
+
+
+def test_environment_with_wrong_deliveries_gets_the_error_instead_of_raising():
+    planned = report_delivery_environment([{"name": "bad name", "report_id": 1, "emails": "a@example.com"}], "dev", [], None, None,
+                                          CONNECTION, OPTIONS, True)
+    assert planned["fleet"] is False and planned["environment"] == {"name": "dev"}
+    assert planned["error"].startswith("Invalid report_delivery_deliveries: delivery 'bad name': name must be")
+
+
+def _planned(fleet=True, options=None, error=""):
+    return {"_report_delivery_environment": dict(fleet=fleet, options=options or OPTIONS, error=error,
+                                                 environment=dict(CONNECTION, deliveries=[]))}
+
+
+def test_fleet_takes_the_environments_on_the_controller_that_agree_on_the_run_options():
+    hostvars = HostVars(dev=_planned(), jump=_planned(fleet=False), staging=_planned(options=dict(OPTIONS, concurrency=2)),
+                        prod=_planned(), broken=_planned(fleet=False, error="Invalid report_delivery_deliveries: x"))
+    plan = report_delivery_fleet(["dev", "jump", "staging", "prod", "broken"], hostvars)
+    assert plan == dict(hosts=["dev", "prod"], options=OPTIONS)
+    # Only names and options: this is shown in the output, a connection never is.
+    assert "glsa_role_unit_token" not in str(plan) and set(plan) == {"hosts", "options"}
+    assert report_delivery_fleet(["jump"], hostvars) == dict(hosts=[], options={})
+
+
+SENT = {"name": "a", "outcome": "sent", "message": "Report was sent"}
+
+
+def test_run_of_an_environment_from_the_fleet_or_its_own_run():
+    fleet_plan = {"hosts": ["dev", "prod"]}
+    fleet = {"environments": [{"name": "dev", "changed": True, "failed": False, "deliveries": [SENT]},
+                              {"name": "prod", "changed": False, "failed": True, "msg": "Nothing was sent: HTTP 401"}]}
+    shared = dict(_report_delivery_fleet_plan=fleet_plan, _report_delivery_fleet=fleet)
+    own = {"changed": True, "deliveries": [SENT]}
+    hostvars = HostVars(
+        dev=dict(shared, _report_delivery_run={"skipped": True}, **_planned()),
+        prod=dict(shared, **_planned()),
+        jump=dict(shared, _report_delivery_run=own, **_planned(fleet=False)),
+        broken=dict(shared, **_planned(fleet=False, error="Invalid report_delivery_deliveries: x")),
+        gone={})
+    assert report_delivery_run("dev", hostvars) == fleet["environments"][0]
+    assert report_delivery_run("prod", hostvars) == fleet["environments"][1]
+    assert report_delivery_run("jump", hostvars) == own
+    assert report_delivery_run("broken", hostvars) == dict(failed=True, changed=False, msg="Invalid report_delivery_deliveries: x")
+    assert report_delivery_run("gone", hostvars) is None
+    # The fleet's module failed as a whole: each of its environments fails with its message.
+    hostvars["dev"]["_report_delivery_fleet"] = {"failed": False, "msg": "MODULE FAILURE"}
+    assert report_delivery_run("dev", hostvars) == dict(failed=True, changed=False, msg="MODULE FAILURE")
+
+
+def test_summary_and_stats_are_the_same_for_the_fleet_and_for_runs_of_their_own():
+    per_host = HostVars((host, {"_report_delivery_run": run}) for host, run in RUNS.items())
+    environments = [dict(run, name=host, failed=bool(run.get("failed")), changed=bool(run.get("changed")))
+                    for host, run in RUNS.items()]
+    shared = dict(_report_delivery_fleet_plan={"hosts": list(RUNS)}, _report_delivery_fleet={"environments": environments})
+    fleet = HostVars((host, dict(shared, _report_delivery_run={"skipped": True}, **_planned())) for host in RUNS)
+    hosts = list(RUNS)
+    assert report_delivery_summary(hosts, fleet) == report_delivery_summary(hosts, per_host)
+    assert report_delivery_stats(hosts, fleet) == report_delivery_stats(hosts, per_host)
 
 
 GROUPS = {"all": ["dev", "staging", "prod", "scheduler"], "ungrouped": ["scheduler"],

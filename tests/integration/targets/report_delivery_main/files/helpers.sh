@@ -102,6 +102,10 @@ no_secrets() {  # no_secrets FILE...: no credential in these files
     done
 }
 
+module_runs() {  # module_runs NAME: how many times $output (at -vvv) ran the collection's module NAME
+    grep -c "^Using module file .*/plugins/modules/$1\.py\$" "$output" || true
+}
+
 contains() {  # contains TEXT: $output holds TEXT
     grep -qF -- "$1" "$output" || fail "the output lacks: $1"
 }
