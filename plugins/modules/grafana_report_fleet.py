@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: grafana_report_fleet
 short_description: Send the Grafana Enterprise reports of several environments in one run
-version_added: 0.3.0
+version_added: 0.2.0
 description:
   - Sends the deliveries of every environment in O(environments), each to its own Grafana, in one module run, so that
     N environments cost one module start instead of N. The role P(reportops.grafana.report_delivery#role) runs it once
