@@ -23,11 +23,13 @@ from ansible_collections.reportops.grafana.plugins.module_utils._client import (
     checked_connection,
     connection_argument_spec,
 )
+from ansible_collections.reportops.grafana.plugins.module_utils._delivery import DeliveryError
 from ansible_collections.reportops.grafana.plugins.module_utils._history import delivery_identity
 from ansible_collections.reportops.grafana.plugins.plugin_utils._cron import parse_cron
 from ansible_collections.reportops.grafana.plugins.plugin_utils._role_deliveries import (
     checked_once,
     checked_role_deliveries,
+    names_list,
     planned_from,
     present,
     raise_problems,
@@ -58,6 +60,19 @@ _UNSAFE_VALUE = re.compile(r"[\"\\%$\n]")
 _ERROR_PREFIX = re.compile(r"^.*?(?=Invalid report_delivery_)", re.DOTALL)
 
 
+def report_delivery_names(deliveries, only=None, shown=5):
+    """The names of the deliveries a run selects, for a task banner: the first `shown`, then how many more. Never
+    raises (the check says what is wrong): deliveries without a name, or a wrong `only`, are left out."""
+    try:
+        wanted = set(names_list(only, "report_delivery_only"))
+    except DeliveryError:
+        wanted = set()
+    names = [str(options["name"]) for options in (deliveries if isinstance(deliveries, (list, tuple)) else [])
+             if isinstance(options, dict) and options.get("name") and (not wanted or options["name"] in wanted)]
+    more = " and %d more" % (len(names) - shown) if len(names) > shown else ""
+    return (", ".join(names[:shown]) + more) or "none"
+
+
 def report_delivery_plan(deliveries, environments, only=None, checked=None):
     """The deliveries this environment sends, as grafana_report_deliver's `deliveries`: their checked options; with
     `checked` (report_delivery_checked of the same deliveries and `only`), without checking them again."""
@@ -85,31 +100,34 @@ def run_error(run):
     return _ERROR_PREFIX.sub("", str(run.get("msg") or "the delivery task failed"), count=1)
 
 
-def report_delivery_environment(deliveries, host, group_names, only, checked, connection, options, fleet):
-    """What one environment sends in this run and how: {fleet, options, environment (its connection, name and
-    deliveries, as grafana_report_fleet's environments take them), error}. Never raises: an environment whose
+def report_delivery_environment(deliveries, host, group_names, only, checked, connection, options, fleet, archive=False):
+    """What one environment sends in this run and how: {fleet, archive, options, environment (its connection, name
+    and deliveries, as grafana_report_fleet's environments take them), error}. Never raises: an environment whose
     deliveries are wrong gets `error` and fails alone, with that message."""
     try:
         planned = report_delivery_plan(deliveries, [host] + list(group_names or []), only, checked)
     except AnsibleFilterError as exc:
-        return dict(fleet=False, options=options, environment=dict(name=host), error=str(exc))
-    return dict(fleet=bool(fleet), options=options, environment=dict(connection, name=host, deliveries=planned), error="")
+        return dict(fleet=False, archive=False, options=options, environment=dict(name=host), error=str(exc))
+    return dict(fleet=bool(fleet), archive=bool(archive), options=options,
+                environment=dict(connection, name=host, deliveries=planned), error="")
 
 
 def report_delivery_fleet(hosts, hostvars):
-    """The environments sent together in one grafana_report_fleet run: those on the controller (`fleet` in their
-    report_delivery_environment) whose run options equal the first one's; the others run on their own.
-    {hosts, options}: the names only, never a connection (this is shown in the output)."""
-    members, options = [], None
+    """How the environments of a batch run, from each one's report_delivery_environment: `hosts`, sent together
+    in one grafana_report_fleet run (those on the controller whose run options equal the first one's), with its
+    `options`; `alone`, each running grafana_report_deliver on its own (the others whose deliveries are right); and
+    `archiving`, those with an archive. Names and options only, never a connection: this is shown in the output."""
+    members, alone, archiving, options = [], [], [], None
     for host in hosts:
         planned = hostvars[host].get("_report_delivery_environment") or {}
-        if not planned.get("fleet"):
+        if planned.get("error"):
             continue
-        if options is None:
+        if planned.get("archive"):
+            archiving.append(host)
+        if planned.get("fleet") and options is None:
             options = planned["options"]
-        if planned["options"] == options:
-            members.append(host)
-    return dict(hosts=members, options=options or {})
+        (members if planned.get("fleet") and planned["options"] == options else alone).append(host)
+    return dict(hosts=members, options=options or {}, alone=alone, archiving=archiving)
 
 
 def report_delivery_run(host, hostvars):
@@ -394,6 +412,7 @@ class FilterModule(object):
         return {
             "_report_delivery_checked": checked_once,
             "_report_delivery_plan": report_delivery_plan,
+            "_report_delivery_names": report_delivery_names,
             "_report_delivery_environment": report_delivery_environment,
             "_report_delivery_fleet": report_delivery_fleet,
             "_report_delivery_run": report_delivery_run,

@@ -15,11 +15,9 @@ import threading
 import time
 from collections import namedtuple
 
-from ansible.module_utils import urls
 from ansible.module_utils.basic import env_fallback
 from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.six.moves.urllib.parse import quote, urlencode, urlsplit
-from ansible.module_utils.urls import fetch_url
 
 # galaxy.yml's version, for the user agent: only module_utils travel with a module to its target, so it is copied
 # here (as amazon.aws does with AMAZON_AWS_COLLECTION_VERSION); test_client.py fails when the two differ.
@@ -290,6 +288,14 @@ def _shared(make_context):
     return shared_make_context
 
 
+def fetch_url(module, url, **kwargs):
+    """ansible.module_utils.urls.fetch_url, imported when a client first sends: the role's filters import this module
+    for its checks on the controller, in every Ansible worker process, where urls and the cryptography it imports
+    cost about 50 ms of CPU each time."""
+    from ansible.module_utils.urls import fetch_url as urls_fetch_url  # pylint: disable=import-outside-toplevel
+    return urls_fetch_url(module, url, **kwargs)
+
+
 def share_ssl_contexts():
     """One SSL context per Grafana (its TLS settings) and module run, not one per request.
 
@@ -298,6 +304,7 @@ def share_ssl_contexts():
     and Request take one from 2.17), so make_context is memoized, for this module process only, by its arguments:
     the CA file or data, ciphers, validate_certs and client certificate of a Grafana give one context for the run.
     """
+    from ansible.module_utils import urls  # pylint: disable=import-outside-toplevel  # see fetch_url
     if not getattr(urls.make_context, "reportops_shared", False):
         urls.make_context = _shared(urls.make_context)
 

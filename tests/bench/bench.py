@@ -18,6 +18,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -35,10 +36,45 @@ SCALE_GOALS = {10: 3, 50: 8}
 # controller's CPU (all processes) per environment.
 FLEET_GOALS = {10: 1.5, 30: 2.0}
 CPU_PER_ENVIRONMENT_GOAL = 0.3
+# Peak RSS of the one grafana_report_fleet process (MB) at this many environments.
+FLEET_RSS_GOAL = (50, 150)
 # Modules whose import is compared with what ansible.builtin.uri imports (basic and urls), in a fresh Python each.
 IMPORTS = (("ansible.builtin.uri's module_utils (basic, urls)", "import ansible.module_utils.basic, ansible.module_utils.urls"),
            ("grafana_report_send", "import ansible_collections.reportops.grafana.plugins.modules.grafana_report_send"),
-           ("grafana_report_deliver", "import ansible_collections.reportops.grafana.plugins.modules.grafana_report_deliver"))
+           ("grafana_report_deliver", "import ansible_collections.reportops.grafana.plugins.modules.grafana_report_deliver"),
+           ("grafana_report_fleet", "import ansible_collections.reportops.grafana.plugins.modules.grafana_report_fleet"))
+
+
+class PeakRss(threading.Thread):
+    """The peak RSS (VmHWM, MB) of the processes whose command line holds `marker`, sampled every 20 ms while a
+    command runs: the module's own process, not Ansible's around it."""
+
+    def __init__(self, marker):
+        super().__init__(daemon=True)
+        self.marker = marker.encode()
+        self.peak = 0.0
+        self.done = threading.Event()
+
+    def run(self):
+        while not self.done.wait(0.02):
+            for pid in os.listdir("/proc"):
+                try:
+                    with open("/proc/%s/cmdline" % pid, "rb") as cmdline:
+                        if self.marker not in cmdline.read():
+                            continue
+                    with open("/proc/%s/status" % pid) as status:
+                        kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+                except (OSError, ValueError, StopIteration):
+                    continue
+                self.peak = max(self.peak, kb / 1024.0)
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *dummy):
+        self.done.set()
+        self.join()
 
 
 class Simulator:
@@ -186,9 +222,10 @@ class Bench:
                              "hosts": hosts}}
         return self.write("inventory-%s.json" % case, json.dumps(inventory)), self.simulators[-count:]
 
-    def role_run(self, inventory, forks):
+    def role_run(self, inventory, forks, *extra):
         return self.timed([os.path.join(self.bin, "ansible-playbook"), "-i", inventory, "-f", str(forks),
-                           "reportops.grafana.deliver", "-e", "report_delivery_ledger_path=%s" % os.path.join(self.work, "ledger-%s.json" % time.time())])
+                           "reportops.grafana.deliver", "-e", "report_delivery_ledger_path=%s" % os.path.join(self.work, "ledger-%s.json" % time.time())]
+                          + list(extra))
 
     def fan_out(self):
         render, environments, per_env = 3.0, 4, 2
@@ -264,18 +301,26 @@ class Bench:
         return rows
 
     def scale(self, counts, per_env=8, render=1.0, limit=4):
+        """Per environment count: the role as it runs by default (the environments in one grafana_report_fleet run),
+        its module's peak RSS, the same role with one module run per environment (report_delivery_fleet=false), and
+        Ansible alone (ping, debug) over the same inventory and forks."""
         rows = []
         for count in counts:
             inventory, simulators = self.environments("scale-%d" % count, count, render, per_env)
-            wall = self.role_run(inventory, forks=count)
-            floor = math.ceil(per_env / float(limit)) * render
-            peak = max(sim.stats()["max_concurrent_renders"] for sim in simulators)
-            # Ansible's own floor on this controller: one ping per environment, same inventory and forks.
+            with PeakRss("AnsiballZ_grafana_report_fleet") as rss:
+                wall = self.role_run(inventory, count)
             cpu = self.cpu
+            peak = max(sim.stats()["max_concurrent_renders"] for sim in simulators)
+            sends = sum(sim.stats()["sends"] for sim in simulators)
+            if sends != count * per_env:
+                raise RuntimeError("scale %d: %d sends, expected %d" % (count, sends, count * per_env))
+            own_wall = self.role_run(inventory, count, "-e", "report_delivery_fleet=false")
+            own_cpu = self.cpu
             ping = self.timed([os.path.join(self.bin, "ansible"), "all", "-i", inventory, "-f", str(count), "-m", "ansible.builtin.ping"])
             # Controller-only: the cost of one task per environment that never leaves the controller.
             debug = self.timed([os.path.join(self.bin, "ansible"), "all", "-i", inventory, "-f", str(count), "-m", "ansible.builtin.debug"])
-            rows.append((count, count * per_env, wall, floor, peak, ping, debug, cpu))
+            rows.append(dict(count=count, sends=count * per_env, wall=wall, floor=math.ceil(per_env / float(limit)) * render,
+                             peak=peak, ping=ping, debug=debug, cpu=cpu, rss=rss.peak, own_wall=own_wall, own_cpu=own_cpu))
             for sim in simulators:
                 sim.stop()
         return rows
@@ -360,7 +405,7 @@ def main():
         "",
         "| run | wall (s) |",
         "| --- | --- |",
-        "| role `report_delivery` (4 forks: one grafana_report_deliver run per environment) | %.2f |" % role,
+        "| role `report_delivery` (the 4 environments in one grafana_report_fleet run) | %.2f |" % role,
         "| serial `uri` loop over the same 8 sends | %.2f |" % serial,
         "| ratio role / serial | %.2f (goal <= %.2f %s; floor: one render = %.2f) |"
         % (role / serial, FAN_OUT_GOAL, _verdict(role / serial <= FAN_OUT_GOAL), render / serial),
@@ -369,19 +414,33 @@ def main():
         "",
         "Floor: the longest environment's render queue, ceil(8 / 4) x 1 s. Forks = the number of environments.",
         "",
-        "Ansible alone on this controller, over the same inventory and forks: `ansible all -m ping` (a module run per",
-        "environment) and `ansible all -m debug` (controller only). CPU: the controller's, every process of the role's run",
-        "(the simulators excluded).",
+        "The role as it runs by default: the environments (all `ansible_connection: local`) in one `grafana_report_fleet`",
+        "run. Baselines of the same run, over the same inventory and forks: `ansible all -m debug` (one controller-only",
+        "task per environment), `ansible all -m ping` (one module run per environment), and the role with",
+        "`report_delivery_fleet=false` (one `grafana_report_deliver` run per environment, as before). CPU: the",
+        "controller's, every process of the role's run (the simulators excluded). RSS: the peak of the one",
+        "`grafana_report_fleet` process (VmHWM, sampled every 20 ms).",
         "",
-        "| environments | forks | sends | wall (s) | floor (s) | wall / floor | goal | peak concurrent renders per Grafana"
-        " | ping (s) | debug (s) | wall / (debug + floor) | goal | CPU per environment (s) | goal |",
+        "| environments | sends | wall (s) | floor (s) | wall / floor | goal | peak concurrent renders per Grafana"
+        " | debug (s) | wall / (debug + floor) | goal | CPU per environment (s) | goal | fleet process peak RSS (MB) | goal |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    lines += ["| %d | %d | %d | %.2f | %.2f | %.1f | %s | %d | %.2f | %.2f | %.2f | %s | %.2f | <= %.1f %s |" % (
-        count, count, sends, wall, floor, wall / floor, _scale_goal(count, wall / floor), peak, ping, debug,
-        wall / (debug + floor), _fleet_goal(count, wall / (debug + floor)), cpu / count, CPU_PER_ENVIRONMENT_GOAL,
-        _verdict(cpu / count <= CPU_PER_ENVIRONMENT_GOAL))
-        for count, sends, wall, floor, peak, ping, debug, cpu in scale]
+    lines += ["| %d | %d | %.2f | %.2f | %.1f | %s | %d | %.2f | %.2f | %s | %.2f | <= %.1f %s | %.0f | %s |" % (
+        row["count"], row["sends"], row["wall"], row["floor"], row["wall"] / row["floor"], _scale_goal(row["count"], row["wall"] / row["floor"]),
+        row["peak"], row["debug"], row["wall"] / (row["debug"] + row["floor"]), _fleet_goal(row["count"], row["wall"] / (row["debug"] + row["floor"])),
+        row["cpu"] / row["count"], CPU_PER_ENVIRONMENT_GOAL, _verdict(row["cpu"] / row["count"] <= CPU_PER_ENVIRONMENT_GOAL),
+        row["rss"], _rss_goal(row["count"], row["rss"])) for row in scale]
+    lines += [
+        "",
+        "One run for the environments of a play against one run per environment, same run and inventory:",
+        "",
+        "| environments | fleet wall (s) | one run per environment: wall (s) | ratio | ping (s) | fleet CPU per environment (s)"
+        " | one run per environment: CPU per environment (s) | ratio |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    lines += ["| %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |" % (
+        row["count"], row["wall"], row["own_wall"], row["wall"] / row["own_wall"], row["ping"], row["cpu"] / row["count"],
+        row["own_cpu"] / row["count"], row["cpu"] / row["own_cpu"]) for row in scale]
     lines += [
         "",
         "## Exactly once: %d runners that share no file start one delivery together" % once[0][1],
@@ -487,23 +546,32 @@ def _readings(adhoc_ratio, book_ratio, fan_out_ratio, scale):
             " threads, so the renders overlap; what remains above one render time is Ansible's own start-up and its"
             " per-task cost (the playbook, the module run, the summary), Python processes on this machine's cores." % (
                 fan_out_ratio - FAN_OUT_GOAL, fan_out_ratio, FAN_OUT_GOAL))
-    for count, sends, wall, floor, peak, ping, debug, cpu in scale:
-        goal = SCALE_GOALS.get(count)
+    for row in scale:
+        count, ratio = row["count"], row["wall"] / (row["debug"] + row["floor"])
+        goal = FLEET_GOALS.get(count)
         if goal is None:
             continue
-        if wall / floor <= goal:
-            readings.append("- Scale, %d environments: met (%.1f x the floor, goal %d)." % (count, wall / floor, goal))
+        if ratio <= goal:
+            readings.append("- Scale, %d environments: met (%.2f x debug + floor, goal %.1f)." % (count, ratio, goal))
         else:
             readings.append(
-                "- Scale, %d environments: missed by %.1f (%.1f x the floor against %d). Grafana's render limit is not"
-                " the bottleneck (peak concurrent renders per Grafana: %d, the most allowed); the controller's %d cores"
-                " are. Ansible alone, one ping per environment, already takes %.1f s (%.1f x the floor) here; the rest"
-                " is one module process per environment (AnsiballZ, a Python start, the imports above) and its %d HTTP"
-                " requests (one TLS context per Grafana and run since issue 27). One module run for the environments"
-                " of a play (issue 27's fleet run, not built yet), more controller cores, or fewer environments per"
-                " controller, close it." % (count, wall / floor - goal, wall / floor, goal, peak, os.cpu_count(), ping, ping / floor,
-                                            sends // count + 1))
+                "- Scale, %d environments: missed by %.2f (%.2f x debug + floor against %.1f). Grafana's render limit is"
+                " not the bottleneck (peak concurrent renders per Grafana: %d, the most allowed); the controller's %d"
+                " cores are: the role's tasks for each environment (planning, its result) cost Ansible a worker process"
+                " each, like the `debug` row, and the one module run sends %d requests in threads." % (
+                    count, ratio - goal, ratio, goal, row["peak"], os.cpu_count(), row["sends"] + count))
+    for row in scale:
+        cpu = row["cpu"] / row["count"]
+        if row["count"] >= 10 and cpu > CPU_PER_ENVIRONMENT_GOAL:
+            readings.append("- CPU, %d environments: %.2f s per environment against %.1f (%.2f with one run per"
+                            " environment, %.2f of it): what is left is Ansible's per-host cost of the role's tasks."
+                            % (row["count"], cpu, CPU_PER_ENVIRONMENT_GOAL, row["own_cpu"] / row["count"], row["cpu"] / row["own_cpu"]))
     return readings
+
+
+def _rss_goal(count, rss):
+    environments, goal = FLEET_RSS_GOAL
+    return "< %d %s" % (goal, _verdict(rss < goal)) if count == environments else "-"
 
 
 def _fleet_goal(count, ratio):

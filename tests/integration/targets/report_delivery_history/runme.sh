@@ -145,7 +145,8 @@ contains '"report_id": "1"'
 echo "== a token without annotation permissions: the send works, the record is a warning"
 run "deliver without annotation permissions" env ANSIBLE_FORCE_COLOR=0 ansible-playbook -i "$work/locked-inventory" reportops.grafana.deliver -vvv
 contains '"locked: 1 sent"'
-warns "[WARNING]: Delivery 'weekly-slo': report 1 was sent, but Grafana did not store its outcome record (history: grafana): Access to the outcome record was denied (HTTP 403"
+# Sent with the other environments on the controller, so the warning names its environment.
+warns "[WARNING]: locked: Delivery 'weekly-slo': report 1 was sent, but Grafana did not store its outcome record (history: grafana): Access to the outcome record was denied (HTTP 403"
 warns "the credentials need the annotations:create (scope annotations:type:organization) permission."
 equals "locked sends" "$(count locked 'POST /api/reports/email')" 1
 

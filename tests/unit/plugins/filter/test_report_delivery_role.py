@@ -16,6 +16,7 @@ from ansible_collections.reportops.grafana.plugins.filter._report_delivery impor
     report_delivery_jobs,
     report_delivery_environment,
     report_delivery_fleet,
+    report_delivery_names,
     report_delivery_plan,
     report_delivery_run,
     report_delivery_stats,
@@ -44,7 +45,8 @@ def test_filter_names():
     assert sorted(FilterModule().filters()) == sorted([
         "_report_delivery_checked", "_report_delivery_plan", "_report_delivery_summary", "_report_delivery_stats", "_report_delivery_hosts",
         "_report_delivery_inventory", "_report_delivery_jobs", "_report_delivery_history",
-        "_report_delivery_preflight", "_report_delivery_environment", "_report_delivery_fleet", "_report_delivery_run"])
+        "_report_delivery_preflight", "_report_delivery_environment", "_report_delivery_fleet", "_report_delivery_run",
+        "_report_delivery_names"])
 
 
 def test_plan_gives_module_options_for_this_environment():
@@ -164,6 +166,18 @@ def test_stats():
                              "error": ""},
                      "prod": {"deliveries": [], "error": "Invalid report_delivery_deliveries: x"},
                      "gone": {"deliveries": [], "error": "did not run"}}
+
+
+@pytest.mark.parametrize("deliveries, only, expected", [
+    (DELIVERIES, None, "weekly-slo, capacity, prod-only, retired"),
+    (DELIVERIES, "capacity, prod-only", "capacity, prod-only"),
+    ([{"name": "d%d" % number} for number in range(7)], [], "d0, d1, d2, d3, d4 and 2 more"),
+    ([{"report_id": 1}, "not a delivery", {"name": "a"}], None, "a"),
+    ("not a list", None, "none"),
+    (DELIVERIES, {"not": "names"}, "weekly-slo, capacity, prod-only, retired"),
+])
+def test_names_for_the_banner_never_raise(deliveries, only, expected):
+    assert report_delivery_names(deliveries, only) == expected
 
 
 OPTIONS = {"concurrency": 4, "ledger": "file", "history": "none"}
