@@ -130,33 +130,59 @@ def report_delivery_fleet(hosts, hostvars):
     return dict(hosts=members, options=options or {}, alone=alone, archiving=archiving)
 
 
-def report_delivery_run(host, hostvars):
+def report_delivery_run(host, planned, fleet_plan, fleet, own_run):
     """An environment's result in this run, or None if it never ran: why its deliveries were refused, its part of
-    the fleet's run, or its own grafana_report_deliver run's."""
-    variables = hostvars[host]
-    planned = variables.get("_report_delivery_environment") or {}
-    if planned.get("error"):
+    the fleet's run, or its own grafana_report_deliver run's. Takes the host's variables themselves
+    (_report_delivery_environment, _report_delivery_fleet_plan, _report_delivery_fleet, _report_delivery_run), not
+    hostvars, which Ansible computes anew for each access."""
+    if (planned or {}).get("error"):
         return dict(failed=True, changed=False, msg=planned["error"])
-    if host not in (variables.get("_report_delivery_fleet_plan") or {}).get("hosts", []):
-        return variables.get("_report_delivery_run")
-    fleet = variables.get("_report_delivery_fleet") or {}
-    for result in fleet.get("environments") or []:
+    if host not in (fleet_plan or {}).get("hosts", []):
+        return own_run
+    for result in (fleet or {}).get("environments") or []:
         if result.get("name") == host:
             return result
     # The run failed as a whole (its options were wrong, or it did not finish): each of its environments fails.
-    return dict(failed=True, changed=False, msg=fleet.get("msg") or "the run of the environments on this controller did not finish")
+    return dict(failed=True, changed=False, msg=(fleet or {}).get("msg") or "the run of the environments on this controller did not finish")
 
 
-def _runs(hosts, hostvars):
-    """(host, its result in this run, or None if it never ran) for each host."""
-    return [(host, report_delivery_run(host, hostvars)) for host in hosts]
+def _in_run(fleet, host):
+    return any(result.get("name") == host for result in (fleet or {}).get("environments") or [])
 
 
-def report_delivery_summary(hosts, hostvars):
+def _runs(hosts, hostvars, fleet=None):
+    """(host, its result in this run, or None if it never ran) for each host. `fleet` is this batch's
+    grafana_report_fleet result, given once: Ansible templates a variable again at every access, and hostvars
+    would give it again for each host."""
+    runs = []
+    for host in hosts:
+        variables = hostvars[host]
+        host_fleet = fleet if _in_run(fleet, host) else variables.get("_report_delivery_fleet")
+        runs.append((host, report_delivery_run(host, variables.get("_report_delivery_environment"),
+                                               variables.get("_report_delivery_fleet_plan"), host_fleet,
+                                               variables.get("_report_delivery_run"))))
+    return runs
+
+
+def report_delivery_outcomes(hosts, hostvars, fleet=None):
+    """{host: {changed, failed, msg}} of the environments whose own result task reports them: those sent together in
+    `fleet` (this batch's grafana_report_fleet result) and those whose deliveries were refused. Small, so that each
+    environment's task reads its own line, not the whole run's result."""
+    outcomes = {}
+    for host in hosts:
+        planned = hostvars[host].get("_report_delivery_environment") or {}
+        fleet_plan = hostvars[host].get("_report_delivery_fleet_plan") or {}
+        if planned.get("error") or host in fleet_plan.get("hosts", []):
+            run = report_delivery_run(host, planned, fleet_plan, fleet, None)
+            outcomes[host] = dict(changed=bool(run.get("changed")), failed=bool(run.get("failed")), msg=run.get("msg") or "")
+    return outcomes
+
+
+def report_delivery_summary(hosts, hostvars, fleet=None):
     """One line per environment of the play."""
     return [_run_line(host, run) if run is not None else
             "%s: FAILED before sending (invalid variables or an earlier task, see above)" % host
-            for host, run in _runs(hosts, hostvars)]
+            for host, run in _runs(hosts, hostvars, fleet)]
 
 
 def _stats_record(record):
@@ -165,11 +191,11 @@ def _stats_record(record):
     return dict(record, status=record.get("outcome"))
 
 
-def report_delivery_stats(hosts, hostvars):
+def report_delivery_stats(hosts, hostvars, fleet=None):
     """Each environment's records for AWX/AAP (set_stats), without any connection value."""
     return dict((host, {"deliveries": [_stats_record(record) for record in (run or {}).get("deliveries") or []],
                         "error": run_error(run) if run is not None else "did not run"})
-                for host, run in _runs(hosts, hostvars))
+                for host, run in _runs(hosts, hostvars, fleet))
 
 
 def report_delivery_hosts(names, groups, hostvars=None):
@@ -416,6 +442,7 @@ class FilterModule(object):
             "_report_delivery_environment": report_delivery_environment,
             "_report_delivery_fleet": report_delivery_fleet,
             "_report_delivery_run": report_delivery_run,
+            "_report_delivery_outcomes": report_delivery_outcomes,
             "_report_delivery_summary": report_delivery_summary,
             "_report_delivery_stats": report_delivery_stats,
             "_report_delivery_hosts": report_delivery_hosts,

@@ -17,6 +17,7 @@ from ansible_collections.reportops.grafana.plugins.filter._report_delivery impor
     report_delivery_environment,
     report_delivery_fleet,
     report_delivery_names,
+    report_delivery_outcomes,
     report_delivery_plan,
     report_delivery_run,
     report_delivery_stats,
@@ -46,7 +47,7 @@ def test_filter_names():
         "_report_delivery_checked", "_report_delivery_plan", "_report_delivery_summary", "_report_delivery_stats", "_report_delivery_hosts",
         "_report_delivery_inventory", "_report_delivery_jobs", "_report_delivery_history",
         "_report_delivery_preflight", "_report_delivery_environment", "_report_delivery_fleet", "_report_delivery_run",
-        "_report_delivery_names"])
+        "_report_delivery_names", "_report_delivery_outcomes"])
 
 
 def test_plan_gives_module_options_for_this_environment():
@@ -185,8 +186,8 @@ CONNECTION = {"url": "http://dev.test", "token": "glsa_role_unit_token"}
 
 
 def test_environment_plans_the_deliveries_and_keeps_the_connection():
-    planned = report_delivery_environment(DELIVERIES, "prod", ["production"], None, None, CONNECTION, OPTIONS, True)
-    assert planned == dict(fleet=True, options=OPTIONS, error="", environment=dict(
+    planned = report_delivery_environment(DELIVERIES, "prod", ["production"], None, None, CONNECTION, OPTIONS, True, True)
+    assert planned == dict(fleet=True, archive=True, options=OPTIONS, error="", environment=dict(
         CONNECTION, name="prod", deliveries=report_delivery_plan(DELIVERIES, ["prod", "production"])))
 
 
@@ -205,11 +206,12 @@ def _planned(fleet=True, options=None, error=""):
 def test_fleet_takes_the_environments_on_the_controller_that_agree_on_the_run_options():
     hostvars = HostVars(dev=_planned(), jump=_planned(fleet=False), staging=_planned(options=dict(OPTIONS, concurrency=2)),
                         prod=_planned(), broken=_planned(fleet=False, error="Invalid report_delivery_deliveries: x"))
+    hostvars["prod"]["_report_delivery_environment"]["archive"] = True
     plan = report_delivery_fleet(["dev", "jump", "staging", "prod", "broken"], hostvars)
-    assert plan == dict(hosts=["dev", "prod"], options=OPTIONS)
+    assert plan == dict(hosts=["dev", "prod"], options=OPTIONS, alone=["jump", "staging"], archiving=["prod"])
     # Only names and options: this is shown in the output, a connection never is.
-    assert "glsa_role_unit_token" not in str(plan) and set(plan) == {"hosts", "options"}
-    assert report_delivery_fleet(["jump"], hostvars) == dict(hosts=[], options={})
+    assert "glsa_role_unit_token" not in str(plan)
+    assert report_delivery_fleet(["jump"], hostvars) == dict(hosts=[], options={}, alone=["jump"], archiving=[])
 
 
 SENT = {"name": "a", "outcome": "sent", "message": "Report was sent"}
@@ -227,14 +229,34 @@ def test_run_of_an_environment_from_the_fleet_or_its_own_run():
         jump=dict(shared, _report_delivery_run=own, **_planned(fleet=False)),
         broken=dict(shared, **_planned(fleet=False, error="Invalid report_delivery_deliveries: x")),
         gone={})
-    assert report_delivery_run("dev", hostvars) == fleet["environments"][0]
-    assert report_delivery_run("prod", hostvars) == fleet["environments"][1]
-    assert report_delivery_run("jump", hostvars) == own
-    assert report_delivery_run("broken", hostvars) == dict(failed=True, changed=False, msg="Invalid report_delivery_deliveries: x")
-    assert report_delivery_run("gone", hostvars) is None
+    def run(host):
+        variables = hostvars[host]
+        return report_delivery_run(host, variables.get("_report_delivery_environment"), variables.get("_report_delivery_fleet_plan"),
+                                   variables.get("_report_delivery_fleet"), variables.get("_report_delivery_run"))
+
+    assert run("dev") == fleet["environments"][0]
+    assert run("prod") == fleet["environments"][1]
+    assert run("jump") == own
+    assert run("broken") == dict(failed=True, changed=False, msg="Invalid report_delivery_deliveries: x")
+    assert run("gone") is None
     # The fleet's module failed as a whole: each of its environments fails with its message.
     hostvars["dev"]["_report_delivery_fleet"] = {"failed": False, "msg": "MODULE FAILURE"}
-    assert report_delivery_run("dev", hostvars) == dict(failed=True, changed=False, msg="MODULE FAILURE")
+    assert run("dev") == dict(failed=True, changed=False, msg="MODULE FAILURE")
+
+
+def test_outcomes_give_each_environment_of_the_fleet_and_each_refused_one_its_line():
+    fleet = {"environments": [{"name": "dev", "changed": True, "failed": False, "deliveries": [SENT]},
+                              {"name": "prod", "changed": False, "failed": True, "msg": "Nothing was sent: HTTP 401"}]}
+    shared = dict(_report_delivery_fleet_plan={"hosts": ["dev", "prod"], "alone": ["jump"]})
+    hostvars = HostVars(dev=dict(shared, **_planned()), prod=dict(shared, **_planned()),
+                        jump=dict(shared, _report_delivery_run={"changed": True}, **_planned(fleet=False)),
+                        broken=dict(shared, **_planned(fleet=False, error="Invalid report_delivery_deliveries: x")))
+    assert report_delivery_outcomes(["dev", "prod", "jump", "broken"], hostvars, fleet) == {
+        "dev": dict(changed=True, failed=False, msg=""),
+        "prod": dict(changed=False, failed=True, msg="Nothing was sent: HTTP 401"),
+        "broken": dict(changed=False, failed=True, msg="Invalid report_delivery_deliveries: x")}
+    # No result (the module failed as a whole): each environment of the fleet fails with the module's message.
+    assert report_delivery_outcomes(["dev"], hostvars, {"msg": "MODULE FAILURE"}) == {"dev": dict(changed=False, failed=True, msg="MODULE FAILURE")}
 
 
 def test_summary_and_stats_are_the_same_for_the_fleet_and_for_runs_of_their_own():
@@ -246,6 +268,9 @@ def test_summary_and_stats_are_the_same_for_the_fleet_and_for_runs_of_their_own(
     hosts = list(RUNS)
     assert report_delivery_summary(hosts, fleet) == report_delivery_summary(hosts, per_host)
     assert report_delivery_stats(hosts, fleet) == report_delivery_stats(hosts, per_host)
+    # Given once by the role's task, the batch's result gives the same.
+    given = shared["_report_delivery_fleet"]
+    assert report_delivery_stats(hosts, fleet, given) == report_delivery_stats(hosts, per_host)
 
 
 GROUPS = {"all": ["dev", "staging", "prod", "scheduler"], "ungrouped": ["scheduler"],
