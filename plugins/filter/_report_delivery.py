@@ -100,16 +100,17 @@ def run_error(run):
     return _ERROR_PREFIX.sub("", str(run.get("msg") or "the delivery task failed"), count=1)
 
 
-def report_delivery_environment(deliveries, host, group_names, only, checked, connection, options, fleet, archive=False):
+def report_delivery_environment(deliveries, host, group_names, only, checked, connection, options, archive=False):
     """What one environment sends in this run and how: {fleet, archive, options, environment (its connection, name
-    and deliveries, as grafana_report_fleet's environments take them), error}. Never raises: an environment whose
-    deliveries are wrong gets `error` and fails alone, with that message."""
+    and deliveries, as grafana_report_fleet's environments take them), error}. `connection` is None for an
+    environment that runs on its own (`fleet` false). Never raises: an environment whose deliveries are wrong gets
+    `error` and fails alone, with that message."""
     try:
         planned = report_delivery_plan(deliveries, [host] + list(group_names or []), only, checked)
     except AnsibleFilterError as exc:
         return dict(fleet=False, archive=False, options=options, environment=dict(name=host), error=str(exc))
-    return dict(fleet=bool(fleet), archive=bool(archive), options=options,
-                environment=dict(connection, name=host, deliveries=planned), error="")
+    return dict(fleet=connection is not None, archive=bool(archive), options=options,
+                environment=dict(connection or {}, name=host, deliveries=planned), error="")
 
 
 def report_delivery_fleet(hosts, hostvars):
@@ -181,7 +182,9 @@ def report_delivery_outcomes(hosts, hostvars, fleet=None):
 def report_delivery_summary(hosts, hostvars, fleet=None):
     """One line per environment of the play."""
     return [_run_line(host, run) if run is not None else
-            "%s: FAILED before sending (invalid variables or an earlier task, see above)" % host
+            "%s: FAILED before sending (invalid variables or an earlier task, see above; the task that plans an "
+            "environment on this controller hides its error, since it holds the connection: run with "
+            "-e report_delivery_fleet=false to see it)" % host
             for host, run in _runs(hosts, hostvars, fleet)]
 
 

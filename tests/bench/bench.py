@@ -204,6 +204,33 @@ class Bench:
             rows.append((name, min(times) * 1000))
         return rows
 
+    def import_profile(self, module="grafana_report_send", least_ms=4.0):
+        """`python -X importtime` of a module: (module, cumulative ms) of what it imports beyond
+        ansible.module_utils.basic (which ansible.builtin.uri imports too), the largest first."""
+        done = subprocess.run([self.python, "-X", "importtime", "-c", "import ansible.module_utils.basic; import "
+                               "ansible_collections.reportops.grafana.plugins.modules.%s" % module],
+                              env=dict(self.env, PYTHONPATH=os.path.join(self.work, "collections")), capture_output=True, text=True,
+                              check=True)
+        rows = []
+        for line in done.stderr.splitlines():
+            parts = line.split("|")
+            if len(parts) == 3 and parts[1].strip().isdigit() and int(parts[1]) >= least_ms * 1000:
+                name = parts[2].strip()
+                if not name.startswith("ansible.module_utils.basic") and name not in ("ansible", "ansible.module_utils", "encodings"):
+                    rows.append((name, int(parts[1]) / 1000.0))
+        return sorted(rows, key=lambda row: -row[1])
+
+    def role_profile(self, count=10, per_env=8, render=1.0):
+        """Each task of the role's run over `count` environments: (task, wall s, controller CPU s)."""
+        inventory, simulators = self.environments("profile-%d" % count, count, render, per_env)
+        profile = os.path.join(self.work, "profile.json")
+        self.role_run(inventory, count, extra_env=dict(ANSIBLE_CALLBACK_PLUGINS=os.path.join(ROOT, "tests", "bench", "callback_plugins"),
+                                                       ANSIBLE_CALLBACKS_ENABLED="task_profile", REPORTOPS_TASK_PROFILE=profile))
+        for sim in simulators:
+            sim.stop()
+        with open(profile) as stream:
+            return [(task["task"].split(" : ", 1)[-1], task["wall"], task["cpu"]) for task in json.load(stream)]
+
     # -- fan-out and scale (the role) ---------------------------------------------------------
 
     def environments(self, case, count, render_seconds, reports_per_env):
@@ -222,10 +249,10 @@ class Bench:
                              "hosts": hosts}}
         return self.write("inventory-%s.json" % case, json.dumps(inventory)), self.simulators[-count:]
 
-    def role_run(self, inventory, forks, *extra):
+    def role_run(self, inventory, forks, *extra, **kwargs):
         return self.timed([os.path.join(self.bin, "ansible-playbook"), "-i", inventory, "-f", str(forks),
                            "reportops.grafana.deliver", "-e", "report_delivery_ledger_path=%s" % os.path.join(self.work, "ledger-%s.json" % time.time())]
-                          + list(extra))
+                          + list(extra), extra_env=kwargs.get("extra_env"))
 
     def fan_out(self):
         render, environments, per_env = 3.0, 4, 2
@@ -365,6 +392,9 @@ def main():
             once = bench.exactly_once()
             print("scale...", flush=True)
             scale = bench.scale([int(count) for count in args.scale.split(",")])
+            print("profile...", flush=True)
+            import_profile = bench.import_profile()
+            role_profile = bench.role_profile()
         finally:
             bench.close()
         load_after = os.getloadavg()
@@ -441,6 +471,24 @@ def main():
     lines += ["| %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |" % (
         row["count"], row["wall"], row["own_wall"], row["wall"] / row["own_wall"], row["ping"], row["cpu"] / row["count"],
         row["own_cpu"] / row["count"], row["cpu"] / row["own_cpu"]) for row in scale]
+    lines += [
+        "",
+        "## What is left",
+        "",
+        "What `grafana_report_send` imports beyond `ansible.module_utils.basic` (which `ansible.builtin.uri` imports too),"
+        " from `python -X importtime` (cumulative, at least 4 ms; `urls` is imported at the first request, as `uri`"
+        " does, and brings `cryptography` for channel binding):",
+        "",
+        "| module | cumulative import (ms) |",
+        "| --- | --- |",
+    ] + ["| %s | %.1f |" % row for row in import_profile] + [
+        "",
+        "The role's run over 10 environments (8 reports each, 1 s render), task by task (wall: from the task's start to"
+        " the next's; CPU: the controller's in that time, workers included as they end):",
+        "",
+        "| task | wall (s) | CPU (s) |",
+        "| --- | --- | --- |",
+    ] + ["| %s | %.2f | %.2f |" % row for row in role_profile]
     lines += [
         "",
         "## Exactly once: %d runners that share no file start one delivery together" % once[0][1],
