@@ -49,8 +49,8 @@ options:
         C(max_annotations_to_keep) must stay well above the API annotations the whole instance writes within one
         lease, or a live claim can be deleted and a second runner may send. Both default to 0 (keep all); for one send
         ever, leave C(max_age) at 0, or use O(ledger=file) for deliveries that must outlive the retention period."
-      - "Failures with V(grafana): a claim has a lease of O(timeout) x (O(retries) + 1), plus 30 seconds per retry, plus
-        20 seconds, plus 10 seconds of clock tolerance. A runner that dies holds the delivery until its lease ends; the
+      - "Failures with V(grafana): a claim has a lease of the connection's C(timeout) x (O(retries) + 1), plus 30
+        seconds per retry, plus 20 seconds, plus 10 seconds of clock tolerance. A runner that dies holds the delivery until its lease ends; the
         next run after that sends. A send Grafana did not act on (no connection, a 4xx, a 500 with Grafana's own error)
         deletes the claim, so the next run sends. A send that may have happened (a timeout, a dropped connection, 502,
         504, a 500 page that is not Grafana's) keeps the claim until its lease ends and the message says so; a run after

@@ -52,7 +52,6 @@ notes:
   - The ledger file, when used, is shared by the environments; its records are kept apart by Grafana URL and organization.
 seealso:
   - module: reportops.grafana.grafana_report_deliver
-  - role: reportops.grafana.report_delivery
 """
 
 EXAMPLES = r"""

@@ -234,6 +234,7 @@ def test_run_of_an_environment_from_the_fleet_or_its_own_run():
         jump=dict(shared, _report_delivery_run=own, **_planned(fleet=False)),
         broken=dict(shared, **_planned(fleet=False, error="Invalid report_delivery_deliveries: x")),
         gone={})
+
     def run(host):
         variables = hostvars[host]
         return report_delivery_run(host, variables.get("_report_delivery_environment"), variables.get("_report_delivery_fleet_plan"),
