@@ -28,6 +28,11 @@ if grep -q "Plan the files of this run" "$output"; then fail "archive tasks ran 
 # The three environments are on this controller: one grafana_report_fleet run sent them all.
 equals "fleet module runs" "$(module_runs grafana_report_fleet)" 1
 equals "per-environment module runs" "$(module_runs grafana_report_deliver)" 0
+# Each still has its own result: changed in the recap, and its records for AWX/AAP in their 0.1.0 shape.
+for env in dev staging prod; do grep -Eq "^$env +: .*changed=1 .*failed=0" "$output" || fail "$env is not changed in the recap"; done
+contains '"report_delivery": {'
+contains '"status": "sent"'
+contains '"error": ""'
 
 echo "== deliver again: the ledger skips every delivery"
 run "re-deliver" "${deliver[@]}"
