@@ -92,6 +92,7 @@ class EnvironmentRun:
         self.failure = None
         self.elapsed = None
         self.started = None
+        self.ended = None
         self.sending = None
         self.queue = deque()
         self.outcomes = []
@@ -139,6 +140,7 @@ class EnvironmentRun:
                 self.outcomes[index] = dict(name=delivery.name, report=delivery.report, report_id=delivery.report_id,
                                             outcome="failed", changed=False, attempts=0,
                                             message="Unexpected error, the report may have been sent: %s" % exc)
+            self.ended = time.time()
 
     def outcome(self):
         """(the module's result, a failure's message or None), as grafana_report_deliver returns them."""
@@ -147,8 +149,9 @@ class EnvironmentRun:
         if self.failure:
             return dict(elapsed=self.elapsed), self.failure
         records = [dict((field, outcome.get(field)) for field in DELIVERY_RESULT_FIELDS) for outcome in self.outcomes]
+        # Until this environment's last send ended, not the whole run's.
         result = dict(changed=any(outcome["changed"] for outcome in self.outcomes), deliveries=records,
-                      elapsed=round(time.time() - self.started, 3))
+                      elapsed=round((self.ended or time.time()) - self.started, 3))
         failed = [record for record in records if record["outcome"] == "failed"]
         if failed:
             return result, "%d of %d deliveries failed: %s" % (len(failed), len(records), " ".join(

@@ -97,6 +97,15 @@ def test_sends_stay_within_concurrency_per_grafana_and_the_total(fleet, grafanas
     assert grafanas.peak_total == 4
 
 
+def test_each_environment_takes_its_own_time(fleet, grafanas):
+    grafanas.send_seconds = 0.05
+    outcome = fleet([environment("a", 1), environment("b", 6)], concurrency=1)
+    entries = by_name(outcome)
+    # a's one send ends long before b's six: its elapsed is its own, not the run's.
+    assert entries["a"]["elapsed"] < 0.2 and entries["b"]["elapsed"] >= 0.3
+    assert outcome.result["elapsed"] >= entries["b"]["elapsed"]
+
+
 def test_every_environment_gets_its_first_lane_before_any_gets_a_second(fleet, grafanas):
     grafanas.send_seconds = 0.05
     fleet([environment(name, 4) for name in "abc"], concurrency=4, total_concurrency=3)
