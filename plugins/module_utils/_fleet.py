@@ -164,7 +164,6 @@ def _prepared(run):
         run.prepare()
     except Exception as exc:  # pylint: disable=broad-except  # a fault in one environment must not end the others
         run.failure = "Nothing was sent: unexpected error: %s" % exc
-        run.lanes = 0
 
 
 def run_environments(runs, total):

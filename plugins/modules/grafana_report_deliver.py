@@ -11,8 +11,9 @@ short_description: Send several Grafana Enterprise reports to one Grafana, in pa
 version_added: 0.2.0
 description:
   - Sends the deliveries in O(deliveries) to one Grafana in one module run, at most O(concurrency) at once, through
-    C(POST /api/reports/email). It is the engine of the role P(reportops.grafana.report_delivery#role), which runs it
-    once per environment.
+    C(POST /api/reports/email). The role P(reportops.grafana.report_delivery#role) runs it for each environment that
+    is not sent with the others on the controller (M(reportops.grafana.grafana_report_fleet), the same code per
+    environment).
   - Every delivery is checked, and every report name turned into this Grafana's report id with one listing of the
     reports (C(GET /api/reports)), before anything is sent. A problem in any delivery fails the run with nothing sent,
     naming the delivery and the field, or the report name that is missing or ambiguous.
