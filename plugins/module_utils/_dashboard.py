@@ -24,6 +24,20 @@ SAVE_CONFLICTS = {
          " was saved in Grafana since it was read",
     409: "Grafana 12 and later answer 409 when the dashboard was saved in Grafana since it was read (its version moved on)",
 }
+# What Grafana 12+ drops when it reads a model through its backend migration, as its frontend's save model does
+# (apps/dashboard/pkg/migration/frontend_defaults.go: cleanupDashboardDefaults drops style "dark", hideControls false,
+# a null id and the transient preload and iteration; cleanupPanelForSave drops the panel defaults below and empty
+# transformations; removeNullValuesRecursively drops null values; migration-test-analysis.md in grafana/grafana lists
+# empty links and options among the differences). A wanted field at one of these values that the installed model
+# lacks is the same content: without this, a model that sets one is saved again on every run.
+GRAFANA_DROPPED = {
+    "style": ("dark",), "hideControls": (False,), "transparent": (False,), "title": ("",), "repeat": ("",),
+    "links": ([],), "options": ({},), "transformations": ([],), "targets": ([{"refId": "A"}],),
+    "fieldConfig": ({"defaults": {}, "overrides": []},), "gridPos": ({"x": 0, "y": 0, "h": 3, "w": 6},),
+    "cachedPluginOptions": ({},),
+}
+# Transient fields Grafana never keeps, whatever their value (cleanupDashboardDefaults).
+GRAFANA_TRANSIENT = ("preload", "iteration")
 SAVE_CONFLICT_ADVICE = "run again to install over the change, or give the dashboard another title."
 UID_MAX_LENGTH = 40
 SAVE_MESSAGE = "Installed by reportops.grafana"
@@ -58,16 +72,38 @@ def _empty(value):
     return value is None or value is False or (not isinstance(value, bool) and value == 0) or value in ("", [])
 
 
+def dropped_by_grafana(key, value):
+    """Whether Grafana 12+ leaves the field out of the model it reads back when it has this value (GRAFANA_DROPPED):
+    null anywhere, a default of its frontend's save model, or a transient field."""
+    return value is None or key in GRAFANA_TRANSIENT or (
+        key in GRAFANA_DROPPED and any(_same(value, default) for default in GRAFANA_DROPPED[key]))
+
+
+def _same(value, default):
+    """JSON equality without Python's True == 1 (hideControls: 1 is not Grafana's default false)."""
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(value, bool) and isinstance(default, bool) and value is default
+    if isinstance(default, dict):
+        return isinstance(value, dict) and set(value) == set(default) and all(_same(value[k], default[k]) for k in default)
+    if isinstance(default, list):
+        return isinstance(value, list) and len(value) == len(default) and all(_same(v, d) for v, d in zip(value, default))
+    return type(value) in (int, float, str) and value == default
+
+
 def managed(installed, wanted):
     """The part of the installed model that the collection manages, to compare with `wanted` (both without id and
-    version): what Grafana fills where `wanted` is silent is left out, and a newer schemaVersion than the wanted one
-    counts as the wanted one (Grafana migrates the model it answers; the content is the same)."""
+    version), both ways: what Grafana fills where `wanted` is silent is left out, what it drops where `wanted` sets it
+    at a default (dropped_by_grafana) counts as kept, and a newer schemaVersion than the wanted one counts as the
+    wanted one (Grafana migrates the model it answers; the content is the same)."""
     if isinstance(installed, dict) and isinstance(wanted, dict):
         kept = {}
         for key, value in installed.items():
             if key in wanted:
                 kept[key] = managed(value, wanted[key])
             elif not (_empty(value) or (key in GRAFANA_FILLED and (GRAFANA_FILLED[key] is None or value in GRAFANA_FILLED[key]))):
+                kept[key] = value
+        for key, value in wanted.items():
+            if key not in installed and dropped_by_grafana(key, value):
                 kept[key] = value
         newer = kept.get("schemaVersion")
         if isinstance(newer, int) and isinstance(wanted.get("schemaVersion"), int) and newer > wanted["schemaVersion"]:
