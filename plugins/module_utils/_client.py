@@ -640,7 +640,9 @@ class GrafanaClient:
         if status == 404:
             return "%s was not found (%s); %s." % (_capitalized(subject), said, advice[404])
         if status in RETRYABLE_STATUSES:
-            return "Grafana was unavailable for %s%s (%s); nothing was sent, try again later." % (subject, tried, said)
+            # "Nothing was sent" only of a request that acts: a read sends nothing whatever happens.
+            return "Grafana was unavailable for %s%s (%s); %stry again later." % (
+                subject, tried, said, "nothing was sent, " if acting else "")
         if status >= 500:
             outcome = " Grafana may still have sent %s, so it was not retried." % subject if acting else ""
             return "Grafana or a proxy in front of it failed on %s (%s%s).%s" % (subject, said, body_summary, outcome)
@@ -650,8 +652,10 @@ class GrafanaClient:
         """No HTTP answer: not connected (nothing was sent), a timeout, TLS, or a connection that failed midway."""
         reason = _connection_reason(info.get("msg", ""))
         if _NOT_CONNECTED.search(reason):
-            return GrafanaError("Could not connect to %s%s (%s); nothing was sent, check url and the network."
-                                % (self.base_url, tried, reason), attempts=attempts)
+            # Said once, here, and only of a request that acts (a send, a write): a read, such as the pre-flight's,
+            # sends nothing whatever happens. Callers add no "Nothing was sent" of their own to this message.
+            return GrafanaError("Could not connect to %s%s (%s); %scheck url and the network."
+                                % (self.base_url, tried, reason, "nothing was sent, " if acting else ""), attempts=attempts)
         if "timed out" in reason.lower():
             outcome = (" Grafana may still render and send %s, so the request was not retried;"
                        " raise timeout for large dashboards." % subject) if acting else " Raise timeout or check Grafana's load."

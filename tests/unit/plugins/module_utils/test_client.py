@@ -144,6 +144,23 @@ def test_connection_refused_is_retried_then_reported(fetch, client):
     assert fetch.sleeps == [1, 2]
 
 
+def test_nothing_was_sent_is_said_once_and_only_of_a_request_that_acts(fetch, client):
+    """Issue 31: a read (the pre-flight's) sends nothing whatever happens; a send that never connected says so once."""
+    refused = "Request failed: <urlopen error [Errno 111] Connection refused>"
+    fetch.reply(-1, msg=refused)
+    with pytest.raises(GrafanaError) as read:
+        client.frontend_settings()
+    assert read.value.message == "Could not connect to %s ([Errno 111] Connection refused); check url and the network." % URL.rstrip("/")
+    fetch.reply(-1, msg=refused)
+    with pytest.raises(GrafanaError) as sent:
+        client.send_report("3", ["a@example.com"])
+    assert sent.value.message.lower().count("nothing was sent") == 1
+    fetch.reply(503, {"message": "busy"})
+    with pytest.raises(GrafanaError) as busy:
+        client.list_reports()
+    assert "nothing was sent" not in busy.value.message and "try again later" in busy.value.message
+
+
 def test_name_resolution_failure_is_retried_and_then_succeeds(fetch, client):
     fetch.reply(-1, msg="Request failed: <urlopen error [Errno -2] Name or service not known>").reply(200, {"message": "Report was sent"})
     assert client.send_report("3", ["a@example.com"], retries=2) == ({"message": "Report was sent"}, 2)
