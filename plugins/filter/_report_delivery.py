@@ -79,8 +79,23 @@ def report_delivery_plan(deliveries, environments, only=None, checked=None):
     return planned_from(checked, deliveries, environments, only)
 
 
-def _run_line(host, run):
-    """One summary line for an environment from its registered grafana_report_deliver result."""
+def _recipients_text(record):
+    """To whom a delivery goes, as check mode's summary says it: the addresses, and whether given or saved."""
+    recipients = ", ".join(record.get("recipients") or [])
+    if record.get("recipients_source") == "report":
+        return "its saved recipients (%s)" % (recipients or "none readable")
+    return recipients
+
+
+def _checked_line(host, record):
+    """What check mode says one delivery would do: which report, to whom."""
+    report = "'%s' (id %s)" % (record["report"], record.get("report_id")) if record.get("report") else "id %s" % record.get("report_id")
+    return "%s %s: would send report %s to %s" % (host, record.get("name"), report, _recipients_text(record))
+
+
+def _run_lines(host, run):
+    """The summary lines of an environment from its result: one with its counts and every failure's reason, then
+    in check mode one per delivery that would be sent (which report, to whom)."""
     records = run.get("deliveries") or []
     counts = ["%d %s" % (count, outcome) for outcome, count in
               ((outcome, sum(1 for record in records if record.get("outcome") == outcome)) for outcome in RUN_OUTCOMES) if count]
@@ -90,7 +105,7 @@ def _run_line(host, run):
                     for record in records if record.get("outcome") == "failed")
     if error and not records:
         line += " | FAILED: %s" % error
-    return line
+    return [line] + [_checked_line(host, record) for record in records if record.get("outcome") == "checked"]
 
 
 def run_error(run):
@@ -98,6 +113,15 @@ def run_error(run):
     if not run.get("failed"):
         return ""
     return _ERROR_PREFIX.sub("", str(run.get("msg") or "the delivery task failed"), count=1)
+
+
+def failure_pointer(host, run):
+    """The one line that fails an environment's host: what failed, never why (the summary says why, once)."""
+    failed = [str(record.get("name")) for record in (run or {}).get("deliveries") or [] if record.get("outcome") == "failed"]
+    if failed:
+        return "%s: %d deliver%s failed (%s); the summary says why." % (
+            host, len(failed), "y" if len(failed) == 1 else "ies", ", ".join(failed))
+    return "%s: nothing was sent; the summary says why." % host
 
 
 def report_delivery_environment(deliveries, host, group_names, only, checked, connection, options, archive=False):
@@ -139,7 +163,9 @@ def report_delivery_run(host, planned, fleet_plan, fleet, own_run):
     if (planned or {}).get("error"):
         return dict(failed=True, changed=False, msg=planned["error"])
     if host not in (fleet_plan or {}).get("hosts", []):
-        return own_run
+        # Its own task registers with failed_when: false (its failure is shown by its result task, in one line), so
+        # `failed` is gone: grafana_report_deliver returns `msg` only when it fails (exit_module).
+        return None if own_run is None else dict(own_run, failed=bool(own_run.get("failed") or own_run.get("msg")))
     for result in (fleet or {}).get("environments") or []:
         if result.get("name") == host:
             return result
@@ -166,26 +192,28 @@ def _runs(hosts, hostvars, fleet=None):
 
 
 def report_delivery_outcomes(hosts, hostvars, fleet=None):
-    """{host: {changed, failed, msg}} of the environments whose own result task reports them: those sent together in
-    `fleet` (this batch's grafana_report_fleet result) and those whose deliveries were refused. Small, so that each
-    environment's task reads its own line, not the whole run's result."""
+    """{host: {changed, failed, msg}} of every environment of the batch, for its own result task: `failed` with a
+    one-line `msg` (failure_pointer), `changed` for those sent together in `fleet` (this batch's grafana_report_fleet
+    result; an environment on its own shows its change on its own task). Small, so that each environment's task reads
+    its own line, not the whole run's result."""
     outcomes = {}
-    for host in hosts:
-        planned = hostvars[host].get("_report_delivery_environment") or {}
-        fleet_plan = hostvars[host].get("_report_delivery_fleet_plan") or {}
-        if planned.get("error") or host in fleet_plan.get("hosts", []):
-            run = report_delivery_run(host, planned, fleet_plan, fleet, None)
-            outcomes[host] = dict(changed=bool(run.get("changed")), failed=bool(run.get("failed")), msg=run.get("msg") or "")
+    for host, run in _runs(hosts, hostvars, fleet):
+        together = host in (hostvars[host].get("_report_delivery_fleet_plan") or {}).get("hosts", [])
+        failed = run is None or bool(run.get("failed"))
+        outcomes[host] = dict(changed=together and bool((run or {}).get("changed")), failed=failed,
+                              msg=failure_pointer(host, run) if failed else "")
     return outcomes
 
 
 def report_delivery_summary(hosts, hostvars, fleet=None):
-    """One line per environment of the play."""
-    return [_run_line(host, run) if run is not None else
+    """The lines of every environment of the play (_run_lines)."""
+    lines = []
+    for host, run in _runs(hosts, hostvars, fleet):
+        lines.extend(_run_lines(host, run) if run is not None else [
             "%s: FAILED before sending (invalid variables or an earlier task, see above; the task that plans an "
             "environment on this controller hides its error, since it holds the connection: run with "
-            "-e report_delivery_fleet=false to see it)" % host
-            for host, run in _runs(hosts, hostvars, fleet)]
+            "-e report_delivery_fleet=false to see it)" % host])
+    return lines
 
 
 def _stats_record(record):
@@ -352,7 +380,8 @@ def _history_of(host, variables):
     """(lines, stats) of one environment from its registered grafana_report_history result."""
     run = variables.get("_report_delivery_history")
     if run is None or run.get("records") is None:
-        error = run_error(run) if run is not None else "did not run"
+        # Registered with failed_when: false: a result without records failed, and says why in `msg`.
+        error = str((run or {}).get("msg") or "did not run")
         return ["%s: FAILED to read the history: %s" % (host, error)], {"error": error, "deliveries": {}, "failed": []}
     records = run["records"]  # newest first
     by_delivery = {}
@@ -383,10 +412,12 @@ def _history_of(host, variables):
                    "window": run.get("window")}
 
 
-def report_delivery_history(hosts, hostvars):
+def report_delivery_history(hosts, hostvars, fail_on_failed=False):
     """The history entry point's report: one line per environment and delivery, then one summary line;
-    the AWX statistics (no connection value) and the failed deliveries ("<environment> <delivery>")."""
-    lines, stats, failed, errors = [], {}, [], []
+    the AWX statistics (no connection value), the failed deliveries ("<environment> <delivery>") and `failures`:
+    {environment: the one line that fails its host}, for an environment whose history could not be read, and with
+    `fail_on_failed` for one with a delivery failed and not sent since."""
+    lines, stats, failed, errors, failures = [], {}, [], [], {}
     for host in hosts:
         host_lines, host_stats = _history_of(host, hostvars[host])
         lines.extend(host_lines)
@@ -394,13 +425,19 @@ def report_delivery_history(hosts, hostvars):
         failed.extend(host_stats["failed"])
         if host_stats["error"]:
             errors.append(host)
+            failures[host] = "%s: its history could not be read; the lines above say why." % host
+        elif host_stats["failed"] and fail_on_failed:
+            failures[host] = "%s: %d deliver%s failed and not sent since (%s); the lines above say why." % (
+                host, len(host_stats["failed"]), "y" if len(host_stats["failed"]) == 1 else "ies",
+                ", ".join(entry.split(" ", 1)[1] for entry in host_stats["failed"]))
     deliveries = sum(len(host_stats["deliveries"]) for host_stats in stats.values())
     summary = "%d environment%s, %d deliveries: %s" % (
         len(hosts), "" if len(hosts) == 1 else "s", deliveries,
         "%d failed (%s)" % (len(failed), ", ".join(failed)) if failed else "none failed")
     if errors:
         summary += "; history not read in %s" % ", ".join(errors)
-    return dict(lines=lines + [summary], stats=stats, failed=failed + ["%s (history not read)" % host for host in errors])
+    return dict(lines=lines + [summary], stats=stats, failed=failed + ["%s (history not read)" % host for host in errors],
+                failures=failures)
 
 
 # -- Entry point preflight: what the environments' checks say ---------------------------------------
@@ -408,22 +445,27 @@ def report_delivery_history(hosts, hostvars):
 def report_delivery_preflight(hosts, hostvars):
     """The preflight entry point's report: one line per environment and check that is not ok, then one summary line;
     the AWX statistics (Grafana's facts and the checks, no connection value) and the environments that failed."""
-    lines, stats, failed, warned = [], {}, [], []
+    lines, stats, failed, warned, failures = [], {}, [], [], {}
     for host in hosts:
         run = hostvars[host].get("_report_delivery_preflight")
         if run is None or run.get("checks") is None:
-            error = run_error(run) if run is not None else "did not run"
+            # Registered with failed_when: false: a result without checks failed, and says why in `msg`.
+            error = str((run or {}).get("msg") or "did not run")
             lines.append("%s: FAILED before its checks: %s" % (host, error))
             stats[host] = {"error": error, "grafana": {}, "checks": []}
             failed.append(host)
+            failures[host] = "%s: its checks could not run; the findings above say why." % host
             continue
         checks = run["checks"]
         lines.extend("%s %s: %s: %s" % (host, item["name"], item["status"].upper(), item["message"])
-                     for item in checks if item["status"] != "ok")
+                     for item in checks if item["status"] not in ("ok", "skipped"))
         stats[host] = {"error": "", "grafana": run.get("grafana") or {}, "checks": checks}
-        if any(item["status"] == "fail" for item in checks):
+        failing = [item["name"] for item in checks if item["status"] == "fail"]
+        if failing:
             failed.append(host)
-        elif any(item["status"] != "ok" for item in checks):
+            failures[host] = "%s: %d check%s failed (%s); the findings above say why." % (
+                host, len(failing), "" if len(failing) == 1 else "s", ", ".join(failing))
+        elif any(item["status"] == "warn" for item in checks):
             warned.append(host)
     ready = [host for host in hosts if host not in failed]
     summary = "%d environment%s: %s ready for a first run" % (len(hosts), "" if len(hosts) == 1 else "s", len(ready))
@@ -431,7 +473,7 @@ def report_delivery_preflight(hosts, hostvars):
         summary += " (with warnings: %s)" % ", ".join(warned)
     if failed:
         summary += "; fix %s first" % ", ".join(failed)
-    return dict(lines=lines + [summary], stats=stats, failed=failed)
+    return dict(lines=lines + [summary], stats=stats, failed=failed, failures=failures)
 
 
 class FilterModule(object):

@@ -24,7 +24,12 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.errors import UnsupportedError
 
 from ansible_collections.reportops.grafana.plugins.module_utils._client import split_recipients
-from ansible_collections.reportops.grafana.plugins.module_utils._delivery import DeliveryError, checked_emails
+from ansible_collections.reportops.grafana.plugins.module_utils._delivery import (
+    DeliveryError,
+    checked_emails,
+    plain,
+    unknown_key_problem,
+)
 
 try:  # Python 3.9+; without it, dates need an explicit UTC offset.
     import zoneinfo
@@ -109,11 +114,17 @@ def validated_options(options):
     argument spec, with its defaults; raises DefinitionError naming every problem."""
     if not isinstance(options, dict):
         raise DefinitionError("a definition must be a dictionary of grafana_report options, got %r." % (options,))
-    result = ArgumentSpecValidator(REPORT_ARGUMENT_SPEC).validate(copy.deepcopy(options))
+    options = plain(options)
+    result = ArgumentSpecValidator(REPORT_ARGUMENT_SPEC).validate(options)
     if result.error_messages:
         # The validator's text for an unknown key is only "KEY. Supported parameters include: ...".
-        raise DefinitionError(" ".join(("unsupported option %s" if isinstance(error, UnsupportedError) else "%s") % to_text(error)
-                                       for error in result.errors.errors))
+        unknown = sorted(map(str, set(options) - set(REPORT_ARGUMENT_SPEC)))
+        problems = [unknown_key_problem(key, REPORT_ARGUMENT_SPEC) for key in unknown]
+        # A key unknown in a suboption (schedule, dashboards) keeps the validator's words, which name where it is.
+        problems += [("unsupported option %s" if isinstance(error, UnsupportedError) else "%s") % to_text(error)
+                     for error in result.errors.errors
+                     if not (isinstance(error, UnsupportedError) and to_text(error).split(".")[0] in unknown)]
+        raise DefinitionError(" ".join(problems))
     return result.validated_parameters
 
 

@@ -19,6 +19,7 @@ from ansible_collections.reportops.grafana.plugins.module_utils._delivery import
     DeliveryError,
     checked_deliveries,
     checked_name,
+    nearest,
 )
 from ansible_collections.reportops.grafana.plugins.plugin_utils._cron import CronError, parse_cron
 
@@ -87,9 +88,22 @@ def present(checked):
     return [(options, delivery) for options, delivery in checked if options.get("state", "present") == "present"]
 
 
+def problem_text(problems, variable="report_delivery_deliveries"):
+    """One sentence for the problems of one role variable, naming it."""
+    return "Invalid %s: %s" % (variable, " ".join(problems))
+
+
 def raise_problems(problems, variable="report_delivery_deliveries"):
+    """AnsibleFilterError with the problems of `variable` (None: each problem names its variable already)."""
     if problems:
-        raise AnsibleFilterError("Invalid %s: %s" % (variable, " ".join(problems)))
+        raise AnsibleFilterError(" ".join(problems) if variable is None else problem_text(problems, variable))
+
+
+def unknown_name_problem(name, known):
+    """The sentence for a name of report_delivery_only that no delivery has, with the nearest one when there is one."""
+    guess = nearest(name, known)
+    return "no delivery is named %s%s (known: %s)." % (
+        name, "; did you mean %s?" % guess if guess else "", ", ".join(known) or "none")
 
 
 def _applies(environments, names):
@@ -104,19 +118,18 @@ def selected_deliveries(deliveries, environments=None, only=None):
     mistake fails every environment alike and before anything is sent. Without `environments`,
     deliveries are not filtered by environment.
     """
-    problems = []
+    problems, only_problems = [], []
     checked = checked_role_deliveries(deliveries, problems)
     try:
         wanted = [checked_name(name, "report_delivery_only") for name in names_list(only, "report_delivery_only")]
     except DeliveryError as exc:
-        problems.append(str(exc))
+        only_problems.append(str(exc))
         wanted = []
-    known = set(delivery["name"] for options, delivery in checked)
-    missing = [name for name in wanted if name not in known]
-    if missing and not problems:
-        problems.append("report_delivery_only names unknown deliveries: %s (known: %s)."
-                        % (", ".join(missing), ", ".join(sorted(known)) or "none"))
-    raise_problems(problems)
+    known = sorted(delivery["name"] for options, delivery in checked)
+    if not problems:
+        only_problems.extend(unknown_name_problem(name, known) for name in wanted if name not in known)
+    raise_problems(([problem_text(problems)] if problems else [])
+                   + ([problem_text(only_problems, "report_delivery_only")] if only_problems else []), variable=None)
     names = None if environments is None else set(names_list(environments, "environments"))
     return [(options, delivery) for options, delivery in present(checked)
             if (not wanted or delivery["name"] in wanted) and _applies(options.get("environments"), names)]

@@ -49,7 +49,7 @@ def test_every_problem_is_named_at_once():
         report_definitions_plan(bad + [WEEKLY], ["dev"])
     message = str(raised.value)
     for text in ("definition 'a': recipients has 1 invalid address", "definition 'b': schedule.frequency custom needs",
-                 "definition 'c': unsupported option url", "definition 'd': environments must be a non-empty list",
+                 "definition 'c': unknown key url: known keys: ", "definition 'd': environments must be a non-empty list",
                  "definition #5 must be a dictionary", "definition #6: missing required arguments: name",
                  "definition 'Weekly SLO' is given twice"):
         assert text in message, text

@@ -69,7 +69,7 @@ def test_only(only, expected):
 
 
 def test_only_unknown():
-    with pytest.raises(AnsibleFilterError, match="report_delivery_only names unknown deliveries: weekly-sloo"):
+    with pytest.raises(AnsibleFilterError, match="Invalid report_delivery_only: no delivery is named weekly-sloo; did you mean weekly-slo"):
         report_deliveries(DELIVERIES, only=["weekly-sloo"])
 
 
@@ -113,7 +113,7 @@ def test_resolve_missing_and_duplicate():
     ({"name": "a", "report": "X", "emails": "a@example.com", "schedule": "0 7 * * moon"},
      "delivery 'a': schedule: Invalid cron expression '0 7 * * moon': the day-of-week field (5th)"),
     ({"name": "a", "report": "X", "emails": "a@example.com", "state": "gone"}, "state must be present or absent, got 'gone'"),
-    ({"name": "a", "report": "X", "emial": "a@example.com"}, "unknown option(s) emial"),
+    ({"name": "a", "report": "X", "emial": "a@example.com"}, "unknown key emial: did you mean emails?"),
     ("a", "delivery #1 must be a dictionary"),
 ])
 def test_invalid(delivery, message):

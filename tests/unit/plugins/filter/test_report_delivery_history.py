@@ -61,5 +61,23 @@ def test_an_environment_whose_history_could_not_be_read():
     assert report["failed"] == ["dev (history not read)", "prod (history not read)"]
 
 
+def test_each_environment_fails_on_its_own_host_in_one_line():
+    failed = record(5, "failed", "weekly-slo", "2026-12-01T06:00:09Z")
+    hostvars = {"dev": host([record(2, "sent", "weekly-slo", "2026-12-01T06:00:04Z")]),
+                "staging": host([failed], unrecovered=[failed]),
+                "qa": host([failed], unrecovered=[failed]),
+                # Registered with failed_when: false, as the role does: `msg` says why, `failed` is false.
+                "prod": {"_report_delivery_history": {"failed": False, "msg": "Could not connect to http://prod.test"}}}
+    hosts = ["dev", "staging", "qa", "prod"]
+    # Not the host that gathered the report: each environment that failed, on its own line.
+    assert report_delivery_history(hosts, hostvars, fail_on_failed=True)["failures"] == {
+        "staging": "staging: 1 delivery failed and not sent since (weekly-slo); the lines above say why.",
+        "qa": "qa: 1 delivery failed and not sent since (weekly-slo); the lines above say why.",
+        "prod": "prod: its history could not be read; the lines above say why."}
+    # Without fail_on_failed only an environment that could not be read fails.
+    assert list(report_delivery_history(hosts, hostvars)["failures"]) == ["prod"]
+    assert "prod: FAILED to read the history: Could not connect to http://prod.test" in report_delivery_history(hosts, hostvars)["lines"]
+
+
 def test_the_filter_is_registered():
     assert FilterModule().filters()["_report_delivery_history"] is report_delivery_history

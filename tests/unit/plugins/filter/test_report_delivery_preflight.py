@@ -43,5 +43,22 @@ def test_an_environment_that_did_not_check():
     assert report["stats"]["prod"]["error"] == "did not run"
 
 
+def test_each_failing_environment_fails_on_its_own_host_in_one_line():
+    hostvars = {
+        "dev": host(check("connection"), check("licence", "skipped", "Only Grafana Enterprise has a licence.")),
+        "staging": host(check("connection"), check("renderer", "fail", "No renderer."), check("smtp", "fail", "Off."),
+                        failed=True),
+        # Registered with failed_when: false: `msg` says why, `failed` is false.
+        "prod": {"_report_delivery_preflight": {"failed": False, "msg": "Could not connect to http://prod.test"}},
+    }
+    report = report_delivery_preflight(["dev", "staging", "prod"], hostvars)
+    assert report["failures"] == {"staging": "staging: 2 checks failed (renderer, smtp); the findings above say why.",
+                                  "prod": "prod: its checks could not run; the findings above say why."}
+    # A skipped check is no finding, and no warning.
+    assert not any(line.startswith("dev") for line in report["lines"])
+    assert report["lines"][-1] == "3 environments: 1 ready for a first run; fix staging, prod first"
+    assert "prod: FAILED before its checks: Could not connect to http://prod.test" in report["lines"]
+
+
 def test_registered():
     assert FilterModule().filters()["_report_delivery_preflight"] is report_delivery_preflight

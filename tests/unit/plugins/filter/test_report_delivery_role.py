@@ -106,7 +106,9 @@ def test_runs_check_of_invalid_deliveries_fails_each_environment():
 
 
 @pytest.mark.parametrize("only, expected", [
-    (["weekly-sloo"], "report_delivery_only names unknown deliveries: weekly-sloo (known: capacity, prod-only, retired, weekly-slo)."),
+    (["weekly-sloo"], "Invalid report_delivery_only: no delivery is named weekly-sloo; did you mean weekly-slo? (known: capacity, "
+                      "prod-only, retired, weekly-slo)."),
+    (["zzz"], "Invalid report_delivery_only: no delivery is named zzz (known: capacity, prod-only, retired, weekly-slo)."),
     (["bad name"], "report_delivery_only must be 1 to 64 letters"),
     ({"a": 1}, "report_delivery_only must be a list of names"),
 ])
@@ -121,7 +123,9 @@ def test_plan_bad_only(only, expected):
     ({"name": "a", "report_id": 1, "emails": "a@example.com", "environments": [1]}, "environments must be a non-empty list"),
     ({"name": "a", "report_id": 1, "emails": "a@example.com", "state": "gone"}, "state must be present or absent, got 'gone'"),
     ({"name": "a", "report_id": 1, "emails": "a@example.com", "schedule": 7}, "schedule: Invalid cron expression 7"),
-    ({"name": "a", "report_id": 1, "emails": "a@example.com", "color": "red"}, "unknown option(s) color"),
+    ({"name": "a", "report_id": 1, "emails": "a@example.com", "color": "red"}, "delivery 'a': unknown key color: known keys: name, report,"),
+    ({"name": "a", "report_id": 1, "emails": "a@example.com", "min_intervall": "12h"},
+     "delivery 'a': unknown key min_intervall: did you mean min_interval?"),
 ])
 def test_plan_role_options(delivery, expected):
     with pytest.raises(AnsibleFilterError) as error:
@@ -155,9 +159,17 @@ def test_summary_one_line_per_environment():
     ]
 
 
-def test_summary_of_a_check_mode_run():
-    hostvars = HostVars(dev={"_report_delivery_run": {"deliveries": [{"name": "a", "outcome": "checked"}]}})
-    assert report_delivery_summary(["dev"], hostvars) == ["dev: 1 checked"]
+def test_summary_of_a_check_mode_run_says_what_would_go_to_whom():
+    hostvars = HostVars(dev={"_report_delivery_run": {"deliveries": [
+        {"name": "a", "outcome": "checked", "report": "Weekly SLO", "report_id": "1", "recipients": ["a@example.com", "b@example.com"],
+         "recipients_source": "emails"},
+        {"name": "b", "outcome": "checked", "report": None, "report_id": "3", "recipients": ["ops@example.com"],
+         "recipients_source": "report"},
+        {"name": "c", "outcome": "skipped", "report_id": "4"}]}})
+    assert report_delivery_summary(["dev"], hostvars) == [
+        "dev: 2 checked, 1 skipped",
+        "dev a: would send report 'Weekly SLO' (id 1) to a@example.com, b@example.com",
+        "dev b: would send report id 3 to its saved recipients (ops@example.com)"]
 
 
 def test_stats():
@@ -242,7 +254,10 @@ def test_run_of_an_environment_from_the_fleet_or_its_own_run():
 
     assert run("dev") == fleet["environments"][0]
     assert run("prod") == fleet["environments"][1]
-    assert run("jump") == own
+    # Its own task registers with failed_when: false: it failed when it says why (msg).
+    assert run("jump") == dict(own, failed=False)
+    hostvars["jump"]["_report_delivery_run"] = {"changed": False, "failed": False, "msg": "1 of 1 deliveries failed: a: boom"}
+    assert run("jump")["failed"] is True
     assert run("broken") == dict(failed=True, changed=False, msg="Invalid report_delivery_deliveries: x")
     assert run("gone") is None
     # The fleet's module failed as a whole: each of its environments fails with its message.
@@ -257,12 +272,24 @@ def test_outcomes_give_each_environment_of_the_fleet_and_each_refused_one_its_li
     hostvars = HostVars(dev=dict(shared, **_planned()), prod=dict(shared, **_planned()),
                         jump=dict(shared, _report_delivery_run={"changed": True}, **_planned(fleet=False)),
                         broken=dict(shared, **_planned(fleet=False, error="Invalid report_delivery_deliveries: x")))
+    failing = {"name": "b", "outcome": "failed", "message": "boom"}
+    hostvars["jump"]["_report_delivery_run"] = {"changed": True, "failed": False, "msg": "1 of 2 deliveries failed: b: boom",
+                                                "deliveries": [SENT, failing]}
+    # One line each, naming the environment and what failed; the reason is said once, in the summary.
     assert report_delivery_outcomes(["dev", "prod", "jump", "broken"], hostvars, fleet) == {
         "dev": dict(changed=True, failed=False, msg=""),
-        "prod": dict(changed=False, failed=True, msg="Nothing was sent: HTTP 401"),
-        "broken": dict(changed=False, failed=True, msg="Invalid report_delivery_deliveries: x")}
-    # No result (the module failed as a whole): each environment of the fleet fails with the module's message.
-    assert report_delivery_outcomes(["dev"], hostvars, {"msg": "MODULE FAILURE"}) == {"dev": dict(changed=False, failed=True, msg="MODULE FAILURE")}
+        "prod": dict(changed=False, failed=True, msg="prod: nothing was sent; the summary says why."),
+        # An environment on its own shows its change on its own task.
+        "jump": dict(changed=False, failed=True, msg="jump: 1 delivery failed (b); the summary says why."),
+        "broken": dict(changed=False, failed=True, msg="broken: nothing was sent; the summary says why.")}
+    lines = report_delivery_summary(["prod", "jump", "broken"], hostvars, fleet)
+    assert lines == ["prod: nothing sent | FAILED: Nothing was sent: HTTP 401", "jump: 1 sent, 1 failed | b FAILED: boom",
+                     "broken: nothing sent | FAILED: Invalid report_delivery_deliveries: x"]
+    # No result (the module failed as a whole): each environment of the fleet fails; the summary has the module's message.
+    hostvars["dev"]["_report_delivery_fleet"] = {"msg": "MODULE FAILURE"}
+    assert report_delivery_outcomes(["dev"], hostvars, {"msg": "MODULE FAILURE"}) == {
+        "dev": dict(changed=False, failed=True, msg="dev: nothing was sent; the summary says why.")}
+    assert report_delivery_summary(["dev"], hostvars, {"msg": "MODULE FAILURE"}) == ["dev: nothing sent | FAILED: MODULE FAILURE"]
 
 
 def test_summary_and_stats_are_the_same_for_the_fleet_and_for_runs_of_their_own():

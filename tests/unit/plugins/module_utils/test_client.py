@@ -116,6 +116,9 @@ def test_env_fallbacks(fetch, make_client, monkeypatch):
     (dict(url=URL, token=TOKEN, org_id=0), "org_id must be a positive integer"),
     (dict(url=URL, token=TOKEN, org_id="two"), "org_id"),
     (dict(url=URL, token=TOKEN, timeout=0), "timeout must be a positive"),
+    # A token copied with its header's scheme: refused before any request, and never repeated.
+    (dict(url=URL, token="Bearer s3cret"), "without the 'Bearer ' prefix"),
+    (dict(url=URL, token=" bearer\ts3cret"), "without the 'Bearer ' prefix"),
 ])
 def test_bad_connection_options_fail_before_any_request(fetch, make_client, module_io, args, message):
     # The argument spec fails the module (AnsibleModule); the client's value checks raise, and the module exits.
@@ -245,6 +248,17 @@ def test_reads_name_the_read_permission_and_never_claim_a_send(fetch, client):
     assert "reports:read" in error.message
     error = failure(fetch, client, 500, {"message": "boom"}, method="GET")
     assert "sent" not in error.message and not error.may_have_acted
+
+
+def test_a_grafana_without_the_reporting_api_is_named_as_such(fetch, client):
+    # An Open Source Grafana has no /api/reports route (its router answers 404 "Not found"): the listing, not a
+    # report id, is what is missing.
+    fetch.reply(404, {"message": "Not found"})
+    with pytest.raises(GrafanaError) as raised:
+        client.list_reports()
+    error = raised.value
+    assert error.message.startswith("The list of reports was not found (HTTP 404: Not found); this Grafana has no reporting API")
+    assert "Open Source" in error.message and "report's id" not in error.message
 
 
 def test_non_json_success_body_is_summarised(fetch, client):
