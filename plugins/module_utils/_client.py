@@ -43,6 +43,7 @@ PATHS = {
     "folder": "/api/folders/{uid}",
     "frontend_settings": "/api/frontend/settings",
     "user_permissions": "/api/access-control/user/permissions",
+    "admin_settings": "/api/admin/settings",
 }
 # The RBAC scope of annotations that belong to no dashboard (the delivery ledger's).
 ORG_ANNOTATIONS_SCOPE = "annotations:type:organization"
@@ -84,6 +85,12 @@ _RENDERER_HINTS = (
                                        "remote rendering service ([rendering] server_url), then retry."),
     ("timeout error", "the renderer gave up: raise [reporting] rendering_timeout in Grafana, or render fewer dashboards "
                       "or a shorter time range."),
+    # Grafana checks the renderer's version before a PDF (pkg/services/rendering/capabilities.go): an empty version
+    # (the rendering service never answered /version) or one below the PDF rendering constraint fails the render.
+    ("invalid plugin version", "Grafana could not read the renderer's version: the rendering service at [rendering] "
+                               "server_url never answered; check that it runs and that Grafana reaches it."),
+    ("unsupported, requires image renderer version", "the renderer is too old for PDFs: upgrade the rendering service "
+                                                     "(grafana-image-renderer)."),
 )
 _TLS_FAILURE = re.compile(r"certificate|ssl|tls|handshake", re.IGNORECASE)
 _CLIENT_CERT_REQUIRED = re.compile(r"certificate[ _]required", re.IGNORECASE)
@@ -417,19 +424,30 @@ class GrafanaClient:
 
     def frontend_settings(self):
         """GET /api/frontend/settings (any signed-in caller): Grafana's build, licence, renderer and reporting state;
-        returns (the settings, the answer's Date header or None: Grafana's clock)."""
+        returns (the settings, the answer's headers, lower-case: its Date is Grafana's clock or a proxy's)."""
         headers = {}
         settings, dummy = self.request("GET", PATHS["frontend_settings"], subject="Grafana's frontend settings",
                                        answer_headers=headers)
-        return (settings if isinstance(settings, dict) else {}), headers.get("date")
+        return (settings if isinstance(settings, dict) else {}), headers
 
-    def user_permissions(self):
-        """GET /api/access-control/user/permissions: the caller's RBAC actions, each with the scopes it holds."""
-        permissions, dummy = self.request("GET", PATHS["user_permissions"], subject="the credentials' permissions")
+    def user_permissions(self, reload=True):
+        """GET /api/access-control/user/permissions: the caller's RBAC actions, each with the scopes it holds. With
+        `reload`, ?reloadcache=true: Grafana reads them fresh rather than from its cache, so that a role granted a
+        minute ago counts (pkg/services/accesscontrol/api/api.go, getUserPermissions)."""
+        permissions, dummy = self.request("GET", PATHS["user_permissions"], query=[("reloadcache", "true")] if reload else None,
+                                          subject="the credentials' permissions")
         if not isinstance(permissions, dict):
             raise GrafanaError("Grafana answered GET %s with something that is not a mapping; check url."
                                % PATHS["user_permissions"], status=200)
         return permissions
+
+    def admin_settings(self):
+        """GET /api/admin/settings: Grafana's configuration by section, values as strings (pkg/api/admin.go,
+        AdminGetSettings); needs settings:read, which a Grafana server admin has and an organization's service
+        account usually has not (403). Sections the caller's settings:read scopes do not cover are left out."""
+        settings, dummy = self.request("GET", PATHS["admin_settings"], subject="Grafana's server settings",
+                                       advice=needs("settings:read (a Grafana server admin)"))
+        return settings if isinstance(settings, dict) else {}
 
     def create_annotation(self, annotation, subject="the ledger annotation"):
         created, dummy = self.request("POST", PATHS["annotations"], body=annotation, subject=subject,

@@ -50,23 +50,46 @@ PREFLIGHT_ARGUMENT_SPEC = dict(
     features=dict(type="list", elements="str", choices=list(FEATURES), default=[]),
     render=dict(type="bool", default=False),
     max_clock_skew=dict(type="int", default=CLOCK_SKEW),
+    dashboard_uid=dict(type="str"),
+    dashboard_folder=dict(type="str"),
+    dashboard_folder_uid=dict(type="str"),
 )
 
-_ANNOTATIONS = tuple(("annotations:%s" % verb,) for verb in ("read", "create", "write", "delete"))
+# The renderer version Grafana requires before it renders a PDF: the PDFRendering capability, ">= 3.10.0"
+# (pkg/services/rendering/rendering.go, its capabilities; checked in render() through capabilities.go). On Grafana 13
+# always; before, when the newPDFRendering feature toggle is on (frontend settings list the enabled toggles).
+PDF_RENDERER_MIN = (3, 10, 0)
+PDF_TOGGLE = "newPDFRendering"
+# A version as Grafana's semver library reads it (Masterminds/semver: "v" prefix, missing minor or patch allowed).
+_SEMVER = re.compile(r"^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
+# Proxies that name themselves in a Server header; Grafana's own answers carry none (inferred: Go's net/http sets
+# none and no Grafana middleware does). A Via header names a proxy too.
+_PROXY_SERVER = re.compile(r"nginx|apache|httpd|envoy|haproxy|caddy|traefik|cloudflare|openresty|istio|varnish|squid",
+                           re.IGNORECASE)
+
+
+
+def _org_annotations(*verbs):
+    """The needs of organization annotations: each action with the scope annotations:type:organization."""
+    return [(("annotations:%s" % verb,), ORG_ANNOTATIONS_SCOPE) for verb in verbs]
+
+
 # What each use of a run needs: (what it is, [(the action or its other spellings, the scope it needs or None)]).
 # Some versions' Enterprise spec names the report admin actions reports.admin:create and reports.admin:write.
+# The dashboard's needs depend on what exists: dashboard_needs().
 PERMISSION_NEEDS = dict(
     send=("sending the deliveries (POST /api/reports/email)", [(("reports:send",), None)]),
     names=("finding the deliveries' reports by name (GET /api/reports)", [(("reports:read",), None)]),
-    ledger=("ledger: grafana", [(actions, ORG_ANNOTATIONS_SCOPE) for actions in _ANNOTATIONS]),
-    history=("history: grafana", [(actions, ORG_ANNOTATIONS_SCOPE) for actions in _ANNOTATIONS]),
+    # The Grafana ledger finds, claims, confirms and removes its claims (_ledger.py: find, create, update, delete).
+    ledger=("ledger: grafana", _org_annotations("read", "create", "write", "delete")),
+    # History writes one record per delivery and reads them back (_history.py: create; grafana_report_history: read).
+    history=("history: grafana", _org_annotations("read", "create")),
     definitions=("report definitions (grafana_report)", [
         (("reports:read",), None), (("reports:create", "reports.admin:create"), None),
         (("reports:write", "reports.admin:write"), None), (("reports:delete",), None)]),
     settings=("report settings (grafana_report_settings)", [
         (("reports.settings:read",), None), (("reports.settings:write",), None)]),
-    dashboard=("the dashboard entry point (grafana_report_dashboard)", [
-        (("dashboards:create",), None), (("dashboards:write",), None), (("folders:read",), None), (("folders:create",), None)]),
+    dashboard=("the dashboard entry point (grafana_report_dashboard)", []),
 )
 _MAJOR = re.compile(r"^\s*v?(\d+)")
 
@@ -136,23 +159,50 @@ def edition_check(settings):
     return check("edition", OK, "Grafana %s %s." % (edition, build.get("version") or ""))
 
 
-def licence_check(settings, now):
-    """The licence of an Enterprise build: missing or expired fails (Grafana then sends no reports), ending soon warns."""
+# What the report routes said when the licence's end was unknown (licence_check's `routes`).
+ROUTES_ANSWER, ROUTES_REFUSE = "answer", "refuse"
+
+
+def licence_check(settings, now, routes=None, routes_said=""):
+    """The licence of an Enterprise build. Expired fails (Grafana then sends no reports); ending soon warns. Grafana
+    may not say when it ends (licenseInfo.expiry 0, as a hosted Grafana may answer): then the report routes decide.
+    `routes`: ROUTES_ANSWER when GET /api/reports answered a listing, ROUTES_REFUSE when it answered 404 (no report
+    route), else None (not tried, or an answer that proves neither, said in `routes_said`)."""
     if not is_enterprise(settings):
         return check("licence", SKIPPED, "Only Grafana Enterprise has a licence (see the edition check).")
     licence = settings.get("licenseInfo") or {}
     expiry = licence.get("expiry")
-    if licence.get("hasLicense") is False or not isinstance(expiry, (int, float)) or expiry <= 0:
-        return check("licence", FAIL, "Grafana Enterprise has no licence (licenseInfo): without one it sends no reports. "
-                                      "Add the licence (Administration > General > Licensing, or [enterprise] license_path).")
-    if expiry <= now:
+    known = isinstance(expiry, (int, float)) and not isinstance(expiry, bool) and expiry > 0
+    if known and expiry <= now:
         return check("licence", FAIL, "The Grafana Enterprise licence expired on %s (licenseInfo.expiry): Grafana no longer "
                                       "sends or renders reports. Renew the licence." % utc_iso(expiry))
+    if not known or licence.get("hasLicense") is False:
+        unknown = ("Grafana does not say when its licence ends (licenseInfo.expiry is 0)" if not known else
+                   "Grafana says it has no licence (licenseInfo.hasLicense is false)")
+        if routes == ROUTES_REFUSE:
+            return check("licence", FAIL, "%s, and its report routes refuse (GET /api/reports: %s): without a valid "
+                                          "licence Grafana Enterprise sends no reports. Add the licence (Administration > "
+                                          "General > Licensing, or [enterprise] license_path)." % (unknown, routes_said))
+        if routes == ROUTES_ANSWER:
+            return check("licence", WARN, "%s, as a hosted Grafana may; its report routes answer (GET /api/reports), so "
+                                          "reports can be sent today. When the licence ends is unknown: check it in "
+                                          "Administration > General > Licensing." % unknown)
+        return check("licence", WARN, "%s, and whether its report routes answer could not be told%s: the first send "
+                                      "will tell. Check the licence in Administration > General > Licensing."
+                     % (unknown, " (GET /api/reports: %s)" % routes_said if routes_said else ""))
     days = (expiry - now) / 86400.0
     if days <= LICENCE_WARN_DAYS:
         return check("licence", WARN, "The Grafana Enterprise licence expires on %s, in %d days (licenseInfo.expiry): renew "
                                       "it, or reports stop then." % (utc_iso(expiry), int(days)))
     return check("licence", OK, "Licensed until %s." % utc_iso(expiry))
+
+
+def licence_known(settings):
+    """Whether the frontend settings say when a licence ends (else licence_check needs the report routes' answer)."""
+    licence = settings.get("licenseInfo") or {}
+    expiry = licence.get("expiry")
+    return (isinstance(expiry, (int, float)) and not isinstance(expiry, bool) and expiry > 0
+            and licence.get("hasLicense") is not False)
 
 
 def reporting_check(settings):
@@ -168,22 +218,104 @@ def reporting_check(settings):
     return check("reporting", OK, "Reporting is enabled.")
 
 
+def grafana_major(settings):
+    """Grafana's major version from buildInfo.version, or None."""
+    major = _MAJOR.match(to_text((settings.get("buildInfo") or {}).get("version") or ""))
+    return int(major.group(1)) if major else None
+
+
+def semantic_version(text):
+    """(major, minor, patch) of a version as Grafana's semver library reads it, or None when it cannot."""
+    found = _SEMVER.match(to_text(text or "").strip())
+    return tuple(int(part or 0) for part in found.groups()) if found else None
+
+
+def renderer_advice(major):
+    """How to get a renderer on this Grafana: Grafana 13 has only the rendering service (the image renderer plugin was
+    removed by grafana/grafana PR #118809); 12 deprecated the plugin; before, either."""
+    if major is not None and major >= 13:
+        return ("Grafana 13 removed the image renderer plugin: run the rendering service (grafana-image-renderer) and set "
+                "[rendering] server_url and callback_url in grafana.ini.")
+    if major == 12:
+        return ("run the rendering service (grafana-image-renderer) and set [rendering] server_url and callback_url in "
+                "grafana.ini; the image renderer plugin is deprecated in Grafana 12 and removed in 13.")
+    return ("install the grafana-image-renderer plugin, or run the rendering service and set [rendering] server_url and "
+            "callback_url in grafana.ini (Grafana 13 supports only the service).")
+
+
 def renderer_check(settings, renders):
-    """The renderer: every send and render needs it. Without one, sends fail after the render times out.
-    `renders`: whether the run sends or renders (else a missing renderer is a warning)."""
-    version = to_text((settings.get("buildInfo") or {}).get("version") or "")
-    if settings.get("rendererAvailable"):
-        return check("renderer", OK, "Renderer available%s." % (
-            " (version %s)" % settings["rendererVersion"] if settings.get("rendererVersion") else ""))
-    major = _MAJOR.match(version)
-    if major and int(major.group(1)) >= 13:
-        advice = ("Grafana 13 removed the image renderer plugin: run the rendering service (grafana-image-renderer) and "
-                  "set [rendering] server_url and callback_url in grafana.ini.")
-    else:
-        advice = ("install the grafana-image-renderer plugin, or run the rendering service and set [rendering] server_url "
-                  "and callback_url in grafana.ini (Grafana 13 supports only the service).")
-    return check("renderer", FAIL if renders else WARN, "Grafana has no renderer (rendererAvailable is false), so every "
-                 "report send and render fails after the render times out; %s" % advice)
+    """The renderer: every send and render needs it (pkg/services/rendering/rendering.go). `renders`: whether the run
+    sends or renders; else a problem is a warning.
+
+    rendererAvailable is configuration, not health: true as soon as [rendering] server_url is set (remoteAvailable), or
+    (before 13) the plugin is installed. rendererVersion is what the rendering service answered on /version, asked in
+    the background: "" when it never answered. Grafana checks that version before a PDF (capabilities.go, the
+    PDFRendering constraint, PDF_RENDERER_MIN): an empty or unreadable version, or an older renderer, fails PDFs."""
+    major = grafana_major(settings)
+    bad = FAIL if renders else WARN
+    if not settings.get("rendererAvailable"):
+        return check("renderer", bad, "Grafana has no renderer (rendererAvailable is false), so every report send and "
+                                      "render fails; %s" % renderer_advice(major))
+    version = to_text(settings.get("rendererVersion") or "").strip()
+    if not version:
+        return check("renderer", bad, "A renderer is configured (rendererAvailable is true, which only says that "
+                                      "[rendering] server_url is set) but it never answered: rendererVersion is empty, "
+                                      "so the rendering service did not answer Grafana's /version request. Grafana checks "
+                                      "the renderer's version before every PDF and fails it without one, so report sends "
+                                      "and renders fail. Check that the rendering service runs and that Grafana reaches it "
+                                      "at server_url (Grafana asks again in the background).")
+    parsed = semantic_version(version)
+    minimum = ".".join(str(part) for part in PDF_RENDERER_MIN)
+    if parsed is None:
+        return check("renderer", bad, "The renderer says its version is '%s', which Grafana cannot read as a version: it "
+                                      "fails every PDF then ('invalid plugin version'). Run a released "
+                                      "grafana-image-renderer, %s or later." % (version, minimum))
+    if parsed < PDF_RENDERER_MIN:
+        toggles = settings.get("featureToggles") if isinstance(settings.get("featureToggles"), dict) else {}
+        if (major is not None and major >= 13) or toggles.get(PDF_TOGGLE) is True:
+            why = "Grafana 13" if major is not None and major >= 13 else "this Grafana, with the %s feature toggle on," % PDF_TOGGLE
+            return check("renderer", bad, "The renderer is version %s; %s renders report PDFs only with %s or later, and "
+                                          "fails them otherwise ('PdfRendering unsupported'). Upgrade the rendering service "
+                                          "(grafana-image-renderer)." % (version, why, minimum))
+        return check("renderer", WARN, "The renderer is version %s, older than %s: this Grafana does not list the %s "
+                                       "feature toggle, so it renders PDFs the older way, which this renderer supports; "
+                                       "with the toggle (on by default in newer releases) or on Grafana 13 every PDF "
+                                       "fails. Upgrade the rendering service (grafana-image-renderer)."
+                     % (version, minimum, PDF_TOGGLE))
+    return check("renderer", OK, "Renderer available, version %s (PDFs need %s or later); whether it renders in time only "
+                                 "a render shows (render: true)." % (version, minimum))
+
+
+SMTP_FAILURE = "SMTP not configured, check your grafana.ini config file's [smtp] section"
+
+
+def smtp_check(admin_settings, error, sends):
+    """SMTP, which every send needs: without [smtp] enabled Grafana fails each with SMTP_FAILURE
+    (pkg/services/notifications). Only GET /api/admin/settings shows it (`admin_settings`, its "smtp" section, values
+    as strings), and only to a caller with settings:read (a server admin); `error` is the GrafanaError of that read.
+    `sends`: whether the run sends (else SMTP off is a warning). Unknown is `skipped`, never a failure."""
+    verify = ("Verify it once with a test email: reportops.grafana.grafana_report with send_test_email: true (or "
+              "\"Send test email\" in Grafana's report editor), or ask a Grafana server admin whether [smtp] enabled = true.")
+    if error is not None:
+        if error.status in (401, 403):
+            reason = ("GET /api/admin/settings needs settings:read, which a Grafana server admin has and these credentials "
+                      "have not (HTTP %d)" % error.status)
+        else:
+            reason = "GET /api/admin/settings failed: %s" % error.message
+        return check("smtp", SKIPPED, "SMTP could not be verified: %s. Without [smtp] enabled every send fails with \"%s\". %s"
+                     % (reason, SMTP_FAILURE, verify))
+    section = admin_settings.get("smtp") if isinstance(admin_settings, dict) else None
+    enabled = to_text(section.get("enabled")).strip().lower() if isinstance(section, dict) and "enabled" in section else None
+    if enabled is None:
+        return check("smtp", SKIPPED, "SMTP could not be verified: Grafana's settings did not show [smtp] to these "
+                                      "credentials (their settings:read scopes leave it out). %s" % verify)
+    if enabled != "true":
+        return check("smtp", FAIL if sends else WARN, "SMTP is off ([smtp] enabled = %s in Grafana's settings): every "
+                                                       "report send fails with \"%s\" (pkg/services/notifications). Set "
+                                                       "[smtp] enabled = true, host, user and password in grafana.ini and "
+                                                       "restart Grafana." % (enabled or "empty", SMTP_FAILURE))
+    return check("smtp", OK, "SMTP is enabled ([smtp] enabled = true, host %s); that the server accepts Grafana's mail only a "
+                             "test email or the first send shows." % (to_text(section.get("host")) or "not shown"))
 
 
 def grafana_clock(date_header):
@@ -192,15 +324,31 @@ def grafana_clock(date_header):
     return email.utils.mktime_tz(parsed) if parsed else None
 
 
-def clock_check(skew, max_skew, grafana_ledger):
-    """Grafana's clock against this host's: the Grafana ledger compares times written by runners with Grafana's
-    `created` stamps, so a skew beyond max_clock_skew fails with it and warns without."""
+def proxy_of(headers):
+    """The proxy that answered in front of Grafana, from the answer's Via or Server header (_PROXY_SERVER), or None."""
+    headers = headers or {}
+    if headers.get("via"):
+        return "a proxy (Via: %s)" % to_text(headers["via"])
+    server = to_text(headers.get("server") or "")
+    return "%s (its Server header)" % server if _PROXY_SERVER.search(server) else None
+
+
+def clock_check(skew, max_skew, grafana_ledger, proxy=None):
+    """The clock of the Date header against this host's: the Grafana ledger compares times written by runners with
+    Grafana's `created` stamps, so a skew beyond max_clock_skew fails with it and warns without.
+
+    The Date header is Grafana's clock (Go's net/http sets it) unless a proxy answered: nginx replaces an upstream's
+    Date by default, so behind one this is the proxy's clock (`proxy`, when its headers name it). No route gives a
+    time Grafana stamps now without writing something, so this check cannot prove Grafana's own clock."""
     if skew is None:
         return check("clock", SKIPPED, "Grafana's answer had no Date header to read its clock from.")
+    source = ("The Date header's clock (set by %s in front of Grafana: the proxy's clock, not Grafana's, which no read "
+              "shows)" % proxy if proxy else "The Date header's clock (Grafana's, or a proxy's in front of it: nginx sets "
+                                             "its own)")
     if abs(skew) <= max_skew + DATE_RESOLUTION:
-        return check("clock", OK, "Grafana's clock is within %ds of this host's (%+ds)." % (max_skew, skew))
+        return check("clock", OK, "%s is within %ds of this host's (%+ds)." % (source, max_skew, skew))
     side = "ahead of" if skew > 0 else "behind"
-    message = "Grafana's clock is %ds %s this host's (its Date header), more than max_clock_skew (%ds); " % (abs(skew), side, max_skew)
+    message = "%s is %ds %s this host's, more than max_clock_skew (%ds); " % (source, abs(skew), side, max_skew)
     if grafana_ledger:
         return check("clock", FAIL, message + "ledger: grafana compares the times runners write with Grafana's, so it may "
                                               "skip or repeat a send. Synchronise both clocks (NTP).")
@@ -224,9 +372,27 @@ def held_scopes(permissions, actions):
     return None, None
 
 
-def permission_check(use, permissions):
-    """The check of one use of PERMISSION_NEEDS against the caller's permissions ({action: [scopes]})."""
-    what, needs = PERMISSION_NEEDS[use]
+def dashboard_needs(dashboard_exists=None, folder_given=False, folder_exists=None):
+    """What grafana_report_dashboard does, as (actions or spellings, scope) needs (_dashboard.install): it reads the
+    installed dashboard (dashboards:read); with a folder, it reads it (folders:read) and makes it only when missing
+    (folders:create); it saves a new dashboard (dashboards:create) or updates the installed one (dashboards:write).
+    None: not known (no uid given, or the read failed), so both that could be needed are asked for."""
+    needs = [(("dashboards:read",), None)]
+    if folder_given:
+        needs.append((("folders:read",), None))
+        if not folder_exists:
+            needs.append((("folders:create",), None))
+    if dashboard_exists is not True:
+        needs.append((("dashboards:create",), None))
+    if dashboard_exists is not False:
+        needs.append((("dashboards:write",), None))
+    return needs
+
+
+def permission_check(use, permissions, needs=None):
+    """The check of one use of PERMISSION_NEEDS against the caller's permissions ({action: [scopes]}); `needs`
+    replaces the use's needs (the dashboard's, from dashboard_needs())."""
+    what, needs = PERMISSION_NEEDS[use][0], needs if needs is not None else PERMISSION_NEEDS[use][1]
     missing = []
     for actions, scope in needs:
         action, scopes = held_scopes(permissions, actions)
@@ -254,6 +420,7 @@ class Preflight:
         self.now = now
         self.checks = []
         self.grafana = {}
+        self.smtp_enabled = None
 
     def add(self, *checks):
         self.checks.extend(checks)
@@ -262,30 +429,59 @@ class Preflight:
         self.add(*[check(name, SKIPPED, why) for name in names])
 
     def run(self):
-        """The checks in order, each that cannot be made `skipped` with the reason; returns (grafana, checks)."""
+        """The checks in order, each that cannot be made `skipped` with the reason; returns (grafana, checks). When
+        Grafana cannot be read at all, the one check is `connection`: nothing else could be checked, and a line for
+        each check it prevented would only repeat that."""
         before = self.now()
         try:
-            settings, date = self.client.frontend_settings()
+            settings, headers = self.client.frontend_settings()
         except GrafanaError as exc:
             self.add(check("connection", FAIL, exc.message))
-            skipped = ["edition", "licence", "reporting", "renderer", "clock"]
-            skipped += ["permissions:%s" % use for use in self.uses if use in PERMISSION_NEEDS]
-            skipped += ["report:%s" % delivery.name for delivery in self.deliveries]
-            self.skip(skipped, "Grafana could not be read (see connection).")
             return self.grafana, self.checks
-        clock = grafana_clock(date)
+        clock = grafana_clock(headers.get("date"))
         skew = None if clock is None else int(round(clock - (before + self.now()) / 2.0))
         self.grafana = grafana_facts(settings, skew)
+        enterprise = is_enterprise(settings)
+        # One listing of the reports, for the deliveries and, when the licence's end is unknown, for the licence.
+        listing = self._listing() if enterprise and (self.deliveries or not licence_known(settings)) else None
+        routes, routes_said = None, ""
+        if listing is not None:
+            reports, error = listing
+            routes = ROUTES_ANSWER if error is None else ROUTES_REFUSE if error.status == 404 else None
+            routes_said = "" if error is None else error.message
         renders = bool(self.deliveries) or "render" in self.uses or self.params["render"]
+        smtp = self._smtp(bool(self.deliveries))
+        self.grafana["smtp_enabled"] = self.smtp_enabled
         self.add(check("connection", OK, "Grafana answered with these credentials."), edition_check(settings),
-                 licence_check(settings, self.now()), reporting_check(settings), renderer_check(settings, renders),
-                 clock_check(skew, self.params["max_clock_skew"], "ledger" in self.uses))
+                 licence_check(settings, self.now(), routes, routes_said), reporting_check(settings),
+                 renderer_check(settings, renders), smtp,
+                 clock_check(skew, self.params["max_clock_skew"], "ledger" in self.uses, proxy_of(headers)))
         permissions = self._permissions()
-        self._reports(is_enterprise(settings), permissions, settings.get("rendererAvailable"))
+        self._reports(enterprise, permissions, settings.get("rendererAvailable"), listing)
         return self.grafana, self.checks
 
+    def _listing(self):
+        """GET /api/reports once: (the reports, None) or (None, the GrafanaError)."""
+        try:
+            return self.client.list_reports(), None
+        except GrafanaError as exc:
+            return None, exc
+
+    def _smtp(self, sends):
+        """The smtp check, from GET /api/admin/settings (a server admin's read); sets smtp_enabled (None: unknown)."""
+        self.smtp_enabled = None
+        try:
+            admin, error = self.client.admin_settings(), None
+        except GrafanaError as exc:
+            admin, error = None, exc
+        result = smtp_check(admin, error, sends)
+        if result["status"] in (OK, WARN, FAIL):
+            self.smtp_enabled = result["status"] == OK
+        return result
+
     def _permissions(self):
-        """The permission checks of the run's uses; the caller's permissions, or None when Grafana did not say."""
+        """The permission checks of the run's uses, from the caller's permissions read fresh (reloadcache); the
+        permissions, or None when Grafana did not say."""
         needed = [use for use in self.uses if use in PERMISSION_NEEDS]
         if not needed:
             return None
@@ -295,10 +491,34 @@ class Preflight:
             self.add(check("permissions", WARN, "Could not read the credentials' permissions (%s); each is checked when the "
                                                 "run uses it." % exc.message))
             return None
-        self.add(*[permission_check(use, permissions) for use in needed])
+        self.add(*[permission_check(use, permissions, self._dashboard_needs() if use == "dashboard" else None)
+                   for use in needed])
         return permissions
 
-    def _reports(self, enterprise, permissions, renderer):
+    def _dashboard_needs(self):
+        """dashboard_needs() of this Grafana: whether the dashboard (dashboard_uid) and its folder (dashboard_folder or
+        dashboard_folder_uid) exist, read as grafana_report_dashboard reads them; unknown when not given or unreadable."""
+        params = self.params
+        folder_title, folder_uid = params.get("dashboard_folder"), params.get("dashboard_folder_uid")
+        folder_exists = dashboard_exists = None
+        if folder_uid or folder_title:
+            try:
+                if folder_uid:
+                    self.client.get_folder(folder_uid)
+                    folder_exists = True
+                else:
+                    folder_exists = any(item.get("title") == folder_title for item in self.client.list_folders())
+            except GrafanaError as exc:
+                folder_exists = False if exc.status == 404 else None
+        if params.get("dashboard_uid"):
+            try:
+                self.client.get_dashboard(params["dashboard_uid"])
+                dashboard_exists = True
+            except GrafanaError as exc:
+                dashboard_exists = False if exc.status == 404 else None
+        return dashboard_needs(dashboard_exists, bool(folder_uid or folder_title), folder_exists)
+
+    def _reports(self, enterprise, permissions, renderer, listing):
         """Each delivery's report: found (by name or id, by the code that sends), its dashboards viewable; rendered
         once with the render option."""
         names = ["report:%s" % delivery.name for delivery in self.deliveries]
@@ -307,11 +527,10 @@ class Preflight:
         if not enterprise:
             self.skip(names, "Reports exist only in Grafana Enterprise (see the edition check).")
             return
-        try:
-            reports = self.client.list_reports()
-        except GrafanaError as exc:
-            status = FAIL if "names" in self.uses or exc.status != 403 else WARN
-            self.add(*[check(name, status, "Could not list the reports to find this one: %s" % exc.message) for name in names])
+        reports, error = listing
+        if error is not None:
+            status = FAIL if "names" in self.uses or error.status != 403 else WARN
+            self.add(*[check(name, status, "Could not list the reports to find this one: %s" % error.message) for name in names])
             return
         read_reports, dashboards = {}, {}
         for delivery in self.deliveries:
@@ -381,9 +600,11 @@ def _uids(report):
 
 
 def failure(checks):
-    """The module's failure message when a check failed, or None."""
+    """The module's failure message when a check failed, or None. Grafana that could not be read is its one check."""
     failed = [item for item in checks if item["status"] == FAIL]
     if not failed:
         return None
+    if [item["name"] for item in checks] == ["connection"]:
+        return "Grafana could not be read, so nothing else was checked: %s" % failed[0]["message"]
     return "%d of %d checks failed: %s" % (len(failed), len(checks), " ".join(
         "%s: %s" % (item["name"], item["message"]) for item in failed))

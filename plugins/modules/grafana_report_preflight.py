@@ -16,30 +16,43 @@ description:
     P(reportops.grafana.report_delivery#role) and the playbook C(reportops.grafana.preflight).
   - The module fails when a check fails, naming each; a check that warns is an Ansible warning. Every message that is
     not V(ok) says what to change, naming the permission, setting or report.
-  - "The checks, each with what it reads and what it needs:"
+  - "The checks, each with what it reads, what it needs, and what it cannot prove. docs/first-run.md names the
+    Grafana source of each."
   - "C(connection): reads C(GET /api/frontend/settings), which any signed-in caller may read; needs the URL and
-    credentials to work. When it fails, every other check is V(skipped)."
+    credentials to work. When it fails it is the only check: nothing else can be read."
   - "C(edition): reads C(buildInfo.edition) and C(buildInfo.version) of the frontend settings; needs Grafana
     Enterprise (an Open Source build answers the report routes with 404)."
-  - "C(licence): reads C(licenseInfo.expiry); needs a licence that has not expired (Grafana sends no reports without
-    one); warns when it ends within 30 days."
+  - "C(licence): reads C(licenseInfo.expiry); fails when the licence has expired (Grafana sends no reports then), warns
+    when it ends within 30 days. When Grafana does not say when it ends (expiry 0, as a hosted Grafana may answer), it
+    reads C(GET /api/reports): a listing warns that the end is unknown, a 404 (no report route) fails."
   - "C(reporting): reads C(reporting.enabled); needs C([reporting] enabled = true). V(skipped) when Grafana does not
     say."
-  - "C(renderer): reads C(rendererAvailable) and C(rendererVersion); needs a renderer (on Grafana 13 and later the
-    rendering service, C([rendering] server_url)), without which every send fails after the render times out. A warning
-    only when nothing is sent or rendered (no deliveries, no V(render) feature, O(render=false))."
-  - "C(clock): reads the C(Date) header of the frontend settings' answer; needs Grafana's clock within
-    O(max_clock_skew) seconds of this host's. With the Grafana ledger a larger skew fails, otherwise it warns."
-  - "C(permissions:<use>), one per use of the run: reads C(GET /api/access-control/user/permissions) (the caller's
-    actions and their scopes). C(send) (any delivery) needs C(reports:send); C(names) (a delivery with
-    O(deliveries[].report)) needs C(reports:read); C(ledger) (O(ledger=grafana), used by deliveries with a delivery key
-    or minimum interval) and C(history) (O(history=grafana)) need C(annotations:read), C(annotations:create),
-    C(annotations:write) and C(annotations:delete) with scope C(annotations:type:organization) (a scope of dashboards
-    lists no organization annotation); C(definitions) needs C(reports:read), C(reports:create), C(reports:write) (or
-    C(reports.admin:create), C(reports.admin:write), their names in some versions) and C(reports:delete); C(settings)
-    needs C(reports.settings:read) and C(reports.settings:write); C(dashboard) needs C(dashboards:create),
-    C(dashboards:write), C(folders:read) and C(folders:create). When Grafana does not give the permissions, one
-    C(permissions) check warns."
+  - "C(renderer): reads C(rendererAvailable), C(rendererVersion) and C(featureToggles). C(rendererAvailable) only says
+    that a renderer is configured; an empty C(rendererVersion) says that the rendering service never answered Grafana,
+    and Grafana renders PDFs only with renderer 3.10.0 or later (always on Grafana 13, with the C(newPDFRendering)
+    feature toggle before): each of these fails every send. On Grafana 12 and 13 the advice is the rendering service
+    (C([rendering] server_url)). A warning only when nothing is sent or rendered (no deliveries, no V(render)
+    feature, O(render=false)). It cannot prove that the renderer renders in time: O(render=true) does."
+  - "C(smtp): reads C(GET /api/admin/settings) (C(smtp.enabled)), which needs C(settings:read), a Grafana server admin's;
+    fails when SMTP is off and deliveries are sent (every send fails then). For other credentials (an organization's
+    service account gets 403) it is V(skipped), saying how to verify SMTP: a test email (M(reportops.grafana.grafana_report)
+    with C(send_test_email)). It cannot prove that the mail server accepts Grafana's mail."
+  - "C(clock): reads the C(Date) header of the frontend settings' answer; needs that clock within O(max_clock_skew)
+    seconds of this host's. With the Grafana ledger a larger skew fails, otherwise it warns. Behind a proxy (nginx
+    replaces C(Date) by default) it is the proxy's clock, and the message says so when the answer names the proxy
+    (C(Via), C(Server)); no read-only route gives a time that Grafana stamps now."
+  - "C(permissions:<use>), one per use of the run: reads C(GET /api/access-control/user/permissions?reloadcache=true)
+    (the caller's actions and their scopes, read fresh so that a role granted a minute ago counts). C(send) (any
+    delivery) needs C(reports:send); C(names) (a delivery with O(deliveries[].report)) needs C(reports:read); C(ledger)
+    (O(ledger=grafana), used by deliveries with a delivery key or minimum interval) needs C(annotations:read),
+    C(annotations:create), C(annotations:write) and C(annotations:delete), and C(history) (O(history=grafana))
+    C(annotations:read) and C(annotations:create), all with scope C(annotations:type:organization) (a scope of
+    dashboards lists no organization annotation); C(definitions) needs C(reports:read), C(reports:create),
+    C(reports:write) (or C(reports.admin:create), C(reports.admin:write), their names in some versions) and
+    C(reports:delete); C(settings) needs C(reports.settings:read) and C(reports.settings:write); C(dashboard) needs
+    C(dashboards:read), C(folders:read) with a folder, C(folders:create) only when the folder is missing,
+    C(dashboards:create) for a new dashboard and C(dashboards:write) for an installed one (both when
+    O(dashboard_uid) is not given). When Grafana does not give the permissions, one C(permissions) check warns."
   - "C(report:<delivery>), one per delivery: reads C(GET /api/reports) once, then each report (C(GET /api/reports/{id}))
     and each of its dashboards (C(GET /api/dashboards/uid/{uid})); needs the report to exist once under its name (or
     its id), with dashboards the credentials can view (Grafana renders as the caller). Names are resolved by the code
@@ -97,6 +110,23 @@ options:
       - Seconds by which Grafana's clock may differ from this host's. The Grafana ledger tolerates 10.
     type: int
     default: 10
+  dashboard_uid:
+    description:
+      - With the V(dashboard) feature, the uid of the dashboard the run installs (the role's is
+        C(reportops-report-deliveries)), to ask for C(dashboards:create) when it is missing and C(dashboards:write)
+        when it is installed, not both.
+    type: str
+  dashboard_folder:
+    description:
+      - With the V(dashboard) feature, the title of the folder the dashboard goes into, as
+        O(reportops.grafana.grafana_report_dashboard#module:folder); C(folders:create) is asked for only when no folder
+        has this title.
+    type: str
+  dashboard_folder_uid:
+    description:
+      - With the V(dashboard) feature, the uid of that folder, as
+        O(reportops.grafana.grafana_report_dashboard#module:folder_uid); found by uid rather than by title.
+    type: str
 seealso:
   - module: reportops.grafana.grafana_report_deliver
   - module: reportops.grafana.grafana_report_render
@@ -124,6 +154,8 @@ EXAMPLES = r"""
   reportops.grafana.grafana_report_preflight:
     deliveries: []
     features: [definitions, dashboard]
+    dashboard_uid: reportops-report-deliveries
+    dashboard_folder: Reports
 """
 
 RETURN = r"""
@@ -164,6 +196,10 @@ grafana:
       description: Seconds Grafana's clock is ahead of this host's (negative when behind), from its C(Date) header.
       type: int
       sample: 0
+    smtp_enabled:
+      description: C([smtp] enabled) from C(GET /api/admin/settings); null when these credentials cannot read it.
+      type: bool
+      sample: null
 checks:
   description: One record per check, in the order of the module's description.
   returned: when the options were valid
