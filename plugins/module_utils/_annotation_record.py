@@ -20,14 +20,19 @@ ANNOTATION_TAG = "reportops.grafana"
 CLAIM_TAG = "ledger:claim"
 OUTCOME_TAG_PREFIX = "outcome:"
 SENT_TAG = OUTCOME_TAG_PREFIX + "sent"
+# A send that may have reached Grafana (a timeout, a dropped connection, a proxy's 5xx): the ledger's record of it holds
+# the delivery, and the outcome record of it says so.
+UNCERTAIN = "uncertain"
+UNCERTAIN_TAG = OUTCOME_TAG_PREFIX + UNCERTAIN
 # Records of 0.2 carry report:<id> and no outcome tag; a tag without a value matches every value.
 REPORT_TAG_KEY = "report"
 RECORD_VERSION = 1
 # The outcomes an outcome record holds (check mode's are not recorded).
-RECORD_OUTCOMES = ("sent", "failed", "skipped")
-# The fields of a record as grafana_report_history returns it, in this order.
+RECORD_OUTCOMES = ("sent", "failed", "skipped", UNCERTAIN)
+# The fields of a record as grafana_report_history returns it, in this order. last_sent and last_uncertain: what the
+# ledger knew of the delivery when it skipped it (when it was last sent, when a send last may have been).
 HISTORY_RECORD_FIELDS = ("time", "outcome", "report", "report_id", "delivery", "delivery_key", "recipients", "attempts",
-                         "elapsed", "message", "runner", "job")
+                         "elapsed", "message", "runner", "job", "last_sent", "last_uncertain")
 
 
 def utc_iso(epoch):
@@ -61,13 +66,17 @@ def claim_text(fields):
 
 
 def record_fields(outcome, delivery_key, report_name, runner, job, with_addresses):
-    """The JSON fields of the outcome record of one of deliver()'s outcomes (sent, failed or skipped)."""
+    """The JSON fields of the outcome record of one of deliver()'s outcomes (sent, failed, uncertain or skipped); a
+    skipped one also says when the ledger last knew the delivery sent (and uncertain), when it did."""
     recipients = outcome.get("recipients")
     known = recipients or outcome.get("recipients_source") == "emails"
     fields = dict(v=RECORD_VERSION, outcome=outcome["outcome"], report=report_name, report_id=outcome.get("report_id"),
                   delivery=outcome.get("name"), delivery_key=delivery_key,
                   recipients=len(recipients) if known else None, attempts=outcome.get("attempts", 0),
                   elapsed=outcome.get("elapsed"), message=outcome.get("message"), runner=runner, job=job)
+    for moment in ("last_sent", "last_uncertain"):
+        if outcome.get(moment):
+            fields[moment] = outcome[moment]
     if with_addresses and known:
         fields["addresses"] = list(recipients)
     return fields
@@ -79,9 +88,10 @@ def record_text(fields):
     if fields.get("delivery"):
         what += ", delivery '%s'" % fields["delivery"]
     attempts = fields.get("attempts") or 0
-    return "reportops.grafana: %s %s (%d attempt%s, %ss): %s\n%s" % (
-        what, fields["outcome"], attempts, "" if attempts == 1 else "s", fields.get("elapsed"), fields.get("message") or "",
-        json.dumps(fields, sort_keys=True))
+    last = " (last sent at %s)" % fields["last_sent"] if fields.get("last_sent") else ""
+    return "reportops.grafana: %s %s%s (%d attempt%s, %ss): %s\n%s" % (
+        what, fields["outcome"], last, attempts, "" if attempts == 1 else "s", fields.get("elapsed"),
+        fields.get("message") or "", json.dumps(fields, sort_keys=True))
 
 
 def record_tags(fields, delivery_hash):
@@ -95,7 +105,8 @@ def record_tags(fields, delivery_hash):
 def is_send_record(annotation):
     """Whether an annotation of a records listing is a send: tagged outcome:sent, or written by 0.2 (no outcome tag).
 
-    History records of failed or skipped deliveries (outcome:failed, outcome:skipped) are not.
+    History records of failed, uncertain or skipped deliveries (outcome:failed, outcome:uncertain, outcome:skipped) are
+    not: the ledger lists its records of uncertain sends by their own tag.
     """
     tags = [tag for tag in annotation.get("tags") or [] if isinstance(tag, str)]
     outcomes = [tag for tag in tags if tag.startswith(OUTCOME_TAG_PREFIX)]

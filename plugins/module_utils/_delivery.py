@@ -27,6 +27,7 @@ from ansible_collections.reportops.grafana.plugins.module_utils._client import (
     one_report_id,
     split_recipients,
 )
+from ansible_collections.reportops.grafana.plugins.module_utils._annotation_record import UNCERTAIN, utc_iso
 from ansible_collections.reportops.grafana.plugins.module_utils._ledger import (
     FileLedger,
     GrafanaLedger,
@@ -68,6 +69,7 @@ DELIVERIES_SUBOPTIONS = dict(
 LEDGER_ARGUMENT_SPEC = dict(
     ledger=dict(type="str", choices=["file", "grafana"], default="file"),
     ledger_path=dict(type="path"),
+    resend_uncertain=dict(type="bool", default=False),
 )
 
 
@@ -376,7 +378,8 @@ def unless_denied(read, attempt, reading, warn):
         return None
 
 
-def deliver(client, ledger, scope, delivery, retries, check_mode, report=None, warn=None, history=None):
+def deliver(client, ledger, scope, delivery, retries, check_mode, report=None, warn=None, history=None,  # pylint: disable=too-many-locals
+            resend_uncertain=False):
     """Carry out one resolved delivery: plan (skip, check or send), then send through the ledger.
 
     `report` is the report as Grafana returned it, when the caller read it (for the saved
@@ -385,6 +388,10 @@ def deliver(client, ledger, scope, delivery, retries, check_mode, report=None, w
     A delivery without delivery_key or min_interval goes through the NullLedger, which never skips.
     With a `history` (_history.History), every outcome but check mode's gets its record; the
     Grafana ledger's record of a send is that record, so a send recorded there gets no other.
+
+    A send that may have reached Grafana (a timeout, a dropped connection, a proxy's 5xx) fails, and the ledger remembers
+    it as uncertain: its outcome record says `uncertain`, and later runs skip the delivery (held, with a warning) as if
+    it had been sent, unless `resend_uncertain`.
     """
     started = time.time()
     recipients = delivery.recipients
@@ -398,23 +405,32 @@ def deliver(client, ledger, scope, delivery, retries, check_mode, report=None, w
     ledger_id = delivery_id(delivery.report_id, delivery.recipients, delivery.delivery_key, scope)
     outcome_in_ledger = history is not None and ledger.records_outcomes
     report_name = delivery.report or (report or {}).get("name")
-    recorded = False
+    recorded, reservation = False, None
     try:
         if check_mode:
-            reason = ledger.peek(ledger_id, delivery.delivery_key, delivery.min_interval)
+            reservation = ledger.look(ledger_id, delivery.delivery_key, delivery.min_interval, resend_uncertain)
+            reason = reservation.skip_reason
             outcome, message = ("skipped", reason) if reason else ("checked", would_send_message(delivery, report, recipients))
         else:
             ledger.prepare()
             with ledger.reserve(ledger_id, started + client.timeout, delivery.delivery_key, delivery.min_interval,
-                                retries) as reservation:
+                                retries, resend_uncertain) as reservation:
                 reason = reservation.skip_reason
                 if reason:
                     outcome, message = "skipped", reason
                 else:
-                    outcome, message = _send(client, delivery, retries, reservation, result)
+                    outcome, message = _send(client, delivery, retries, reservation, result,
+                                             (history, report_name, started) if outcome_in_ledger else None)
                 if outcome == "sent":
                     recorded = _record_send(reservation, delivery, report_name, history if outcome_in_ledger else None,
                                             result, message, started, warn)
+                # With the Grafana ledger and history, its record of the uncertain send is the outcome record.
+                recorded = recorded or (reservation.uncertain and outcome_in_ledger)
+        if outcome == "skipped":
+            _known(result, reservation)
+            if reservation.held and warn:
+                warn("%sreport %s was not sent: %s" % (
+                    "Delivery '%s': " % delivery.name if delivery.name else "", delivery.report_id, reason))
     except GrafanaError as exc:
         outcome, message = "failed", exc.message
         result.update(exc.status_field("http_status"))
@@ -424,19 +440,39 @@ def deliver(client, ledger, scope, delivery, retries, check_mode, report=None, w
         result["skipped_reason"], message = message, "Not sent: %s" % message
     result.update(outcome=outcome, message=message, elapsed=round(time.time() - started, 3),
                   changed=outcome in ("sent", "checked"))
-    if history is not None and outcome != "checked" and not recorded:
-        history.write(history.fields(result, delivery, report_name), delivery, started, time.time())
+    # Check mode writes nothing: not its skips or failures either.
+    if history is not None and not check_mode and not recorded:
+        uncertain = outcome == "failed" and reservation is not None and reservation.uncertain
+        history.write(history.fields(dict(result, outcome=UNCERTAIN) if uncertain else result, delivery, report_name),
+                      delivery, started, time.time())
     return result
 
 
-def _send(client, delivery, retries, reservation, result):
+def _known(result, reservation):
+    """What the ledger knew of a delivery it skipped, for its outcome record: when it was last sent (and when a send of
+    it last may have been), in UTC."""
+    for name in ("last_sent", "last_uncertain"):
+        moment = getattr(reservation, name, None)
+        if moment is not None:
+            result[name] = utc_iso(moment)
+
+
+def _send(client, delivery, retries, reservation, result, outcome_record=None):  # pylint: disable=too-many-arguments
     """POST the delivery: ("sent", Grafana's message), or ("failed", the error's message followed by what the ledger
-    did with the delivery: released, or held while Grafana may still send)."""
+    did with the delivery: released, or remembered as uncertain when Grafana may still have sent it).
+
+    `outcome_record` (history, report name, start) when the ledger's record of an uncertain send is the outcome record.
+    """
     try:
         answer, result["attempts"] = client.send_report(delivery.report_id, delivery.recipients, retries)
     except GrafanaError as exc:
         result.update(attempts=exc.attempts, **exc.status_field("http_status"))
-        return "failed", " ".join(filter(None, (exc.message, reservation.failed(exc.may_have_acted))))
+        details = dict(report_id=delivery.report_id, delivery_key=delivery.delivery_key, message=exc.message)
+        if exc.may_have_acted and outcome_record is not None:
+            history, report_name, started = outcome_record
+            details = history.fields(dict(result, outcome=UNCERTAIN, message=exc.message,
+                                          elapsed=round(time.time() - started, 3)), delivery, report_name)
+        return "failed", " ".join(filter(None, (exc.message, reservation.failed(exc.may_have_acted, details))))
     result.update(sent=True, http_status=200)
     return "sent", sent_message(answer)
 

@@ -121,7 +121,8 @@ class EnvironmentRun:
             return
         history = module_history(client, params, self.module.warn)
         self.sending = lambda delivery, report: deliver(client, ledger, scope, delivery, params["retries"],
-                                                        self.module.check_mode, report, self.module.warn, history)
+                                                        self.module.check_mode, report, self.module.warn, history,
+                                                        params["resend_uncertain"])
         self.queue = deque(enumerate(plan))
         self.outcomes = [None] * len(plan)
         self.lanes = min(params["concurrency"], len(plan))

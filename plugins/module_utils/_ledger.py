@@ -23,6 +23,8 @@ from ansible_collections.reportops.grafana.plugins.module_utils._annotation_reco
     CLAIM_TAG,
     REPORT_TAG_KEY,
     SENT_TAG,
+    UNCERTAIN,
+    UNCERTAIN_TAG,
     claim_text,
     delivery_tags,
     is_send_record,
@@ -33,8 +35,14 @@ from ansible_collections.reportops.grafana.plugins.module_utils._annotation_reco
 )
 from ansible_collections.reportops.grafana.plugins.module_utils._client import GrafanaError
 
-LEDGER_VERSION = 1
+# Version 2 adds a delivery's uncertain send ("uncertain": {"at", "reason"}) and allows an entry without "sent_at"
+# (never confirmed). A file is written as version 1 while no entry is uncertain, so that older versions of the
+# collection still read it; they refuse a version 2 file (and send nothing) rather than miss a held delivery.
+LEDGER_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 _LOCK_POLL = 0.1
+# How a person sends a held delivery anyway (the option of the modules that send, and the role's variable).
+RESEND_HINT = "run with resend_uncertain: true (the role: -e report_delivery_resend_uncertain=true)"
 
 
 class LedgerError(Exception):
@@ -67,6 +75,45 @@ def skip_reason(last_sent, min_interval, delivery_key, now=None):
     if age < min_interval:
         return "this delivery was last sent at %s, %s ago, within min_interval (%ds)." % (when, _duration(age), min_interval)
     return None
+
+
+def uncertain_hold(uncertain_at, min_interval, now=None):
+    """Whether a send that may have reached Grafana at `uncertain_at` (epoch seconds) still holds its delivery: within
+    `min_interval` of it, or for good without one (a delivery key is sent once, and it may have been)."""
+    if uncertain_at is None:
+        return False
+    return min_interval is None or (time.time() if now is None else now) - uncertain_at < min_interval
+
+
+def uncertain_reason(uncertain_at, reason, min_interval, delivery_key, remedy, now=None):
+    """Why a delivery whose last send may have reached Grafana is not sent again, and how to send it anyway.
+
+    `reason` is what the send met (its error message), `remedy` what to delete by hand to forget it.
+    """
+    when = utc_iso(uncertain_at)
+    age = (time.time() if now is None else now) - uncertain_at
+    if min_interval is None:
+        rule = ("a delivery key is sent once, so delivery key '%s' is held until someone decides" % delivery_key
+                if delivery_key else "it is held until someone decides")
+    else:
+        rule = "it is held within min_interval (%ds) of that attempt, until %s" % (min_interval, utc_iso(uncertain_at + min_interval))
+    return ("this delivery's send at %s (%s ago) may have reached Grafana (%s); %s, rather than risk mailing it twice."
+            " To send it anyway, %s, or %s." % (when, _duration(age), _quoted(reason), rule, RESEND_HINT, remedy))
+
+
+def uncertain_note(where, at, min_interval, delivery_key):
+    """The sentence the failed run adds: the ledger remembers the send as uncertain, and what the next run does."""
+    if min_interval is None:
+        later = "no later run sends it again%s" % (" (delivery key '%s' is sent once)" % delivery_key if delivery_key else "")
+    else:
+        later = "no run sends it again before %s (min_interval %ds from this attempt)" % (utc_iso(at + min_interval), min_interval)
+    return ("The delivery ledger remembers this send as uncertain (%s): %s unless it runs with resend_uncertain: true."
+            % (where, later))
+
+
+def _quoted(reason):
+    text = " ".join(str(reason or "no reason recorded").split())
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def _duration(seconds):
@@ -105,16 +152,29 @@ def _flock(path, exclusive, deadline, holder):
 
 
 class Reservation:
-    """A ledger's hold on one delivery: `skip_reason` (None to send), then `sent` or `failed` once."""
+    """A ledger's hold on one delivery: `skip_reason` (None to send), then `sent` or `failed` once.
 
-    def __init__(self, skip_reason_text):
+    What the ledger knew when it decided, for the outcome record of a skip: `last_sent`, when the delivery was last
+    confirmed sent (epoch seconds, or None); `last_uncertain`, when a send of it last may have reached Grafana (a
+    timeout, a dropped connection, a proxy's 5xx) without a confirmed send since; `held`, whether that uncertain send
+    is why it is skipped. `uncertain` is set by failed() when the ledger remembered this run's send as uncertain, and
+    `recorded` when that record is the outcome record (GrafanaLedger with history).
+    """
+
+    def __init__(self, skip_reason_text, last_sent=None, last_uncertain=None, held=False):
         self.skip_reason = skip_reason_text
+        self.last_sent = last_sent
+        self.last_uncertain = last_uncertain
+        self.held = held
+        self.uncertain = False
+        self.recorded = False
 
     def sent(self, details):
         """Record a confirmed send."""
 
-    def failed(self, may_have_acted):
-        """The send failed; `may_have_acted` when Grafana may have sent it anyway (timeout, 5xx).
+    def failed(self, may_have_acted, details=None):
+        """The send failed; `may_have_acted` when Grafana may have sent it anyway (timeout, dropped connection, a
+        proxy's 5xx). `details` are the fields of its record (report_id, delivery_key, message: what the send met).
 
         Returns None, or a sentence for the failure's message (what the ledger did with the delivery).
         """
@@ -122,18 +182,36 @@ class Reservation:
 
 
 class _RecordingReservation(Reservation):
-    """Records a confirmed send in its ledger (both ledgers have `record`)."""
+    """Records a confirmed send, or a send that may have happened, in its file ledger."""
 
-    def __init__(self, ledger, delivery, deadline, skip_reason_text):
-        super().__init__(skip_reason_text)
+    def __init__(self, ledger, delivery, deadline, verdict, delivery_key, min_interval):
+        super().__init__(verdict.skip_reason, verdict.last_sent, verdict.last_uncertain, verdict.held)
         self.ledger, self.delivery, self.deadline = ledger, delivery, deadline
+        self.delivery_key, self.min_interval = delivery_key, min_interval
 
     def sent(self, details):
         self.ledger.record(self.delivery, details, self.deadline)
 
+    def failed(self, may_have_acted, details=None):
+        if not may_have_acted:
+            return None
+        at = time.time()
+        try:
+            self.ledger.remember_uncertain(self.delivery, details or {}, at, self.deadline)
+        except (LedgerError, OSError) as exc:
+            return ("The delivery ledger could not remember this send as uncertain (%s), so the next run may send it again."
+                    % exc)
+        self.uncertain = True
+        return uncertain_note("ledger file %s, entry %s" % (self.ledger.path, self.delivery), at, self.min_interval,
+                              self.delivery_key)
+
 
 class FileLedger:
-    """Deliveries in a JSON file on this host; runs that share the file serialise per delivery."""
+    """Deliveries in a JSON file on this host; runs that share the file serialise per delivery.
+
+    An entry holds `sent_at`, when the delivery was last confirmed sent, and `uncertain` ({"at", "reason"}) while its
+    last send may have reached Grafana without a confirmed send since (version 2).
+    """
 
     # Its records are its own; the outcome records are written beside it (history: grafana).
     records_outcomes = False
@@ -160,27 +238,59 @@ class FileLedger:
 
     def last_sent(self, delivery):
         entry = self._read().get(delivery)
-        return entry["sent_at"] if entry else None
+        return entry.get("sent_at") if entry else None
 
-    def peek(self, delivery, delivery_key, min_interval):
+    def verdict(self, delivery, delivery_key, min_interval, resend_uncertain=False, now=None):
+        """A Reservation that only says what the ledger would decide now (skip reason, last sent, held)."""
+        entry = self._read().get(delivery) or {}
+        sent_at, uncertain = entry.get("sent_at"), entry.get("uncertain") or {}
+        last_uncertain = uncertain.get("at")
+        if uncertain_hold(last_uncertain, min_interval, now) and not resend_uncertain:
+            remedy = "delete the entry %s from the ledger file %s" % (delivery, self.path)
+            return Reservation(uncertain_reason(last_uncertain, uncertain.get("reason"), min_interval, delivery_key, remedy, now),
+                               sent_at, last_uncertain, held=True)
+        return Reservation(skip_reason(sent_at, min_interval, delivery_key, now), sent_at, last_uncertain)
+
+    def look(self, delivery, delivery_key, min_interval, resend_uncertain=False):
+        """What a run now would decide, as a Reservation that holds nothing; reads only (check mode)."""
+        return self.verdict(delivery, delivery_key, min_interval, resend_uncertain)
+
+    def peek(self, delivery, delivery_key, min_interval, resend_uncertain=False):
         """Why the delivery would be skipped now, or None; reads only (check mode)."""
-        return skip_reason(self.last_sent(delivery), min_interval, delivery_key)
+        return self.look(delivery, delivery_key, min_interval, resend_uncertain).skip_reason
 
     @contextlib.contextmanager
-    def reserve(self, delivery, deadline, delivery_key, min_interval, retries=0):
+    def reserve(self, delivery, deadline, delivery_key, min_interval, retries=0, resend_uncertain=False):
         """Hold the delivery for this run until the block ends; the reservation says whether to skip.
 
         `retries` (of the send) matters only to GrafanaLedger's lease; the lock here is held across the send.
         """
         with self.delivery_lock(delivery, deadline):
-            yield _RecordingReservation(self, delivery, deadline, self.peek(delivery, delivery_key, min_interval))
+            yield _RecordingReservation(self, delivery, deadline,
+                                        self.verdict(delivery, delivery_key, min_interval, resend_uncertain),
+                                        delivery_key, min_interval)
 
     def record(self, delivery, details, deadline):
-        """Add a confirmed send; the file is replaced atomically so a crash leaves the old or the new one."""
+        """Add a confirmed send, which replaces what the entry held (an uncertain send too)."""
+        self._change(lambda deliveries: deliveries.__setitem__(delivery, dict(details, sent_at=time.time())), deadline)
+
+    def remember_uncertain(self, delivery, details, at, deadline):
+        """Mark the delivery's send at `at` as one that may have reached Grafana; its last confirmed send is kept."""
+        def change(deliveries):
+            entry = dict(deliveries.get(delivery) or {})
+            entry.update((name, details[name]) for name in ("report_id", "delivery_key") if name in details)
+            entry["uncertain"] = dict(at=at, reason=details.get("message"))
+            deliveries[delivery] = entry
+        self._change(change, deadline)
+
+    def _change(self, change, deadline):
+        """Apply `change` to the deliveries under the file's lock; the file is replaced atomically, so a crash leaves
+        the old or the new one. Version 1 while no entry is uncertain (older versions of the collection read it)."""
         with _flock(self.path + ".lock", True, deadline, "the ledger file"):
             deliveries = self._read()
-            deliveries[delivery] = dict(details, sent_at=time.time())
-            content = json.dumps({"version": LEDGER_VERSION, "deliveries": deliveries}, indent=1, sort_keys=True)
+            change(deliveries)
+            version = LEDGER_VERSION if any("uncertain" in entry for entry in deliveries.values()) else 1
+            content = json.dumps({"version": version, "deliveries": deliveries}, indent=1, sort_keys=True)
             handle, temporary = tempfile.mkstemp(prefix=".ledger-", dir=self.directory)
             try:
                 with os.fdopen(handle, "w") as stream:
@@ -208,11 +318,27 @@ class FileLedger:
             raise LedgerError("The delivery ledger %s is not valid JSON (%s); repair or move it: it is never reset automatically,"
                               " and nothing was sent." % (self.path, exc))
         deliveries = ledger.get("deliveries") if isinstance(ledger, dict) else None
-        if not isinstance(deliveries, dict) or ledger.get("version") != LEDGER_VERSION or not all(
-                isinstance(entry, dict) and isinstance(entry.get("sent_at"), (int, float)) for entry in deliveries.values()):
-            raise LedgerError("The delivery ledger %s does not have the expected content (version %d); repair or move it:"
-                              " it is never reset automatically, and nothing was sent." % (self.path, LEDGER_VERSION))
+        if not isinstance(deliveries, dict) or ledger.get("version") not in READABLE_VERSIONS or not all(
+                _valid_entry(entry, ledger.get("version")) for entry in deliveries.values()):
+            raise LedgerError("The delivery ledger %s does not have the expected content (version %s); repair or move it:"
+                              " it is never reset automatically, and nothing was sent."
+                              % (self.path, " or ".join(str(version) for version in READABLE_VERSIONS)))
         return deliveries
+
+
+def _number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _valid_entry(entry, version):
+    """Version 1: a confirmed send (sent_at). Version 2 also: an uncertain send ({"at", "reason"}), with or without one."""
+    if not isinstance(entry, dict):
+        return False
+    uncertain = entry.get("uncertain")
+    if version == 1 or uncertain is None:
+        return "uncertain" not in entry and _number(entry.get("sent_at"))
+    return isinstance(uncertain, dict) and _number(uncertain.get("at")) and (
+        "sent_at" not in entry or _number(entry["sent_at"]))
 
 
 # -- The Grafana ledger: a claim protocol on organization annotations -------------------------
@@ -224,7 +350,8 @@ class FileLedger:
 #
 # Grafana's listing is not one complete, atomic pass, so no decision rests on it being complete:
 # - Claims and records are found by different tags (CLAIM_TAG, SENT_TAG), so claims never crowd
-#   records out of a listing.
+#   records out of a listing. A send that may have reached Grafana turns its claim into a record of its own tag
+#   (UNCERTAIN_TAG), listed after the records of sends, so that neither crowds the other out either.
 # - Since Grafana 11.3 a listing counts its rows, searches dashboards, then fetches at most that
 #   count ordered by timeEnd descending: rows added in between push out those with the lowest
 #   timeEnd. A claim's timeEnd falls as its claim time rises (CLAIM_ORDER_MS - time), so what is
@@ -234,6 +361,7 @@ class FileLedger:
 #   listing sees a claim that got its id earlier but its tags late.
 
 CLAIM_VERSION = 1
+# FAILED: a claim whose send may have reached Grafana, as versions before the uncertain record kept it (until its lease).
 CLAIMED, FAILED, SENT, RELEASED = "claimed", "failed", "sent", "released"
 # A claim's timeEnd is CLAIM_ORDER_MS minus its time: later claims end earlier (see above).
 CLAIM_ORDER_MS = 2 * 4102444800000
@@ -256,7 +384,10 @@ READ_PERMISSION = "annotations:read with scope annotations:type:organization"
 
 # What a run's listings say: `reason` to skip (None: send), `problem` when they cannot be trusted
 # (fail closed), `stale` claim ids that no longer count, `own` whether the run's own claim was listed.
-Decision = collections.namedtuple("Decision", "reason problem stale own")
+# `held`: the reason is a send that may have reached Grafana (an uncertain record).
+Decision = collections.namedtuple("Decision", "reason problem stale own held")
+# What judge() found: the skip reason (None: send), the stale claim ids, whether an uncertain send holds the delivery.
+Judgement = collections.namedtuple("Judgement", "reason stale held")
 
 
 def _integer(value):
@@ -268,7 +399,7 @@ def parse_claim(annotation):
     fields = json_fields(annotation.get("text"))
     annotation_id, lease, state = _integer(annotation.get("id")), _integer(fields.get("lease")), fields.get("state")
     created = _integer(annotation.get("created")) or _integer(annotation.get("time")) or 0
-    if state not in (CLAIMED, FAILED, SENT, RELEASED) or annotation_id is None or (
+    if state not in (CLAIMED, FAILED, SENT, RELEASED, UNCERTAIN) or annotation_id is None or (
             state in (CLAIMED, FAILED) and not (lease and lease > 0)):
         # A record written before the claim protocol (one annotation after each send) or a text changed
         # by hand counts as a send: that can only make runs skip, never send twice.
@@ -297,15 +428,36 @@ def held_reason(holder):
             " unless it records the send." % (holder["runner"], since, until))
 
 
-def judge(claims, records, now_ms, delivery_key, min_interval, own_id=None):
-    """The protocol's rule at `now_ms` on one delivery's parsed claims and records: (skip reason or None, stale claim ids).
+def newest(records):
+    """The newest of parsed records by Grafana's `updated` stamp, or None."""
+    return max(records, key=lambda record: (record["updated"], record["id"]), default=None)
 
-    The newest recorded send decides delivery_key-once and min_interval. Otherwise the lowest id among
-    the live claims (neither released nor past their lease) holds the delivery; `own_id` is the
-    deciding run's claim, and without one (check mode) any live claim means skip. Stale: released or
-    lapsed claims, which any run may delete. Records are never deleted: they are the delivery's history.
+
+def last_known(records, uncertain):
+    """(when the delivery was last sent, when a send of it last may have reached Grafana with no confirmed send since),
+    each in epoch seconds on Grafana's clock or None, from its parsed records of sends and of uncertain sends."""
+    sent, doubt = newest(records), newest(uncertain)
+    if doubt is not None and sent is not None and (sent["updated"], sent["id"]) > (doubt["updated"], doubt["id"]):
+        doubt = None  # a confirmed send since replaces it
+    return (sent["updated"] / 1000.0 if sent else None), (doubt["updated"] / 1000.0 if doubt else None)
+
+
+def uncertain_annotation_remedy(record):
+    return ("delete annotation %d (tagged %s) in Grafana, after which the delivery's last confirmed send decides"
+            % (record["id"], UNCERTAIN_TAG))
+
+
+def judge(claims, records, now_ms, delivery_key, min_interval, own_id=None, uncertain=(), resend_uncertain=False):
+    """The protocol's rule at `now_ms` on one delivery's parsed claims, records and uncertain records: a Judgement
+    (skip reason or None, stale claim ids, whether an uncertain send holds it).
+
+    The newest recorded send decides delivery_key-once and min_interval; an uncertain send newer than it holds the
+    delivery as a send would (min_interval counted from it), unless `resend_uncertain`. Otherwise the lowest id among
+    the live claims (neither released nor past their lease) holds the delivery; `own_id` is the deciding run's claim,
+    and without one (check mode) any live claim means skip. Stale: released or lapsed claims, which any run may
+    delete. Records are never deleted: they are the delivery's history.
     """
-    newest = max(records, key=lambda record: (record["updated"], record["id"]), default=None)
+    latest = newest(records)
     live, stale = [], []
     for claim in claims:
         if claim["state"] in (CLAIMED, FAILED) and now_ms < lease_end(claim):
@@ -313,26 +465,33 @@ def judge(claims, records, now_ms, delivery_key, min_interval, own_id=None):
             # even when a listing that lost the run's own claim makes it look like the lowest.
             if own_id is None or claim["id"] <= own_id:
                 live.append(claim)
-        elif claim["state"] != SENT and claim["id"] != own_id:
+        elif claim["state"] not in (SENT, UNCERTAIN) and claim["id"] != own_id:
             stale.append(claim["id"])
-    reason = skip_reason(newest["updated"] / 1000.0 if newest else None, min_interval, delivery_key, now_ms / 1000.0)
-    if reason and newest.get("note"):
-        reason = "%s %s" % (reason, newest["note"])
+    doubt = newest(uncertain) if last_known(records, uncertain)[1] is not None else None
+    if doubt is not None and not resend_uncertain and uncertain_hold(doubt["updated"] / 1000.0, min_interval, now_ms / 1000.0):
+        reason = uncertain_reason(doubt["updated"] / 1000.0, doubt.get("reason"), min_interval, delivery_key,
+                                  uncertain_annotation_remedy(doubt), now_ms / 1000.0)
+        return Judgement(reason, sorted(stale), True)
+    reason = skip_reason(latest["updated"] / 1000.0 if latest else None, min_interval, delivery_key, now_ms / 1000.0)
+    if reason and latest.get("note"):
+        reason = "%s %s" % (reason, latest["note"])
     holder = min(live, key=lambda claim: claim["id"], default=None)
     if reason is None and holder is not None and holder["id"] != own_id:
         reason = held_reason(holder)
-    return reason, sorted(stale)
+    return Judgement(reason, sorted(stale), False)
 
 
-def decide(claim_listings, records, own_id, delivery_key, min_interval, limit=LISTING_LIMIT, tag=""):
+def decide(claim_listings, records, own_id, delivery_key, min_interval, limit=LISTING_LIMIT, tag="", uncertain=(),
+           resend_uncertain=False):
     """The Decision of the run holding claim `own_id` from one round: the claims listings Grafana gave it
-    (the last one counts; earlier ones lacked its own claim) and the send records seen so far (parsed)."""
+    (the last one counts; earlier ones lacked its own claim), the send records and uncertain records seen so far
+    (parsed)."""
     claims = unique(claim_listings[-1]) if claim_listings else []
     own = [claim for claim in claims if claim["id"] == own_id]
     # "Now" is this run's own claim's stamp: Grafana's clock, never later than the real now, so a
     # lease can only look younger than it is.
     now_ms = own[0]["created"] if own else max([claim["created"] for claim in claims + records] or [0])
-    reason, stale = judge(claims, records, now_ms, delivery_key, min_interval, own_id)
+    reason, stale, held = judge(claims, records, now_ms, delivery_key, min_interval, own_id, uncertain, resend_uncertain)
     problem = None
     if claim_listings and len(claim_listings[-1]) >= limit:
         problem = ("Grafana listed %d claims of this delivery, as many as the ledger asks for, so a claim may be"
@@ -348,7 +507,7 @@ def decide(claim_listings, records, own_id, delivery_key, min_interval, limit=LI
                    " then searches the dashboards the credentials can read, then fetches at most that count: claims"
                    " made meanwhile push others out, or Grafana's annotation clean-up ([annotations.api] max_age,"
                    " max_annotations_to_keep) deleted the claim." % (own_id, len(claim_listings)))
-    return Decision(reason, problem, stale, bool(own))
+    return Decision(reason, problem, stale, bool(own), held)
 
 
 def _joined(sentence, note):
@@ -358,9 +517,10 @@ def _joined(sentence, note):
 class _Claim(Reservation):
     """This run's claim on a delivery, won: the run sends, then records the send or the failure on the claim."""
 
-    def __init__(self, ledger, delivery, annotation_id, fields, claimed_at):
+    def __init__(self, ledger, delivery, annotation_id, fields, claimed_at, min_interval=None):
         super().__init__(None)
         self.ledger, self.delivery, self.id, self.fields = ledger, delivery, annotation_id, fields
+        self.min_interval = min_interval
         # For messages only: this host's clock.
         self.until = utc_iso(claimed_at + fields["lease"] + CLOCK_SKEW)
         self.obsolete = []
@@ -382,16 +542,24 @@ class _Claim(Reservation):
         except (LedgerError, OSError):
             pass  # Grafana holds the record that counts
 
-    def failed(self, may_have_acted):
-        """Release the claim, or keep it until its lease ends when Grafana may have sent anyway; returns a sentence."""
-        if may_have_acted:
-            try:
-                self._update(FAILED)  # so that other runs can say why the delivery is held
-            except GrafanaError:
-                pass  # a claim left as it is holds the delivery just as long
-            return ("The delivery stays claimed in Grafana (annotation %d) until %s so that no run repeats a send that"
-                    " may have happened; a run after that sends it." % (self.id, self.until))
-        return self.release() or "Its claim in the Grafana ledger was released, so the next run sends it."
+    def failed(self, may_have_acted, details=None):
+        """Release the claim; or, when Grafana may have sent anyway, turn it into the record of an uncertain send
+        (tagged UNCERTAIN_TAG, with `details` and the send's message as its reason), which holds the delivery as a
+        record of a send would. Returns a sentence."""
+        if not may_have_acted:
+            return self.release() or "Its claim in the Grafana ledger was released, so the next run sends it."
+        details = dict(details or {}, outcome=UNCERTAIN)
+        at = time.time()
+        self.fields = dict(dict(details, **self.fields), outcome=UNCERTAIN, reason=details.get("message"))
+        try:
+            self._update(UNCERTAIN, timeEnd=int(at * 1000), tags=record_tags(details, self.delivery))
+        except GrafanaError as exc:
+            return ("The delivery ledger could not record this send as uncertain in Grafana (%s): its claim (annotation %d)"
+                    " holds the delivery until %s, and a run after that sends it again." % (exc.message, self.id, self.until))
+        self.uncertain = True
+        self.ledger.delete_quietly(self.obsolete)
+        return uncertain_note("Grafana annotation %d, tagged %s" % (self.id, UNCERTAIN_TAG), at, self.min_interval,
+                              self.fields.get("delivery_key"))
 
     def release(self):
         """Delete the claim; None, or a sentence saying that the delivery stays held."""
@@ -475,6 +643,18 @@ class GrafanaLedger:
             record["state"] = SENT  # whatever its text says, a record can only make runs skip
         return records
 
+    def uncertain_records(self, delivery, timings=None):
+        """The delivery's records of sends that may have reached Grafana, parsed, each with its `reason`."""
+        found = []
+        for item in self.listing(delivery_tags(delivery) + [UNCERTAIN_TAG], RECORD_LIMIT, timings=timings):
+            if isinstance(item, dict):
+                fields = json_fields(item.get("text"))
+                found.append(dict(item, reason=fields.get("reason") or fields.get("message")))
+        records = once_each(found, lambda item: dict(parse_claim(item), reason=item["reason"]))
+        for record in records:
+            record["state"] = UNCERTAIN
+        return records
+
     def deleted_record(self, delivery, records):
         """[a record] when Grafana lists no record of a send that this host's ledger file has (the send
         happened, so it still counts here, with a note saying what became of Grafana's record), else []."""
@@ -490,11 +670,20 @@ class GrafanaLedger:
             " [annotations.api] max_age or max_annotations_to_keep, or by a person); this host's ledger file %s"
             " still has it, but runners on other hosts would send the delivery again." % self.lock_ledger.path))]
 
-    def peek(self, delivery, delivery_key, min_interval):
-        """Why a run now would skip, or None; reads only (check mode), with this host's clock for now."""
+    def look(self, delivery, delivery_key, min_interval, resend_uncertain=False):
+        """What a run now would decide, as a Reservation that holds nothing; reads only (check mode), with this host's
+        clock for now."""
         now_ms = time.time() * 1000
         claims, records = unique(self.claims(delivery)), self.records(delivery, int(now_ms))
-        return judge(claims, records + self.deleted_record(delivery, records), now_ms, delivery_key, min_interval)[0]
+        records += self.deleted_record(delivery, records)
+        uncertain = self.uncertain_records(delivery)
+        judgement = judge(claims, records, now_ms, delivery_key, min_interval, uncertain=uncertain,
+                          resend_uncertain=resend_uncertain)
+        return Reservation(judgement.reason, *last_known(records, uncertain), held=judgement.held)
+
+    def peek(self, delivery, delivery_key, min_interval, resend_uncertain=False):
+        """Why a run now would skip, or None; reads only (check mode)."""
+        return self.look(delivery, delivery_key, min_interval, resend_uncertain).skip_reason
 
     def delete_quietly(self, ids):
         """Delete annotations that no longer count; one that stays is deleted by a later run."""
@@ -505,10 +694,10 @@ class GrafanaLedger:
                 pass
 
     @contextlib.contextmanager
-    def reserve(self, delivery, deadline, delivery_key, min_interval, retries=0):
+    def reserve(self, delivery, deadline, delivery_key, min_interval, retries=0, resend_uncertain=False):
         """Claim the delivery (the local lock held throughout); the reservation says whether this run sends."""
         with self.delivery_lock(delivery, deadline):
-            yield self._claim(delivery, delivery_key, min_interval, retries)
+            yield self._claim(delivery, delivery_key, min_interval, retries, resend_uncertain)
 
     def _round(self, delivery, claim_id, started, timings):
         """This run's claims listings until one shows its own claim (bounded by attempts and the lease)."""
@@ -522,7 +711,7 @@ class GrafanaLedger:
                 break
         return listings
 
-    def _claim(self, delivery, delivery_key, min_interval, retries):
+    def _claim(self, delivery, delivery_key, min_interval, retries, resend_uncertain=False):  # pylint: disable=too-many-locals
         lease = LEASE_BEFORE_SEND + self.client.longest_request(retries) + LEASE_AFTER_SEND
         started, claimed_at = time.monotonic(), time.time()
         fields = dict(v=CLAIM_VERSION, state=CLAIMED, runner=self.runner, lease=lease, delivery_key=delivery_key)
@@ -533,7 +722,7 @@ class GrafanaLedger:
         claim_id = _integer(created.get("id")) if isinstance(created, dict) else None
         if claim_id is None:
             raise LedgerError("Grafana answered the ledger claim without an annotation id (%r); nothing was sent." % (created,))
-        claim = _Claim(self, delivery, claim_id, fields, claimed_at)
+        claim = _Claim(self, delivery, claim_id, fields, claimed_at, min_interval)
         # How long each of this claim's listings took, for the message when they exceed the lease.
         stale, own_seen, timings = set(), False, []
         for settle in (False, True):
@@ -543,11 +732,15 @@ class GrafanaLedger:
                 listings = self._round(delivery, claim_id, started, timings)
                 # Records are listed after the claims: a claim turned into a record meanwhile is in one or the other.
                 records = self.records(delivery, None if settle else claimed_ms, upgrade=True, timings=timings)
+                records += self.deleted_record(delivery, records)
+                # Uncertain records last, by the presumed winner only: the settle round decides whether it sends, and
+                # a claim turned into an uncertain record after its claims listing is in this one.
+                uncertain = self.uncertain_records(delivery, timings) if settle else []
             except GrafanaError as exc:
                 raise LedgerError(_joined("The delivery ledger could not be read: %s Nothing was sent." % exc.message,
                                           claim.release()))
-            decision = decide(listings, records + self.deleted_record(delivery, records), claim_id, delivery_key, min_interval, LISTING_LIMIT,
-                              delivery_tags(delivery)[1])
+            decision = decide(listings, records, claim_id, delivery_key, min_interval, LISTING_LIMIT,
+                              delivery_tags(delivery)[1], uncertain, resend_uncertain)
             stale.update(decision.stale)
             if decision.problem and own_seen and not decision.own:
                 decision = decision._replace(problem=(
@@ -559,7 +752,8 @@ class GrafanaLedger:
                 self.delete_quietly(decision.stale)
                 raise LedgerError(_joined(decision.problem, claim.release()))
             if decision.reason:
-                return Reservation(_joined(decision.reason, claim.release()))
+                return Reservation(_joined(decision.reason, claim.release()), *last_known(records, uncertain),
+                                   held=decision.held)
         took = time.monotonic() - started
         if took > LEASE_BEFORE_SEND:
             # Past this point the claim could lapse while the send is still under way.
@@ -583,9 +777,12 @@ class NullLedger:
     def prepare(self):
         """Nothing to prepare."""
 
-    def peek(self, delivery, delivery_key, min_interval):  # pylint: disable=unused-argument
+    def look(self, delivery, delivery_key, min_interval, resend_uncertain=False):  # pylint: disable=unused-argument
+        return Reservation(None)
+
+    def peek(self, delivery, delivery_key, min_interval, resend_uncertain=False):  # pylint: disable=unused-argument
         return None
 
     @contextlib.contextmanager
-    def reserve(self, delivery, deadline, delivery_key, min_interval, retries=0):  # pylint: disable=unused-argument
+    def reserve(self, delivery, deadline, delivery_key, min_interval, retries=0, resend_uncertain=False):  # pylint: disable=unused-argument
         yield Reservation(None)

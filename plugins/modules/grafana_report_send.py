@@ -256,7 +256,7 @@ def send(module):
     if report is not None:
         result["report"] = report
     outcome = deliver(client, ledger, scope, delivery, params["retries"], module.check_mode, report, module.warn,
-                      module_history(client, params, module.warn))
+                      module_history(client, params, module.warn), params["resend_uncertain"])
     result.update((name, outcome[name]) for name in
                   ("changed", "sent", "message", "recipients", "recipients_source", "attempts", "skipped_reason")
                   if name in outcome)

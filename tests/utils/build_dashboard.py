@@ -9,7 +9,7 @@ tests/unit/plugins/module_utils/test_dashboard_json.py checks that the file is t
 
 What the dashboard shows is described in docs/history.md, "The dashboard". The records are the
 organization annotations that history: grafana writes (plugins/module_utils/_history.py): tagged
-reportops.grafana, outcome:<sent|failed|skipped>, report:<id>, delivery:<hash>, delivery-name:<name>.
+reportops.grafana, outcome:<sent|failed|skipped|uncertain>, report:<id>, delivery:<hash>, delivery-name:<name>.
 """
 
 import json
@@ -29,7 +29,8 @@ UID = "reportops-report-deliveries"
 RECORD_TAG = "reportops.grafana"
 # Grafana's built-in data source, the one that reads annotations (public/app/plugins/datasource/grafana).
 GRAFANA = DataSourceRef(type_val="datasource", uid="grafana")
-OUTCOMES = (("sent", "green"), ("failed", "red"), ("skipped", "yellow"))
+# uncertain: a send that may have reached Grafana, which the ledger holds (issue 31).
+OUTCOMES = (("sent", "green"), ("failed", "red"), ("skipped", "yellow"), ("uncertain", "orange"))
 # Tags every query of the records uses: all of them must match (matchAny false).
 FILTER_TAGS = [RECORD_TAG, "$outcome", "$report"]
 
@@ -78,7 +79,7 @@ def build():
                .timezone("browser")
                .with_variable(dashboard.CustomVariable("outcome")
                               .label("Outcome")
-                              .description("The outcome of the records listed: sent, failed or skipped.")
+                              .description("The outcome of the records listed: sent, failed, skipped or uncertain.")
                               .values(", ".join("%s : outcome:%s" % (outcome, outcome) for outcome, dummy in OUTCOMES))
                               .include_all(True)
                               .all_value(RECORD_TAG)

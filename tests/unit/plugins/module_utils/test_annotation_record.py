@@ -58,7 +58,8 @@ def test_a_record_reads_back():
     record = _annotation_record.parse_record(annotation(fields, _annotation_record.record_tags(fields, "0" * 64), int(NOW * 1000)))
     assert public(record) == dict(time="2026-12-01T06:00:00Z", outcome="failed", report="Weekly SLO", report_id="3",
                                   delivery="weekly-slo", delivery_key="k1", recipients=2, attempts=3, elapsed=31.2,
-                                  message=OUTCOME["message"], runner="runner-1", job=JOB, id=1)
+                                  message=OUTCOME["message"], runner="runner-1", job=JOB, id=1, last_sent=None,
+                                  last_uncertain=None)
 
 
 @pytest.mark.parametrize("text, tags, expected", [

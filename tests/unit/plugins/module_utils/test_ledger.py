@@ -88,7 +88,7 @@ def test_record_is_private_atomic_and_readable(tmp_path):
     assert content["version"] == 1 and set(content["deliveries"]) == {"d1", "d2"}
 
 
-@pytest.mark.parametrize("content", ["{not json", "[]", '{"version": 1}', '{"version": 2, "deliveries": {}}',
+@pytest.mark.parametrize("content", ["{not json", "[]", '{"version": 1}', '{"version": 3, "deliveries": {}}',
                                      '{"version": 1, "deliveries": {"d1": {"sent_at": "yesterday"}}}'])
 def test_corrupt_ledger_fails_naming_the_file_and_is_kept(tmp_path, content):
     path = tmp_path / "ledger.json"
@@ -359,10 +359,14 @@ def runner(grafana, tmp_path, name):
     return GrafanaLedger(grafana, FileLedger(str(tmp_path / name / "ledger.json")), runner=name)
 
 
-def run_once(ledger, outcome="sent", key="k", min_interval=None, retries=0, delivery="d" * 64):
-    """One run through the ledger as _delivery.deliver drives it: (skip reason or None, failure note)."""
+def run_once(ledger, outcome="sent", key="k", min_interval=None, retries=0, delivery="d" * 64, resend_uncertain=False,
+             seen=None):
+    """One run through the ledger as _delivery.deliver drives it: (skip reason or None, failure note). `seen`, a list,
+    gets the reservation."""
     ledger.prepare()
-    with ledger.reserve(delivery, time.time() + 5, key, min_interval, retries) as reservation:
+    with ledger.reserve(delivery, time.time() + 5, key, min_interval, retries, resend_uncertain) as reservation:
+        if seen is not None:
+            seen.append(reservation)
         if reservation.skip_reason:
             return reservation.skip_reason, None
         if outcome == "sent":
@@ -370,7 +374,8 @@ def run_once(ledger, outcome="sent", key="k", min_interval=None, retries=0, deli
             return None, None
         if outcome == "killed":
             return None, None  # the runner dies: neither sent nor failed
-        return None, reservation.failed(outcome == "may have acted")
+        return None, reservation.failed(outcome == "may have acted", {"report_id": "3", "delivery_key": key,
+                                                                      "message": "Grafana or a proxy failed (HTTP 504)."})
 
 
 def claim_body(runner_name, clock, lease=100):
@@ -405,18 +410,19 @@ def test_a_claim_seen_late_is_seen_by_the_settle_listing(grafana, tmp_path):
     grafana.uncommitted[other] = 2  # its tags are stored late: the first round's listings miss it
     reason, dummy = run_once(runner(grafana, tmp_path, "fast"))
     assert reason.startswith("another runner (slow) holds")
-    assert grafana.requests == ["POST", "POST"] + ["GET"] * 5 + ["DELETE"] and list(grafana.states()) == [other]
+    assert grafana.requests == ["POST", "POST"] + ["GET"] * 6 + ["DELETE"] and list(grafana.states()) == [other]
 
 
 def test_a_listing_that_lost_the_own_claim_is_asked_again(grafana, tmp_path):
     grafana.pushed_out = 2
     assert run_once(runner(grafana, tmp_path, "one")) == (None, None)
-    assert grafana.requests.count("GET") == 3 + 3 + 2 - 1  # round 1: 3 claims listings, 0.2 and sent records; round 2: claims, records
+    # round 1: 3 claims listings, 0.2 and sent records; round 2: claims, records, uncertain records
+    assert grafana.requests.count("GET") == 3 + 3 + 3 - 1
 
 
-def test_a_winner_costs_five_listings_a_claim_and_a_record(grafana, tmp_path):
+def test_a_winner_costs_six_listings_a_claim_and_a_record(grafana, tmp_path):
     assert run_once(runner(grafana, tmp_path, "one")) == (None, None)
-    assert grafana.requests == ["POST", "GET", "GET", "GET", "GET", "GET", "PATCH"]
+    assert grafana.requests == ["POST", "GET", "GET", "GET", "GET", "GET", "GET", "PATCH"]
     record_ = grafana.annotations[1]
     assert record_["tags"] == ["reportops.grafana", "delivery:" + "d" * 32, "outcome:sent", "report:3"]
     fields = json.loads(record_["text"].splitlines()[1])
@@ -531,11 +537,11 @@ def test_claims_of_several_deliveries_in_threads_on_one_ledger_keep_their_own_ti
     assert problems == [] and sorted(results) == sorted(slowness)
     for delivery, message in results.items():
         count, total, slowest = re.search(r"(\d+) annotation listings took ([0-9.]+)s \(the slowest ([0-9.]+)s\)", message).groups()
-        # Only this delivery's own five listings (claims, 0.2 records, records; after settling claims, records), each
-        # as slow as this delivery's and none as slow as the next one's.
-        assert int(count) == 5
+        # Only this delivery's own six listings (claims, 0.2 records, records; after settling claims, records,
+        # uncertain records), each as slow as this delivery's and none as slow as the next one's.
+        assert int(count) == 6
         assert abs(float(slowest) - slowness[delivery]) < 0.1  # the message rounds to 0.1s
-        assert abs(float(total) - 5 * slowness[delivery]) < 0.25
+        assert abs(float(total) - 6 * slowness[delivery]) < 0.3
     assert grafana.annotations == {}
 
 
@@ -554,9 +560,10 @@ def test_a_failure_grafana_did_not_act_on_releases_the_claim(grafana, tmp_path):
     assert run_once(runner(grafana, tmp_path, "next")) == (None, None)
 
 
-def test_a_failure_that_may_have_sent_holds_until_the_lease_ends(grafana, tmp_path):
-    reason, note = run_once(runner(grafana, tmp_path, "first"), outcome="may have acted")
-    assert "stays claimed in Grafana (annotation 1) until" in note and grafana.states() == {1: "failed"}
+def test_a_failed_claim_of_an_earlier_version_holds_until_the_lease_ends(grafana, tmp_path):
+    # Versions before the uncertain record kept the claim of a send that may have happened as "failed" until its lease.
+    grafana.create_annotation(dict(claim_body("old", grafana.clock, lease=80),
+                                   text=claim_text(dict(v=1, state="failed", runner="old", lease=80))))
     assert "may still have acted" in run_once(runner(grafana, tmp_path, "soon"))[0]
     grafana.clock += (80 + CLOCK_SKEW + 1) * 1000
     assert run_once(runner(grafana, tmp_path, "later")) == (None, None)
@@ -591,7 +598,7 @@ def test_peek_predicts_without_writing(grafana, tmp_path):
     assert "another runner (holder) holds" in ledger.peek("d" * 64, "k", None)
     grafana.requests = []
     ledger.peek("d" * 64, "k", None)
-    assert grafana.requests == ["GET", "GET", "GET"]
+    assert grafana.requests == ["GET", "GET", "GET", "GET"]  # claims, 0.2 records, records, uncertain records
 
 
 # Through the real client, fetch_url scripted: the HTTP requests of one send and of a failed one.
@@ -616,18 +623,19 @@ def test_one_send_through_the_api(connected, fetch):
     old = annotation(1, "sent", created=NOW - 86400_000, tags=["reportops.grafana", "delivery:abc", "outcome:sent", "report:3"])
     fetch.reply(200, {"id": 9, "message": "Annotation added"})
     fetch.reply(200, [annotation(9)]).reply(200, []).reply(200, [old])   # round 1: claims, 0.2 records, records
-    fetch.reply(200, [annotation(9)]).reply(200, [old])                  # round 2: claims, records
+    fetch.reply(200, [annotation(9)]).reply(200, [old]).reply(200, [])   # round 2: claims, records, uncertain records
     fetch.reply(200, {"message": "Report was sent"}).reply(200, {"message": "Annotation patched"})
     outcome = deliver(client, ledger, "", Delivery("3", ["a@example.com"], delivery_key="k", min_interval=3600), 1, False)
     assert outcome["outcome"] == "sent", outcome
     tags = "tags=reportops.grafana&tags=delivery%%3A%s" % outcome_tag(outcome)
     claims = ("GET", "/annotations?%s&tags=ledger%%3Aclaim&type=annotation&limit=500" % tags)
     records = ("GET", "/annotations?%s&tags=outcome%%3Asent&type=annotation&limit=100" % tags)
+    uncertain = ("GET", "/annotations?%s&tags=outcome%%3Auncertain&type=annotation&limit=100" % tags)
     legacy = calls(fetch)[2]
     assert legacy[1].startswith("/annotations?%s&tags=report&type=annotation&limit=100&from=1&to=" % tags)
-    assert calls(fetch) == [("POST", "/annotations"), claims, legacy, records, claims, records,
+    assert calls(fetch) == [("POST", "/annotations"), claims, legacy, records, claims, records, uncertain,
                             ("POST", "/reports/email"), ("PATCH", "/annotations/9")]
-    claim, record_ = fetch.bodies()[0], fetch.bodies()[7]
+    claim, record_ = fetch.bodies()[0], fetch.bodies()[8]
     assert claim["tags"][-1] == "ledger:claim"
     assert json.loads(claim["text"].splitlines()[1])["lease"] == client.longest_request(1) + 20
     assert claim["timeEnd"] == _ledger.CLAIM_ORDER_MS - claim["time"]
@@ -646,7 +654,7 @@ def outcome_tag(outcome):
 def test_a_failed_send_releases_or_holds_the_claim(connected, fetch, status, body, released):
     client, ledger = connected
     fetch.reply(200, {"id": 9}).reply(200, listed((9,))).reply(200, []).reply(200, [])
-    fetch.reply(200, listed((9,))).reply(200, []).reply(status, body)
+    fetch.reply(200, listed((9,))).reply(200, []).reply(200, []).reply(status, body)
     fetch.reply(200, {"message": "Annotation deleted" if released else "Annotation patched"})
     outcome = deliver(client, ledger, "", Delivery("3", ["a@example.com"], delivery_key="k"), 0, False)
     assert outcome["outcome"] == "failed" and not outcome["sent"]
@@ -655,8 +663,13 @@ def test_a_failed_send_releases_or_holds_the_claim(connected, fetch, status, bod
         assert outcome["message"].endswith("Its claim in the Grafana ledger was released, so the next run sends it.")
     else:
         assert "may still have sent report 3" in outcome["message"]
-        assert "stays claimed in Grafana (annotation 9) until" in outcome["message"]
-        assert json.loads(fetch.bodies()[-1]["text"].splitlines()[1])["state"] == "failed"
+        assert outcome["message"].endswith(
+            "The delivery ledger remembers this send as uncertain (Grafana annotation 9, tagged outcome:uncertain): no later"
+            " run sends it again (delivery key 'k' is sent once) unless it runs with resend_uncertain: true.")
+        patch = fetch.bodies()[-1]
+        fields = json.loads(patch["text"].splitlines()[1])
+        assert fields["state"] == fields["outcome"] == "uncertain" and "may still have sent report 3" in fields["reason"]
+        assert patch["tags"][2:] == ["outcome:uncertain", "report:3"] and "timeEnd" in patch
 
 
 def test_a_token_without_annotations_create_sends_nothing(connected, fetch):
@@ -665,3 +678,182 @@ def test_a_token_without_annotations_create_sends_nothing(connected, fetch):
     outcome = deliver(client, ledger, "", Delivery("3", ["a@example.com"], delivery_key="k"), 0, False)
     assert outcome["outcome"] == "failed" and outcome["attempts"] == 0 and len(fetch.calls) == 1
     assert "annotations:create (scope annotations:type:organization)" in outcome["message"]
+
+
+# -- "May have been sent" is remembered (issue 31): uncertain sends hold the delivery ----------------------------
+
+UNCERTAIN_DETAILS = {"report_id": "3", "delivery_key": "k", "message": "Grafana did not answer within 60s for report 3."}
+
+
+def test_a_version_1_ledger_still_loads_and_stays_version_1_without_uncertain_entries(tmp_path):
+    path = tmp_path / "ledger.json"
+    path.write_text(json.dumps({"version": 1, "deliveries": {"d1": {"report_id": "3", "delivery_key": "k", "sent_at": 1.5e9}}}))
+    ledger = FileLedger(str(path))
+    assert ledger.last_sent("d1") == 1.5e9 and "already sent" in ledger.peek("d1", "k", None)
+    ledger.prepare()
+    ledger.record("d2", {"report_id": "4"}, time.time() + 5)
+    assert json.loads(path.read_text())["version"] == 1  # older versions of the collection still read it
+
+
+def test_file_ledger_remembers_an_uncertain_send_and_holds_the_delivery(tmp_path):
+    sent_at = time.time() - 7200
+    (tmp_path / "ledger.json").write_text(json.dumps({"version": 1, "deliveries": {"d" * 64: {"sent_at": sent_at}}}))
+    ledger = FileLedger(str(tmp_path / "ledger.json"))
+    reason, note = run_once(ledger, outcome="may have acted", key=None, min_interval=3600)
+    assert reason is None
+    assert note.startswith("The delivery ledger remembers this send as uncertain (ledger file %s, entry %s): no run sends it"
+                           " again before " % (ledger.path, "d" * 64))
+    assert note.endswith("(min_interval 3600s from this attempt) unless it runs with resend_uncertain: true.")
+    content = json.loads((tmp_path / "ledger.json").read_text())
+    entry = content["deliveries"]["d" * 64]
+    assert content["version"] == 2 and entry["sent_at"] == sent_at  # the last confirmed send is kept
+    assert entry["uncertain"]["reason"] == "Grafana or a proxy failed (HTTP 504)." and entry["uncertain"]["at"] >= sent_at
+    seen = []
+    reason = run_once(ledger, key=None, min_interval=3600, seen=seen)[0]
+    assert seen[0].held and seen[0].last_sent == sent_at and seen[0].last_uncertain == entry["uncertain"]["at"]
+    assert re.match(r"this delivery's send at \S+Z \(\d+s ago\) may have reached Grafana \(Grafana or a proxy failed \(HTTP 504\)\.\);"
+                    r" it is held within min_interval \(3600s\) of that attempt, until \S+Z, rather than risk mailing it twice\.", reason)
+    assert ("To send it anyway, run with resend_uncertain: true (the role: -e report_delivery_resend_uncertain=true), or delete"
+            " the entry %s from the ledger file %s." % ("d" * 64, ledger.path)) in reason
+    assert "may have reached Grafana" in ledger.peek("d" * 64, None, 3600)  # check mode says the same
+
+
+def test_an_uncertain_send_holds_a_delivery_key_for_good_until_resent_and_a_confirmed_send_replaces_it(tmp_path):
+    ledger = FileLedger(str(tmp_path / "ledger.json"))
+    assert run_once(ledger, outcome="may have acted")[0] is None
+    entry = json.loads((tmp_path / "ledger.json").read_text())["deliveries"]["d" * 64]
+    entry["uncertain"]["at"] -= 400 * 86400  # long ago: a delivery key is still held
+    (tmp_path / "ledger.json").write_text(json.dumps({"version": 2, "deliveries": {"d" * 64: entry}}))
+    reason = run_once(ledger)[0]
+    assert "a delivery key is sent once, so delivery key 'k' is held until someone decides" in reason and "400d" in reason
+    assert ledger.last_sent("d" * 64) is None
+    assert ledger.peek("d" * 64, "k", None, resend_uncertain=True) is None
+    assert run_once(ledger, resend_uncertain=True) == (None, None)  # sent anyway
+    content = json.loads((tmp_path / "ledger.json").read_text())
+    assert content["version"] == 1 and "uncertain" not in content["deliveries"]["d" * 64]
+    assert "already sent" in run_once(ledger, resend_uncertain=True)[0]  # a confirmed send still counts
+
+
+def test_an_uncertain_send_holds_only_within_min_interval_of_it(tmp_path):
+    ledger = FileLedger(str(tmp_path / "ledger.json"))
+    run_once(ledger, outcome="may have acted", min_interval=60)
+    content = json.loads((tmp_path / "ledger.json").read_text())
+    assert "held within min_interval (60s)" in run_once(ledger, min_interval=60)[0]
+    content["deliveries"]["d" * 64]["uncertain"]["at"] -= 61
+    (tmp_path / "ledger.json").write_text(json.dumps(content))
+    assert run_once(ledger, min_interval=60) == (None, None)
+
+
+def test_a_failure_grafana_did_not_act_on_is_not_remembered(tmp_path):
+    ledger = FileLedger(str(tmp_path / "ledger.json"))
+    assert run_once(ledger, outcome="failed") == (None, None)
+    assert not os.path.exists(ledger.path) and run_once(ledger) == (None, None)
+
+
+def test_an_uncertain_send_the_file_cannot_remember_says_the_next_run_may_send(tmp_path, monkeypatch):
+    ledger = FileLedger(str(tmp_path / "ledger.json"))
+    ledger.prepare()
+
+    def locked(*args):
+        raise LedgerError("the ledger file is locked by another run")
+
+    monkeypatch.setattr(ledger, "remember_uncertain", locked)
+    with ledger.reserve("d1", time.time() + 5, "k", None) as reservation:
+        note = reservation.failed(True, UNCERTAIN_DETAILS)
+    assert note == ("The delivery ledger could not remember this send as uncertain (the ledger file is locked by another"
+                    " run), so the next run may send it again.") and not reservation.uncertain
+
+
+@pytest.mark.parametrize("entry", [
+    {"uncertain": {"reason": "x"}},                           # no time
+    {"uncertain": "yesterday"},                               # not an object
+    {"sent_at": "x", "uncertain": {"at": 1.0}},                # a bad send time beside it
+    {},                                                       # neither
+])
+def test_a_version_2_entry_needs_its_times(tmp_path, entry):
+    path = tmp_path / "ledger.json"
+    path.write_text(json.dumps({"version": 2, "deliveries": {"d1": entry}}))
+    with pytest.raises(LedgerError) as raised:
+        FileLedger(str(path)).last_sent("d1")
+    assert "version 1 or 2" in str(raised.value)
+
+
+def test_a_version_1_file_cannot_hold_an_uncertain_entry(tmp_path):
+    path = tmp_path / "ledger.json"
+    path.write_text(json.dumps({"version": 1, "deliveries": {"d1": {"sent_at": 1.0, "uncertain": {"at": 2.0}}}}))
+    with pytest.raises(LedgerError):
+        FileLedger(str(path)).last_sent("d1")
+
+
+def uncertain_record(annotation_id, updated, reason="HTTP 504"):
+    return dict(parse_claim(annotation(annotation_id, "uncertain", created=updated - 5000, updated=updated,
+                                       tags=["reportops.grafana", "delivery:abc", "outcome:uncertain", "report:3"])),
+                reason=reason)
+
+
+def test_judge_an_uncertain_record_holds_unless_a_confirmed_send_is_newer_or_resend_uncertain():
+    doubt = uncertain_record(5, NOW - 60_000)
+    held = judge([], [], NOW, "k", None, uncertain=[doubt])
+    assert held.held and "send at 2027-01-15T07:59:00Z (1m ago) may have reached Grafana (HTTP 504)" in held.reason
+    assert "delete annotation 5 (tagged outcome:uncertain) in Grafana" in held.reason
+    assert judge([], [], NOW, "k", None, uncertain=[doubt], resend_uncertain=True) == (None, [], False)
+    newer_send = record(6, created=NOW - 30_000)
+    assert "already sent" in judge([], [newer_send], NOW, "k", None, uncertain=[doubt]).reason
+    assert not judge([], [newer_send], NOW, "k", None, uncertain=[doubt]).held
+    assert _ledger.last_known([newer_send], [doubt]) == ((NOW - 30_000) / 1000.0, None)
+    older_send = record(4, created=NOW - 7200_000)
+    assert judge([], [older_send], NOW, None, 3600, uncertain=[doubt]).held
+    assert _ledger.last_known([older_send], [doubt]) == ((NOW - 7200_000) / 1000.0, (NOW - 60_000) / 1000.0)
+    # min_interval counts from the uncertain attempt
+    assert judge([], [older_send], NOW, None, 50, uncertain=[doubt]) == (None, [], False)
+
+
+def test_grafana_ledger_turns_the_claim_of_an_uncertain_send_into_a_record_that_holds_the_delivery(grafana, tmp_path):
+    reason, note = run_once(runner(grafana, tmp_path, "first"), outcome="may have acted")
+    assert reason is None and grafana.states() == {1: "uncertain"}
+    assert note == ("The delivery ledger remembers this send as uncertain (Grafana annotation 1, tagged outcome:uncertain):"
+                    " no later run sends it again (delivery key 'k' is sent once) unless it runs with resend_uncertain: true.")
+    uncertain = grafana.annotations[1]
+    assert uncertain["tags"] == ["reportops.grafana", "delivery:" + "d" * 32, "outcome:uncertain", "report:3"]
+    fields = json.loads(uncertain["text"].splitlines()[1])
+    assert fields["state"] == fields["outcome"] == "uncertain" and fields["reason"] == "Grafana or a proxy failed (HTTP 504)."
+    # Long after the claim's lease: a delivery key stays held.
+    grafana.clock += 86400_000
+    seen = []
+    reason = run_once(runner(grafana, tmp_path, "later"), seen=seen)[0]
+    assert seen[0].held and seen[0].last_sent is None and seen[0].last_uncertain == grafana.annotations[1]["updated"] / 1000.0
+    assert "may have reached Grafana (Grafana or a proxy failed (HTTP 504).)" in reason
+    assert "delete annotation 1 (tagged outcome:uncertain) in Grafana" in reason
+    assert grafana.states() == {1: "uncertain"}  # the held run's claim went
+    assert "may have reached Grafana" in runner(grafana, tmp_path, "checker").peek("d" * 64, "k", None)
+    assert run_once(runner(grafana, tmp_path, "resend"), resend_uncertain=True) == (None, None)
+    assert sorted(grafana.states().values()) == ["sent", "uncertain"]  # the record of the doubt is history
+    seen = []
+    assert "already sent" in run_once(runner(grafana, tmp_path, "after"), seen=seen)[0] and not seen[0].held
+    assert seen[0].last_uncertain is None  # the confirmed send replaced it
+
+
+def test_grafana_ledger_holds_an_uncertain_send_within_min_interval_of_it(grafana, tmp_path):
+    assert run_once(runner(grafana, tmp_path, "first"), min_interval=3600) == (None, None)
+    grafana.clock += 7200_000
+    run_once(runner(grafana, tmp_path, "second"), outcome="may have acted", min_interval=3600)
+    grafana.clock += 1800_000
+    seen = []
+    assert "held within min_interval (3600s)" in run_once(runner(grafana, tmp_path, "third"), min_interval=3600, seen=seen)[0]
+    assert seen[0].last_sent is not None and seen[0].last_uncertain > seen[0].last_sent
+    grafana.clock += 1801_000
+    assert run_once(runner(grafana, tmp_path, "fourth"), min_interval=3600) == (None, None)
+
+
+def test_an_uncertain_record_grafana_refuses_leaves_the_claim_holding_until_its_lease(grafana, tmp_path):
+    original = grafana.update_annotation
+
+    def refuse(annotation_id, fields):
+        raise GrafanaError("Access to the annotation was denied (HTTP 403).", status=403)
+
+    grafana.update_annotation = refuse
+    note = run_once(runner(grafana, tmp_path, "first"), outcome="may have acted")[1]
+    grafana.update_annotation = original
+    assert "could not record this send as uncertain in Grafana (Access to the annotation was denied" in note
+    assert "its claim (annotation 1) holds the delivery until" in note and grafana.states() == {1: "claimed"}
+    assert "another runner (first) holds" in run_once(runner(grafana, tmp_path, "soon"))[0]

@@ -193,13 +193,14 @@ def listings(fetch, claims, records=()):
 def test_grafana_ledger_claims_then_sends_then_records(send, fetch):
     fetch.reply(200, {"id": 5, "message": "Annotation added"})
     listings(fetch, [own_claim(5)])
-    fetch.reply(200, [own_claim(5)]).reply(200, [])
+    fetch.reply(200, [own_claim(5)]).reply(200, []).reply(200, [])  # settle round: claims, records, uncertain records
     fetch.reply(200, {"message": "Report was sent"}).reply(200, {"message": "Annotation patched"})
     result = send(emails=["ops@example.com"], delivery_key="k1", ledger="grafana").result
     assert result["sent"]
     assert [(call["method"], call["url"].split("?")[0].rsplit("/api", 1)[1]) for call in fetch.calls] == [
-        ("POST", "/annotations")] + [("GET", "/annotations")] * 5 + [("POST", "/reports/email"), ("PATCH", "/annotations/5")]
-    record = fetch.bodies()[7]
+        ("POST", "/annotations")] + [("GET", "/annotations")] * 6 + [("POST", "/reports/email"), ("PATCH", "/annotations/5")]
+    assert "tags=outcome%3Auncertain" in fetch.calls[6]["url"]
+    record = fetch.bodies()[8]
     assert record["tags"][0] == "reportops.grafana" and record["tags"][2:] == ["outcome:sent", "report:3"]
     assert '"state": "sent"' in record["text"]
 
@@ -218,7 +219,7 @@ def test_grafana_ledger_skips_a_recorded_delivery(send, fetch):
 def test_a_send_the_ledger_cannot_record_still_counts_as_sent(send, fetch):
     fetch.reply(200, {"id": 5})
     listings(fetch, [own_claim(5)])
-    fetch.reply(200, [own_claim(5)]).reply(200, [])
+    fetch.reply(200, [own_claim(5)]).reply(200, []).reply(200, [])
     fetch.reply(200, {"message": "Report was sent"}).reply(403, {"message": "Permission denied"})
     outcome = send(emails=["ops@example.com"], delivery_key="k1", ledger="grafana")
     assert not outcome.failed and outcome.result["sent"]
