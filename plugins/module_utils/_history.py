@@ -16,6 +16,7 @@ import socket
 
 from ansible_collections.reportops.grafana.plugins.module_utils._annotation_record import (
     RECORD_OUTCOMES,
+    UNCERTAIN,
     of_report,
     record_fields,
     record_tags,
@@ -117,8 +118,14 @@ def selected(records, report=None, delivery=None, outcomes=None, report_ids=()):
     return [record for record in records if matches(record)]
 
 
+# The outcomes that count against a delivery until a later confirmed send: it failed, or it may have been sent
+# (uncertain: the ledger holds it, so no later run sends it by itself).
+UNRECOVERED_OUTCOMES = ("failed", UNCERTAIN)
+
+
 def unrecovered(records):
-    """The failed records not followed by a sent record of the same delivery ("failed, then recovered" is fine).
+    """The failed and uncertain records not followed by a sent record of the same delivery ("failed, then recovered"
+    is fine).
 
     `records` newest first, as Grafana lists them; the result too.
     """
@@ -127,7 +134,7 @@ def unrecovered(records):
         identity = delivery_identity(record)
         if record["outcome"] == "sent":
             recovered.add(identity)
-        elif record["outcome"] == "failed" and identity not in recovered:
+        elif record["outcome"] in UNRECOVERED_OUTCOMES and identity not in recovered:
             found.append(record)
     return found
 

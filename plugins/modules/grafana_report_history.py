@@ -19,8 +19,11 @@ description:
     since 11.3) counts once, by the annotation's id.
   - Writes nothing. The credentials need C(annotations:read) with scope C(annotations:type:organization); without it
     Grafana answers an empty list, so an empty result with credentials limited to dashboards gives a warning.
-  - With O(fail_on_failed=true) the task fails when the window holds a failed delivery that was not followed by a sent
-    one of the same delivery, for monitoring and AWX/AAP notifications.
+  - With O(fail_on_failed=true) the task fails when the window holds a failed or uncertain delivery that was not followed
+    by a sent one of the same delivery, for monitoring and AWX/AAP notifications.
+  - An V(uncertain) record is a send that may have reached Grafana (a timeout, a dropped connection, a proxy's 5xx)
+    of a delivery with a ledger: the delivery ledger holds it, so later runs skip it until someone sends it again
+    with O(reportops.grafana.grafana_report_send#module:resend_uncertain=true) or its min_interval has passed.
 author:
   - reportops maintainers (@reportops)
 extends_documentation_fragment:
@@ -43,7 +46,7 @@ options:
     description: Only records with one of these outcomes.
     type: list
     elements: str
-    choices: [sent, failed, skipped]
+    choices: [sent, failed, skipped, uncertain]
   since:
     description:
       - Start of the window. A duration back from now, such as C(24h), C(7d) or C(1h30m), a date or time in ISO 8601,
@@ -62,8 +65,9 @@ options:
     default: 1000
   fail_on_failed:
     description:
-      - Fail the task when a delivery in the window failed and no later record of the same delivery says sent.
-        Records of one delivery are those with the same delivery name, else the same delivery key, else the same report.
+      - Fail the task when a delivery in the window failed, or may have been sent (V(uncertain)), and no later record of
+        the same delivery says sent. Records of one delivery are those with the same delivery name, else the same
+        delivery key, else the same report.
       - The records and counts are returned either way.
     type: bool
     default: false
@@ -98,7 +102,7 @@ EXAMPLES = r"""
     delivery: weekly-slo
     since: "2026-11-30"
     until: "2026-12-01"
-    outcome: [failed, skipped]
+    outcome: [failed, uncertain, skipped]
 """
 
 RETURN = r"""
@@ -113,7 +117,10 @@ records:
       type: str
       sample: "2026-12-01T06:00:04Z"
     outcome:
-      description: V(sent), V(failed) or V(skipped).
+      description:
+        - V(sent), V(failed), V(skipped) or V(uncertain).
+        - V(uncertain) is a failed send that may have reached Grafana anyway (a timeout, a dropped connection, a proxy's
+          5xx) of a delivery with a ledger, which the ledger holds; it fails the run that met it as V(failed) does.
       type: str
       sample: failed
     report:
@@ -150,7 +157,7 @@ records:
       type: float
       sample: 31.2
     message:
-      description: Grafana's message, what failed, or why the ledger skipped it.
+      description: Grafana's message, what failed, or why the ledger skipped (or held) it.
       type: str
       sample: "Grafana failed on report 3 (HTTP 500: Failed to generate PDF); see the Grafana server log (rendering or SMTP)."
     runner:
@@ -161,17 +168,31 @@ records:
       description: The AWX/AAP job (C(id), C(template)) that made the delivery, else null.
       type: dict
       sample: {"id": 4711, "template": "Deliver reports"}
+    last_sent:
+      description:
+        - For a V(skipped) record, when the delivery ledger last knew the delivery sent (confirmed), in UTC; null when it
+          never was, for other outcomes and for records written by earlier versions of the collection.
+      type: str
+      sample: "2026-11-30T06:00:03Z"
+    last_uncertain:
+      description:
+        - For a V(skipped) record, when a send of the delivery last may have reached Grafana with no confirmed send since
+          (the ledger held it), in UTC; else null.
+      type: str
+      sample: null
     id:
       description: The annotation's id.
       type: int
       sample: 812
 counts:
-  description: How many of the records are V(sent), V(failed) and V(skipped).
+  description: How many of the records are V(sent), V(failed), V(skipped) and V(uncertain).
   returned: always
   type: dict
-  sample: {"sent": 6, "failed": 1, "skipped": 2}
+  sample: {"sent": 6, "failed": 1, "skipped": 2, "uncertain": 0}
 unrecovered:
-  description: The failed records not followed by a sent record of the same delivery, newest first (as in RV(records)).
+  description:
+    - The failed and uncertain records not followed by a sent record of the same delivery, newest first (as in
+      RV(records)).
   returned: always
   type: list
   elements: dict
@@ -188,6 +209,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.reportops.grafana.plugins.module_utils._client import GrafanaClient, GrafanaError, exit_module, module_kwargs
 from ansible_collections.reportops.grafana.plugins.module_utils._annotation_record import (
     ANNOTATION_TAG,
+    RECORD_OUTCOMES,
+    UNCERTAIN,
     once_each,
     parse_record,
     utc_iso,
@@ -225,10 +248,15 @@ def read_history(module):
     result = dict(changed=False, records=[public(record) for record in records], counts=counts(records),
                   unrecovered=failures, window=dict(since=utc_iso(start), until=utc_iso(end)))
     if params["fail_on_failed"] and failures:
-        return result, "%d deliver%s failed in the window and %s not sent since: %s" % (
-            len(failures), "y" if len(failures) == 1 else "ies", "was" if len(failures) == 1 else "were",
-            "; ".join("%s at %s: %s" % (record["delivery"] or record["delivery_key"] or "report %s" % record["report_id"],
-                                        record["time"], record["message"]) for record in failures))
+        uncertain = sum(1 for record in failures if record["outcome"] == UNCERTAIN)
+        return result, "%d deliver%s failed in the window%s and %s not sent since: %s" % (
+            len(failures), "y" if len(failures) == 1 else "ies",
+            (" (uncertain: it may have been sent, so the ledger holds it)" if len(failures) == 1 else
+             " (%d of them uncertain: they may have been sent, so the ledger holds them)" % uncertain) if uncertain else "",
+            "was" if len(failures) == 1 else "were",
+            "; ".join("%s at %s%s: %s" % (record["delivery"] or record["delivery_key"] or "report %s" % record["report_id"],
+                                          record["time"], " (uncertain)" if record["outcome"] == UNCERTAIN else "",
+                                          record["message"]) for record in failures))
     return result, None
 
 
@@ -236,7 +264,7 @@ def main():
     module = AnsibleModule(**module_kwargs(dict(
         report=dict(type="str"),
         delivery=dict(type="str"),
-        outcome=dict(type="list", elements="str", choices=["sent", "failed", "skipped"]),
+        outcome=dict(type="list", elements="str", choices=list(RECORD_OUTCOMES)),
         since=dict(type="str", default="24h"),
         until=dict(type="str", default="now"),
         limit=dict(type="int", default=1000),

@@ -31,6 +31,12 @@ def test_failed_then_recovered_is_no_failure():
     assert _history.unrecovered(records) == []
 
 
+def test_an_uncertain_send_counts_until_a_later_send():
+    records = [record("sent", "a", 0), record("uncertain", "a", 5), record("skipped", "a", 10)]
+    assert _history.unrecovered(records) == [records[1]]
+    assert _history.unrecovered(records + [record("sent", "a", 15)]) == []
+
+
 def test_recovered_then_failed_again_is_a_failure():
     records = [record("sent", "a", 0), record("failed", "a", 5), record("skipped", "a", 10)]
     assert _history.unrecovered(records) == [records[1]]
@@ -43,7 +49,7 @@ def test_a_send_of_another_delivery_recovers_nothing():
 
 def test_counts_and_filters():
     records = [dict(record("sent", "a", 0), report="Weekly SLO"), dict(record("failed", "b", 1), report="Other", report_id="4")]
-    assert _history.counts(records) == {"sent": 1, "failed": 1, "skipped": 0}
+    assert _history.counts(records) == {"sent": 1, "failed": 1, "skipped": 0, "uncertain": 0}
     assert _history.selected(records, report="Weekly SLO") == records[:1]
     assert _history.selected(records, report="4") == records[1:]
     assert _history.selected(records, delivery="b", outcomes=["failed"]) == records[1:]
@@ -69,6 +75,7 @@ def test_history_write_warns_naming_the_permission(fetch, make_client):
 
 class RecordingClaim(object):
     skip_reason = None
+    uncertain = False
 
     def __init__(self):
         self.details = None
@@ -76,7 +83,9 @@ class RecordingClaim(object):
     def sent(self, details):
         self.details = details
 
-    def failed(self, may_have_acted):
+    def failed(self, may_have_acted, details=None):
+        self.details = details
+        self.uncertain = may_have_acted
         return None
 
 
@@ -98,3 +107,23 @@ def test_with_the_grafana_ledger_its_record_of_the_send_is_the_outcome_record(fe
     assert outcome["outcome"] == "sent" and len(fetch.calls) == 1  # the send, no annotation of its own
     assert claim.details["outcome"] == "sent" and claim.details["report_id"] == "3" and claim.details["delivery_key"] == "k1"
     assert claim.details["delivery"] == "weekly-slo" and claim.details["job"] == JOB and claim.details["attempts"] == 1
+
+
+def test_with_the_grafana_ledger_its_record_of_an_uncertain_send_is_the_outcome_record(fetch, make_client, monkeypatch):
+    import contextlib
+
+    from ansible_collections.reportops.grafana.plugins.module_utils import _ledger
+    from ansible_collections.reportops.grafana.plugins.module_utils._delivery import deliver
+
+    client = make_client(url="https://grafana.example.com", token="glsa_x")
+    ledger = _ledger.GrafanaLedger(client, None, runner="r1")
+    claim = RecordingClaim()
+    monkeypatch.setattr(ledger, "prepare", lambda: None)
+    monkeypatch.setattr(ledger, "reserve", lambda *args, **kwargs: contextlib.nullcontext(claim))
+    history = _history.History(client, JOB, False, None)
+    delivery = Delivery(report_id="3", recipients=["a@example.com"], delivery_key="k1", name="weekly-slo", report="Weekly SLO")
+    fetch.reply(504, "<html>504 Gateway Time-out</html>")
+    outcome = deliver(client, ledger, "", delivery, 0, False, None, None, history)
+    assert outcome["outcome"] == "failed" and len(fetch.calls) == 1  # the send, no annotation of its own
+    assert claim.details["outcome"] == "uncertain" and claim.details["delivery"] == "weekly-slo" and claim.details["job"] == JOB
+    assert "may still have sent report 3" in claim.details["message"] and claim.details["attempts"] == 1

@@ -39,7 +39,7 @@ def test_lists_counts_and_asks_grafana_for_the_window(history, fetch):
     outcome = history(since="24h")
     assert not outcome.failed and not outcome.result["changed"]
     assert [record["id"] for record in outcome.result["records"]] == [3, 2, 1]
-    assert outcome.result["counts"] == {"sent": 1, "failed": 2, "skipped": 0}
+    assert outcome.result["counts"] == {"sent": 1, "failed": 2, "skipped": 0, "uncertain": 0}
     assert [record["id"] for record in outcome.result["unrecovered"]] == [1]
     query = parse_qs(urlsplit(fetch.calls[0]["url"]).query)
     assert query["tags"] == ["reportops.grafana"] and query["type"] == ["annotation"] and query["limit"] == ["1000"]
@@ -156,5 +156,89 @@ def test_a_row_listed_twice_counts_once(history, fetch):
     rows = [annotation(2, "sent", "a", 5), annotation(1, "failed", "b", 9)]
     fetch.reply(200, rows + rows)
     outcome = history()
-    assert outcome.result["counts"] == {"sent": 1, "failed": 1, "skipped": 0}
+    assert outcome.result["counts"] == {"sent": 1, "failed": 1, "skipped": 0, "uncertain": 0}
     assert [record["id"] for record in outcome.result["records"]] == [2, 1]
+
+
+# -- Issue 31: a send that may have been sent is recorded as uncertain, held by the ledger, and counts as unrecovered ---
+
+def test_an_uncertain_send_is_recorded_held_by_the_next_run_with_a_warning_and_sent_with_resend_uncertain(run_module, fetch,
+                                                                                                        tmp_path):
+    args = dict(url="http://grafana.test:3000", token=TOKEN, report_id=3, emails=["a@example.com"], history="grafana",
+                delivery_key="k1", ledger_path=str(tmp_path / "l.json"))
+    fetch.reply(504, "<html>504 Gateway Time-out</html>").reply(200, {"id": 1})
+    outcome = run_module(send_main, args)
+    assert outcome.failed and "may still have sent report 3, so it was not retried" in outcome.result["msg"]
+    assert "The delivery ledger remembers this send as uncertain (ledger file %s, entry " % args["ledger_path"] in outcome.result["msg"]
+    assert outcome.result["msg"].endswith("no later run sends it again (delivery key 'k1' is sent once) unless it runs with"
+                                          " resend_uncertain: true.")
+    record = fetch.bodies()[1]
+    fields = json.loads(record["text"].split("\n")[1])
+    assert fields["outcome"] == "uncertain" and "outcome:uncertain" in record["tags"] and "outcome:failed" not in record["tags"]
+    assert "may still have sent report 3" in fields["message"]
+    del fetch.calls[:]
+    # A plain re-run (a timer, a relaunched job): held, no send, a warning, a skipped record that says when it was held.
+    fetch.reply(200, {"id": 2})
+    outcome = run_module(send_main, args)
+    assert not outcome.failed and not outcome.result["sent"] and not outcome.result["changed"]
+    assert [call["url"].rsplit("/api", 1)[1] for call in fetch.calls] == ["/annotations"]
+    assert "may have reached Grafana" in outcome.result["skipped_reason"] and "resend_uncertain: true" in outcome.result["message"]
+    assert "delete the entry" in outcome.result["skipped_reason"] and args["ledger_path"] in outcome.result["skipped_reason"]
+    assert len(outcome.warnings) == 1 and outcome.warnings[0].startswith("report 3 was not sent: this delivery's send at ")
+    skipped = json.loads(fetch.bodies()[0]["text"].split("\n")[1])
+    assert skipped["outcome"] == "skipped" and skipped["last_uncertain"].endswith("Z") and "last_sent" not in skipped
+    # Check mode predicts the hold and writes nothing.
+    del fetch.calls[:]
+    fetch.reply(200, {"id": 3, "name": "Weekly SLO"})
+    outcome = run_module(send_main, args, check_mode=True)
+    assert not outcome.result["changed"] and "may have reached Grafana" in outcome.result["skipped_reason"]
+    assert [call["method"] for call in fetch.calls] == ["GET"] and len(outcome.warnings) == 1
+    # Sent anyway: confirmed, and the next plain run is skipped as already sent, saying when.
+    del fetch.calls[:]
+    fetch.reply(200, {"message": "Report was sent"}).reply(200, {"id": 4})
+    outcome = run_module(send_main, dict(args, resend_uncertain=True))
+    assert outcome.result["sent"] and outcome.warnings == []
+    assert json.loads(fetch.bodies()[1]["text"].split("\n")[1])["outcome"] == "sent"
+    del fetch.calls[:]
+    fetch.reply(200, {"id": 5})
+    outcome = run_module(send_main, args)
+    skipped = json.loads(fetch.bodies()[0]["text"].split("\n")[1])
+    assert "already sent" in outcome.result["skipped_reason"] and outcome.warnings == []
+    assert skipped["last_sent"].endswith("Z") and "last_uncertain" not in skipped
+    assert fetch.bodies()[0]["text"].splitlines()[0].startswith(
+        "reportops.grafana: report 3 skipped (last sent at %s) (0 attempts" % skipped["last_sent"])
+
+
+def test_without_a_ledger_a_send_that_may_have_been_sent_stays_a_failure(run_module, fetch):
+    args = dict(url="http://grafana.test:3000", token=TOKEN, report_id=3, emails=["a@example.com"], history="grafana")
+    fetch.reply(504, "<html>504 Gateway Time-out</html>").reply(200, {"id": 1})
+    outcome = run_module(send_main, args)
+    assert outcome.failed and "uncertain" not in outcome.result["msg"]
+    assert json.loads(fetch.bodies()[1]["text"].split("\n")[1])["outcome"] == "failed"
+
+
+def test_an_uncertain_record_is_listed_and_counts_until_a_later_send(history, fetch):
+    rows = [annotation(3, "skipped", "a", 2), annotation(2, "uncertain", "a", 5, message="HTTP 504"),
+            annotation(1, "sent", "a", 30)]
+    fetch.reply(200, rows)
+    outcome = history(fail_on_failed=True)
+    assert outcome.failed and outcome.result["counts"] == {"sent": 1, "failed": 0, "skipped": 1, "uncertain": 1}
+    assert [record["id"] for record in outcome.result["unrecovered"]] == [2]
+    assert outcome.result["msg"].startswith("1 delivery failed in the window (uncertain: it may have been sent, so the ledger"
+                                            " holds it) and was not sent since: a at ")
+    assert outcome.result["msg"].endswith(" (uncertain): HTTP 504")
+    fetch.reply(200, [annotation(4, "sent", "a", 1)] + rows)
+    outcome = history(fail_on_failed=True)
+    assert not outcome.failed and outcome.result["unrecovered"] == []
+    fetch.reply(200, rows)
+    assert [record["id"] for record in history(outcome=["uncertain"]).result["records"]] == [2]
+
+
+def test_a_skipped_record_says_when_the_delivery_was_last_sent(history, fetch):
+    row = annotation(3, "skipped", "a", 2)
+    fields = dict(_annotation_record.json_fields(row["text"]), last_sent="2026-12-01T06:00:03Z")
+    row["text"] = _annotation_record.record_text(fields)
+    fetch.reply(200, [row, annotation(2, "sent", "b", 3)])
+    records = history().result["records"]
+    assert records[0]["last_sent"] == "2026-12-01T06:00:03Z" and records[0]["last_uncertain"] is None
+    assert records[1]["last_sent"] is None
