@@ -21,9 +21,9 @@ description:
     Grafana answers an empty list, so an empty result with credentials limited to dashboards gives a warning.
   - With O(fail_on_failed=true) the task fails when the window holds a failed or uncertain delivery that was not followed
     by a sent one of the same delivery, for monitoring and AWX/AAP notifications.
-  - An V(uncertain) record is a send that may have reached Grafana (a timeout, a dropped connection, a proxy's 5xx)
+  - "An V(uncertain) record is a send that may have reached Grafana (a timeout, a dropped connection, a proxy's 5xx)
     of a delivery with a ledger: the delivery ledger holds it, so later runs skip it until someone sends it again
-    with O(reportops.grafana.grafana_report_send#module:resend_uncertain=true) or its min_interval has passed.
+    with O(reportops.grafana.grafana_report_send#module:resend_uncertain=true) or its min_interval has passed."
 author:
   - reportops maintainers (@reportops)
 extends_documentation_fragment:
