@@ -50,6 +50,7 @@ DEFAULT_CONFIG = os.path.join(HERE, "default-config.json")
 PROFILES = (9, 10)
 # buildInfo.edition of Grafana's builds (pkg/setting: "Open Source" unless the Enterprise build sets it).
 EDITIONS = ("Enterprise", "Open Source")
+RENDERER_STATES = ("available", "missing", "silent")
 FAULT_MODES = ("drop", "hang", "status", "html502", "redirect_login", "slow")
 REDACTED_HEADERS = ("authorization", "cookie", "x-api-key")
 LOG_BODY_LIMIT = 4096
@@ -230,7 +231,10 @@ def normalise_config(raw):
         "annotations_visible_dashboards": int(raw.get("annotations_visible_dashboards", 0)),
         # The renderer (issue 19): "missing" answers renders with Grafana's "rendering plugin not available";
         # a render longer than [reporting] rendering_timeout (0: none) fails with the renderer's timeout error;
-        # csv_tables false: no dashboard has a table panel (the CSV route's 204).
+        # csv_tables false: no dashboard has a table panel (the CSV route's 204). Issue 32: "silent" is a rendering
+        # service configured ([rendering] server_url, so rendererAvailable is true) that never answered: an empty
+        # rendererVersion, and every render and send fails (pkg/services/rendering: rendering.go, capabilities.go,
+        # http_mode.go). Sends fail as renders do, since Grafana renders the report before it mails it.
         "renderer": str(raw.get("renderer", "available")),
         "rendering_timeout_seconds": float(raw.get("rendering_timeout_seconds", 0)),
         "csv_tables": bool(raw.get("csv_tables", True)),
@@ -241,6 +245,20 @@ def normalise_config(raw):
         "edition": str(raw.get("edition", "Enterprise")),
         "license_expiry_days": float(raw.get("license_expiry_days", 365)),
         "renderer_version": str(raw.get("renderer_version", "4.0.0")),
+        # The newPDFRendering feature toggle (listed in frontendsettings' featureToggles when on): with it, or on
+        # Grafana 13, a PDF needs renderer_version 3.10.0 or later (rendering.go, the PDFRendering capability). Its
+        # default here, on from 12, is inferred (public preview in 11, on by default later).
+        "new_pdf_rendering": bool(raw.get("new_pdf_rendering", version_tuple(raw.get("version", "11.5.0")) >= (12,))),
+        # false: an Enterprise build whose frontend settings give no licence expiry (0), as a hosted Grafana may,
+        # while its report routes work (issue 32).
+        "license_expiry_known": bool(raw.get("license_expiry_known", True)),
+        # [smtp] as GET /api/admin/settings shows it: host (smtp_enabled is the switch above).
+        "smtp_host": str(raw.get("smtp_host", "localhost:25")),
+        # A proxy in front of Grafana: its Server header on every answer (nginx/1.25.3 ...); "" none. A proxy also
+        # replaces the Date header with its own clock: proxy_clock_offset_seconds moves it instead of
+        # clock_offset_seconds (Grafana's own clock, which then shows nowhere).
+        "proxy_server": str(raw.get("proxy_server", "")),
+        "proxy_clock_offset_seconds": float(raw.get("proxy_clock_offset_seconds", 0)),
         "reporting_enabled": bool(raw.get("reporting_enabled", True)),
         "clock_offset_seconds": float(raw.get("clock_offset_seconds", 0)),
         # What render/pdfs answers for several dashboards without pdfCombineOneFile is not public: true answers a zip
@@ -254,6 +272,8 @@ def normalise_config(raw):
     }
     if config["edition"] not in EDITIONS:
         raise ConfigError(f"edition must be one of {EDITIONS}")
+    if config["renderer"] not in RENDERER_STATES:
+        raise ConfigError(f"renderer must be one of {RENDERER_STATES}")
     if config["profile"] not in PROFILES:
         raise ConfigError(f"profile must be one of {PROFILES}")
     if config["render_limit"] < 1:
@@ -266,6 +286,10 @@ def normalise_config(raw):
             "name": str(token.get("name", token["token"])),
             "org_id": int(token.get("org_id", 1)),
             "permissions": list(token.get("permissions", [])),
+            # Permissions granted a minute ago: Grafana's permission cache does not hold them yet, so every route
+            # refuses them until GET /api/access-control/user/permissions?reloadcache=true reloads the cache
+            # (pkg/services/accesscontrol/api/api.go, getUserPermissions; issue 32).
+            "granted_late": list(token.get("granted_late", [])),
             "expired": bool(token.get("expired", False)),
             "revoked": bool(token.get("revoked", False)),
         }
@@ -423,7 +447,8 @@ class SimState:  # pylint: disable=too-many-public-methods,too-many-instance-att
                 "annotations_two_queries", "annotations_search_seconds", "annotations_tag_seconds",
                 "annotations_visible_dashboards", "renderer", "rendering_timeout_seconds", "csv_tables",
                 "dashboard_read_migrated", "pdf_uncombined_zip", "edition", "license_expiry_days",
-                "renderer_version", "reporting_enabled", "clock_offset_seconds")
+                "renderer_version", "reporting_enabled", "clock_offset_seconds", "new_pdf_rendering",
+                "license_expiry_known", "smtp_host", "proxy_server", "proxy_clock_offset_seconds")
 
     def __init__(self, config, state_dir):
         self.config = config
@@ -459,6 +484,8 @@ class SimState:  # pylint: disable=too-many-public-methods,too-many-instance-att
             # Failed basic-auth logins per lower-cased login: monotonic times (the lockout window).
             self.login_failures = {}
             self.current_orgs = {user["login"]: user["current_org"] for user in self.config["users"]}
+            # Tokens whose permission cache was reloaded (their granted_late permissions count from then on).
+            self.reloaded_permissions = set()
             self.next_fault_id = 1
             self.next_mail_seq = 1
             self.request_count = 0
@@ -489,7 +516,7 @@ class SimState:  # pylint: disable=too-many-public-methods,too-many-instance-att
             "annotations_two_queries": lambda value: isinstance(value, bool),
             "annotations_search_seconds": lambda value: isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0,
             "annotations_tag_seconds": lambda value: isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0,
-            "renderer": lambda value: value in ("available", "missing"),
+            "renderer": lambda value: value in RENDERER_STATES,
             "rendering_timeout_seconds": lambda value: isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0,
             "csv_tables": lambda value: isinstance(value, bool),
             "edition": lambda value: value in EDITIONS,
@@ -500,6 +527,11 @@ class SimState:  # pylint: disable=too-many-public-methods,too-many-instance-att
             "annotations_visible_dashboards": lambda value: isinstance(value, int) and not isinstance(value, bool) and value >= 0,
             "dashboard_read_migrated": lambda value: isinstance(value, bool),
             "pdf_uncombined_zip": lambda value: isinstance(value, bool),
+            "new_pdf_rendering": lambda value: isinstance(value, bool),
+            "license_expiry_known": lambda value: isinstance(value, bool),
+            "smtp_host": lambda value: isinstance(value, str),
+            "proxy_server": lambda value: isinstance(value, str),
+            "proxy_clock_offset_seconds": lambda value: isinstance(value, (int, float)) and not isinstance(value, bool),
         }
         if not isinstance(changes, dict) or not changes:
             raise ApiError(400, "expected a JSON object with any of: " + ", ".join(self.SETTINGS))
@@ -733,6 +765,15 @@ class SimState:  # pylint: disable=too-many-public-methods,too-many-instance-att
         return before - len(self.annotations)
 
     # Basic-auth users ----------------------------------------------------------------------
+
+    def reload_permissions(self, token_name):
+        """GET .../user/permissions?reloadcache=true by this token: its cache now holds what was granted late."""
+        with self.lock:
+            self.reloaded_permissions.add(token_name)
+
+    def permissions_reloaded(self, token_name):
+        with self.lock:
+            return token_name in self.reloaded_permissions
 
     def login_locked(self, login):
         """Whether ``login`` has ``lockout_attempts`` failed logins within ``lockout_window_seconds``
@@ -1194,6 +1235,8 @@ API_ROUTES = [
     # Any signed-in caller (pkg/api/api.go: reqSignedIn); the permissions of the caller itself (pkg/api/accesscontrol.go).
     ("GET", r"/api/frontend/settings", "api_frontend_settings", ""),
     ("GET", r"/api/access-control/user/permissions", "api_user_permissions", ""),
+    # settings:read, a server admin's (pkg/api/api.go); the handler answers the sections its scopes cover.
+    ("GET", r"/api/admin/settings", "api_admin_settings", "settings:read"),
     ("GET", r"/login", "api_login_page", None),
     ("POST", r"/api/reports/email", "api_send_report", "reports:send"),
     ("GET", r"/api/reports", "api_list_reports", "reports:read"),
@@ -1272,6 +1315,28 @@ RENDER_BOOLEANS = {"1": True, "t": True, "T": True, "TRUE": True, "true": True, 
 # pkg/services/rendering/interface.go: the errors the rendering service returns.
 RENDERER_UNAVAILABLE = "rendering plugin not available"
 RENDERER_TIMEOUT = "timeout error - you can set timeout in seconds with &timeout url parameter"
+# capabilities.go: the version of a renderer that never answered /version ("") cannot be read before a PDF;
+# rendering.go: the PDFRendering capability (">= 3.10.0") and the error of an unsupported one; http_mode.go: a render
+# sent to a service that does not answer.
+RENDERER_INVALID_VERSION = "invalid plugin version"
+PDF_RENDERER_MIN = (3, 10, 0)
+PDF_UNSUPPORTED = "PdfRendering unsupported, requires image renderer version: >= 3.10.0"
+RENDERER_UNREACHABLE = "failed to send request to remote rendering service: connection refused"
+
+
+def renderer_failure(settings, grafana_version, pdf):
+    """Why Grafana's renderer fails this render (a PDF or not), or None: missing, silent, or too old for a PDF."""
+    if settings["renderer"] == "missing":
+        return RENDERER_UNAVAILABLE
+    if settings["renderer"] == "silent":
+        return RENDERER_INVALID_VERSION if pdf else RENDERER_UNREACHABLE
+    if pdf and (version_tuple(grafana_version) >= (13,) or settings["new_pdf_rendering"]):
+        parsed = re.match(r"^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?", settings["renderer_version"].strip())
+        if not parsed:
+            return RENDERER_INVALID_VERSION
+        if tuple(int(part or 0) for part in parsed.groups()) < PDF_RENDERER_MIN:
+            return PDF_UNSUPPORTED
+    return None
 
 
 def render_query(query, pdf):
@@ -1394,8 +1459,9 @@ class RenderRoutes:
                 raise ApiError(400, f"dashboard {item['uid']} not found")
             if not can_view_dashboard(principal, item["uid"]):
                 raise ApiError(403, "Access denied to this dashboard")
-        if self.state.setting("renderer") == "missing":
-            raise ApiError(500, f"Failed to render report: {RENDERER_UNAVAILABLE}")
+        failure = renderer_failure(self.state.settings_snapshot(), self.state.config["version"], pdf)
+        if failure:
+            raise ApiError(500, f"Failed to render report: {failure}")
         seconds = self.state.setting("render_seconds")
         limit = self.state.setting("rendering_timeout_seconds")
         with self.state.render_slots.hold():
@@ -1457,10 +1523,53 @@ BUILT_IN_ANNOTATION = {"builtIn": 1, "datasource": {"type": "grafana", "uid": "-
                        "hide": True, "iconColor": "rgba(0, 211, 255, 1)", "name": "Annotations & Alerts", "type": "dashboard"}
 
 
+# What that read drops (apps/dashboard/pkg/migration/frontend_defaults.go, the frontend's save model): dashboard fields at
+# their defaults (cleanupDashboardDefaults), panel fields at theirs (cleanupPanelForSave), null values
+# (removeNullValuesRecursively); migration-test-analysis.md in grafana/grafana names the empty links and options.
+DROPPED_DASHBOARD_DEFAULTS = {"style": "dark", "hideControls": False}
+DROPPED_TRANSIENT = ("preload", "iteration")
+DROPPED_PANEL_DEFAULTS = {"gridPos": {"x": 0, "y": 0, "h": 3, "w": 6}, "targets": [{"refId": "A"}], "transparent": False,
+                          "options": {}, "links": [], "fieldConfig": {"defaults": {}, "overrides": []}, "title": "",
+                          "transformations": [], "cachedPluginOptions": {}}
+
+
+def same_json(value, default):
+    """JSON equality, a bool never equal to a number."""
+    if isinstance(value, bool) or isinstance(default, bool):
+        return value is default
+    return type(value) is type(default) and value == default  # pylint: disable=unidiomatic-typecheck
+
+
+def without_nulls(value):
+    """The value with every null member of an object removed, at any depth (null items of a list stay)."""
+    if isinstance(value, dict):
+        return {key: without_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [without_nulls(item) for item in value]
+    return value
+
+
+def dropped_defaults(model):
+    """The model without what the backend migration drops on a read (DROPPED_*)."""
+    model = without_nulls(model)
+    for key, default in DROPPED_DASHBOARD_DEFAULTS.items():
+        if key in model and same_json(model[key], default):
+            del model[key]
+    for key in DROPPED_TRANSIENT:
+        model.pop(key, None)
+    for panel in [item for item in model.get("panels") or [] if isinstance(item, dict)]:
+        for nested in [panel] + [item for item in panel.get("panels") or [] if isinstance(item, dict)]:
+            for key, default in DROPPED_PANEL_DEFAULTS.items():
+                if key in nested and same_json(nested[key], default):
+                    del nested[key]
+    return model
+
+
 def migrated_model(model, version):
     """A saved model as a read through the dashboard API of Grafana 12+ answers it: the newest schemaVersion, the
-    defaults filled, the built-in annotation added, and every panel stamped with the running pluginVersion."""
-    model = copy.deepcopy(model)
+    defaults filled, the built-in annotation added, every panel stamped with the running pluginVersion, and what the
+    migration drops (dropped_defaults) left out."""
+    model = dropped_defaults(copy.deepcopy(model))
     model["schemaVersion"] = max(int(model.get("schemaVersion") or 0), MIGRATED_SCHEMA_VERSION)
     for key, value in MIGRATED_DEFAULTS.items():
         model.setdefault(key, copy.deepcopy(value))
@@ -1470,8 +1579,6 @@ def migrated_model(model, version):
     for panel in model.get("panels") or []:
         if isinstance(panel, dict):
             panel["pluginVersion"] = version
-            panel.setdefault("options", {})
-            panel.setdefault("fieldConfig", {"defaults": {}, "overrides": []})
     return model
 
 
@@ -1900,7 +2007,8 @@ class SimHandler(RenderRoutes, DashboardRoutes, BaseHTTPRequestHandler):  # pyli
                            message_id="api-key.organization-mismatch")
         # Service accounts get user ids after the configured users, in config order.
         user_id = len(self.state.config["users"]) + 1 + self.state.config["tokens"].index(token)
-        return Principal(user_id, token["name"], frozenset(token["permissions"]), token["org_id"])
+        permissions = token["permissions"] + (token["granted_late"] if self.state.permissions_reloaded(token["name"]) else [])
+        return Principal(user_id, token["name"], frozenset(permissions), token["org_id"])
 
     def _user_principal(self, login, password, requested):
         """A basic-auth user in the requested org, else in the user's current org.
@@ -1946,7 +2054,14 @@ class SimHandler(RenderRoutes, DashboardRoutes, BaseHTTPRequestHandler):  # pyli
     def date_time_string(self, timestamp=None):
         """The Date header of every answer: the simulator's clock moved by clock_offset_seconds (Grafana's clock)."""
         when = time.time() if timestamp is None else timestamp
-        return email.utils.formatdate(when + self.state.setting("clock_offset_seconds"), usegmt=True)
+        settings = self.state.settings_snapshot()
+        # Behind a proxy, its clock: nginx replaces an upstream's Date by default.
+        offset = settings["proxy_clock_offset_seconds"] if settings["proxy_server"] else settings["clock_offset_seconds"]
+        return email.utils.formatdate(when + offset, usegmt=True)
+
+    def version_string(self):
+        """The Server header: the proxy's name when one is in front (proxy_server), else the simulator's."""
+        return self.state.setting("proxy_server") or self.server_version
 
     def api_frontend_settings(self, **_):
         """GET /api/frontend/settings, cut down to what a pre-flight reads (pkg/api/dtos/frontend_settings.go):
@@ -1954,32 +2069,60 @@ class SimHandler(RenderRoutes, DashboardRoutes, BaseHTTPRequestHandler):  # pyli
         reporting.enabled."""
         settings = self.state.settings_snapshot()
         enterprise = settings["edition"] == "Enterprise"
-        renderer = settings["renderer"] == "available"
-        expiry = int(time.time() + settings["license_expiry_days"] * 86400) if enterprise else 0
+        # rendererAvailable is configuration (server_url set), rendererVersion what the service answered.
+        renderer = settings["renderer"] != "missing"
+        answered = settings["renderer"] == "available"
+        known = enterprise and settings["license_expiry_known"]
+        expiry = int(time.time() + settings["license_expiry_days"] * 86400) if known else 0
         return 200, {
             "buildInfo": {"version": self.state.config["version"], "edition": settings["edition"], "commit": "sim",
                           "env": "production"},
-            "licenseInfo": {"expiry": expiry, "stateInfo": "" if not enterprise or expiry > time.time() else "Expired",
+            "licenseInfo": {"expiry": expiry, "stateInfo": "" if not known or expiry > time.time() else "Expired",
                             "edition": settings["edition"], "licenseUrl": "/admin/licensing" if enterprise else "",
                             "enabledFeatures": {"reports": True} if enterprise else {}},
             "rendererAvailable": renderer,
-            "rendererVersion": settings["renderer_version"] if renderer else "",
+            "rendererVersion": settings["renderer_version"] if answered else "",
             "reporting": {"enabled": settings["reporting_enabled"]},
-            "featureToggles": {},
+            # The enabled toggles only (hs.Features.GetEnabled).
+            "featureToggles": {"newPDFRendering": True} if settings["new_pdf_rendering"] else {},
             "namespace": "default",
         }
 
-    def api_user_permissions(self, principal, **_):
+    def api_user_permissions(self, principal, query, **_):
         """GET /api/access-control/user/permissions: {action: [scopes]} (Grafana's service account docs, "List a
         service account token's permissions"). A permission the config gives without a scope covers every scope
-        here; Grafana's roles give those as the wildcard of their kind (reports:*, annotations:*, dashboards:* ...)."""
+        here; Grafana's roles give those as the wildcard of their kind (reports:*, annotations:*, dashboards:* ...).
+        ?reloadcache=true (a Go ParseBool true) reloads the caller's cache first: permissions granted late count."""
+        held = principal.permissions
+        if RENDER_BOOLEANS.get((query.get("reloadcache") or [""])[0]) is True:
+            token = next((token for token in self.state.config["tokens"] if token["name"] == principal.login), None)
+            if token is not None:
+                self.state.reload_permissions(token["name"])
+                held = held | frozenset(token["granted_late"])
         permissions = {}
-        for permission in sorted(principal.permissions):
+        for permission in sorted(held):
             action, dummy, scope = permission.partition(" ")
             scope = scope.strip() or action.split(":")[0].split(".")[0] + ":*"
             if scope not in permissions.setdefault(action, []):
                 permissions[action].append(scope)
         return 200, permissions
+
+    def api_admin_settings(self, principal, **_):
+        """GET /api/admin/settings (pkg/api/admin.go AdminGetSettings): {section: {key: "string"}}, only the sections
+        the caller's settings:read scopes cover (settings:* or settings:<section>:*; the config's plain action: all).
+        Cut down to what the collection reads."""
+        settings = self.state.settings_snapshot()
+        sections = {
+            "smtp": {"enabled": "true" if settings["smtp_enabled"] else "false", "host": settings["smtp_host"],
+                     "user": "", "password": "*********", "from_address": "admin@grafana.localhost"},
+            "reporting": {"enabled": "true" if settings["reporting_enabled"] else "false"},
+            "rendering": {"server_url": "" if settings["renderer"] == "missing" else "http://renderer:8081/render"},
+            "annotations.api": {"max_age": "0" if not settings["annotations_max_age_seconds"] else
+                                "%ds" % settings["annotations_max_age_seconds"],
+                                "max_annotations_to_keep": str(settings["annotations_max_count"])},
+        }
+        return 200, {name: values for name, values in sections.items()
+                     if granted(principal, "settings:read", (f"settings:{name}:*", f"settings:{name}:enabled"))}
 
     def api_health(self, **_):
         """GET /api/health."""
@@ -2017,6 +2160,12 @@ class SimHandler(RenderRoutes, DashboardRoutes, BaseHTTPRequestHandler):  # pyli
         recipients = recipients or split_recipients(report["recipients"])
         if not recipients:
             raise ApiError(400, "report has no recipients")
+        # Grafana renders the report before it mails it: a renderer that cannot render fails the send (issue 31/32).
+        formats = report.get("formats") or ["pdf"]
+        failure = renderer_failure(self.state.settings_snapshot(), self.state.config["version"],
+                                   any(str(name).startswith("pdf") for name in formats))
+        if failure:
+            raise ApiError(500, f"Failed to render report: {failure}")
         with self.state.render_slots.hold():
             self.state.shutdown_event.wait(render_seconds)
         if not self.state.setting("smtp_enabled"):

@@ -987,7 +987,10 @@ def test_reset_restores_startup_state(sim):
         "renderer": "available", "rendering_timeout_seconds": 0, "csv_tables": True, "edition": "Enterprise",
         "license_expiry_days": 365, "renderer_version": "4.0.0", "reporting_enabled": True, "clock_offset_seconds": 0,
         # Issue 25's switches, at their 11.5 defaults.
-        "annotations_visible_dashboards": 0, "dashboard_read_migrated": False, "pdf_uncombined_zip": False}
+        "annotations_visible_dashboards": 0, "dashboard_read_migrated": False, "pdf_uncombined_zip": False,
+        # Issue 32's switches, at their 11.5 defaults.
+        "new_pdf_rendering": False, "license_expiry_known": True, "smtp_host": "localhost:25", "proxy_server": "",
+        "proxy_clock_offset_seconds": 0}
     assert [report["id"] for report in sim.api("GET", "/api/reports", "admin").json()] == [1, 2, 3]
     assert sim.api("GET", "/api/annotations", "admin").json() == []
 
