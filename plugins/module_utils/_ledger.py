@@ -15,6 +15,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import socket
 import tempfile
 import time
@@ -93,12 +94,13 @@ def uncertain_reason(uncertain_at, reason, min_interval, delivery_key, remedy, n
     when = utc_iso(uncertain_at)
     age = (time.time() if now is None else now) - uncertain_at
     if min_interval is None:
-        rule = ("a delivery key is sent once, so delivery key '%s' is held until someone decides" % delivery_key
-                if delivery_key else "it is held until someone decides")
+        rule = ("a delivery key is sent once, so delivery key '%s' stays held" % delivery_key if delivery_key
+                else "it stays held")
     else:
-        rule = "it is held within min_interval (%ds) of that attempt, until %s" % (min_interval, utc_iso(uncertain_at + min_interval))
+        rule = "it is held within min_interval (%s) of that attempt, until %s" % (
+            _interval(min_interval), utc_iso(uncertain_at + min_interval))
     return ("this delivery's send at %s (%s ago) may have reached Grafana (%s); %s, rather than risk mailing it twice."
-            " To send it anyway, %s, or %s." % (when, _duration(age), _quoted(reason), rule, RESEND_HINT, remedy))
+            " To send it anyway, %s, or %s." % (when, _duration(age), _first_sentence(reason), rule, RESEND_HINT, remedy))
 
 
 def uncertain_note(where, at, min_interval, delivery_key):
@@ -106,13 +108,27 @@ def uncertain_note(where, at, min_interval, delivery_key):
     if min_interval is None:
         later = "no later run sends it again%s" % (" (delivery key '%s' is sent once)" % delivery_key if delivery_key else "")
     else:
-        later = "no run sends it again before %s (min_interval %ds from this attempt)" % (utc_iso(at + min_interval), min_interval)
+        later = "no run sends it again before %s (min_interval %s from this attempt)" % (
+            utc_iso(at + min_interval), _interval(min_interval))
     return ("The delivery ledger remembers this send as uncertain (%s): %s unless it runs with resend_uncertain: true."
             % (where, later))
 
 
-def _quoted(reason):
+def _interval(seconds):
+    """An interval as the options write it, exactly: 6d, 1h30m, 90s as 1m30s."""
+    parts, seconds = [], int(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size:
+            parts.append("%d%s" % (seconds // size, unit))
+            seconds %= size
+    return "".join(parts) or "0s"
+
+
+def _first_sentence(reason):
+    """The first sentence of an error message, without its full stop: what the send met, for a message that quotes it."""
     text = " ".join(str(reason or "no reason recorded").split())
+    first = re.match(r"^(.+?[.!?])(?=\s+[A-Z]|$)", text)
+    text = (first.group(1) if first else text).rstrip(".")
     return text if len(text) <= 300 else text[:297] + "..."
 
 

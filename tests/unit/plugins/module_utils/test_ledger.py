@@ -703,7 +703,7 @@ def test_file_ledger_remembers_an_uncertain_send_and_holds_the_delivery(tmp_path
     assert reason is None
     assert note.startswith("The delivery ledger remembers this send as uncertain (ledger file %s, entry %s): no run sends it"
                            " again before " % (ledger.path, "d" * 64))
-    assert note.endswith("(min_interval 3600s from this attempt) unless it runs with resend_uncertain: true.")
+    assert note.endswith("(min_interval 1h from this attempt) unless it runs with resend_uncertain: true.")
     content = json.loads((tmp_path / "ledger.json").read_text())
     entry = content["deliveries"]["d" * 64]
     assert content["version"] == 2 and entry["sent_at"] == sent_at  # the last confirmed send is kept
@@ -711,8 +711,8 @@ def test_file_ledger_remembers_an_uncertain_send_and_holds_the_delivery(tmp_path
     seen = []
     reason = run_once(ledger, key=None, min_interval=3600, seen=seen)[0]
     assert seen[0].held and seen[0].last_sent == sent_at and seen[0].last_uncertain == entry["uncertain"]["at"]
-    assert re.match(r"this delivery's send at \S+Z \(\d+s ago\) may have reached Grafana \(Grafana or a proxy failed \(HTTP 504\)\.\);"
-                    r" it is held within min_interval \(3600s\) of that attempt, until \S+Z, rather than risk mailing it twice\.", reason)
+    assert re.match(r"this delivery's send at \S+Z \(\d+s ago\) may have reached Grafana \(Grafana or a proxy failed \(HTTP 504\)\);"
+                    r" it is held within min_interval \(1h\) of that attempt, until \S+Z, rather than risk mailing it twice\.", reason)
     assert ("To send it anyway, run with resend_uncertain: true (the role: -e report_delivery_resend_uncertain=true), or delete"
             " the entry %s from the ledger file %s." % ("d" * 64, ledger.path)) in reason
     assert "may have reached Grafana" in ledger.peek("d" * 64, None, 3600)  # check mode says the same
@@ -725,7 +725,7 @@ def test_an_uncertain_send_holds_a_delivery_key_for_good_until_resent_and_a_conf
     entry["uncertain"]["at"] -= 400 * 86400  # long ago: a delivery key is still held
     (tmp_path / "ledger.json").write_text(json.dumps({"version": 2, "deliveries": {"d" * 64: entry}}))
     reason = run_once(ledger)[0]
-    assert "a delivery key is sent once, so delivery key 'k' is held until someone decides" in reason and "400d" in reason
+    assert "a delivery key is sent once, so delivery key 'k' stays held" in reason and "400d" in reason
     assert ledger.last_sent("d" * 64) is None
     assert ledger.peek("d" * 64, "k", None, resend_uncertain=True) is None
     assert run_once(ledger, resend_uncertain=True) == (None, None)  # sent anyway
@@ -738,7 +738,7 @@ def test_an_uncertain_send_holds_only_within_min_interval_of_it(tmp_path):
     ledger = FileLedger(str(tmp_path / "ledger.json"))
     run_once(ledger, outcome="may have acted", min_interval=60)
     content = json.loads((tmp_path / "ledger.json").read_text())
-    assert "held within min_interval (60s)" in run_once(ledger, min_interval=60)[0]
+    assert "held within min_interval (1m) of that attempt" in run_once(ledger, min_interval=60)[0]
     content["deliveries"]["d" * 64]["uncertain"]["at"] -= 61
     (tmp_path / "ledger.json").write_text(json.dumps(content))
     assert run_once(ledger, min_interval=60) == (None, None)
@@ -822,7 +822,7 @@ def test_grafana_ledger_turns_the_claim_of_an_uncertain_send_into_a_record_that_
     seen = []
     reason = run_once(runner(grafana, tmp_path, "later"), seen=seen)[0]
     assert seen[0].held and seen[0].last_sent is None and seen[0].last_uncertain == grafana.annotations[1]["updated"] / 1000.0
-    assert "may have reached Grafana (Grafana or a proxy failed (HTTP 504).)" in reason
+    assert "may have reached Grafana (Grafana or a proxy failed (HTTP 504)); a delivery key is sent once" in reason
     assert "delete annotation 1 (tagged outcome:uncertain) in Grafana" in reason
     assert grafana.states() == {1: "uncertain"}  # the held run's claim went
     assert "may have reached Grafana" in runner(grafana, tmp_path, "checker").peek("d" * 64, "k", None)
@@ -839,7 +839,7 @@ def test_grafana_ledger_holds_an_uncertain_send_within_min_interval_of_it(grafan
     run_once(runner(grafana, tmp_path, "second"), outcome="may have acted", min_interval=3600)
     grafana.clock += 1800_000
     seen = []
-    assert "held within min_interval (3600s)" in run_once(runner(grafana, tmp_path, "third"), min_interval=3600, seen=seen)[0]
+    assert "held within min_interval (1h) of" in run_once(runner(grafana, tmp_path, "third"), min_interval=3600, seen=seen)[0]
     assert seen[0].last_sent is not None and seen[0].last_uncertain > seen[0].last_sent
     grafana.clock += 1801_000
     assert run_once(runner(grafana, tmp_path, "fourth"), min_interval=3600) == (None, None)
@@ -857,3 +857,20 @@ def test_an_uncertain_record_grafana_refuses_leaves_the_claim_holding_until_its_
     assert "could not record this send as uncertain in Grafana (Access to the annotation was denied" in note
     assert "its claim (annotation 1) holds the delivery until" in note and grafana.states() == {1: "claimed"}
     assert "another runner (first) holds" in run_once(runner(grafana, tmp_path, "soon"))[0]
+
+
+@pytest.mark.parametrize("seconds, text", [(518400, "6d"), (5400, "1h30m"), (90, "1m30s"), (3600, "1h"), (59, "59s")])
+def test_intervals_read_as_the_options_write_them(seconds, text):
+    assert _ledger._interval(seconds) == text
+
+
+@pytest.mark.parametrize("message, first", [
+    ("Grafana or a proxy in front of it failed on report 1 (HTTP 504: upstream). Grafana may still have sent report 1, so"
+     " it was not retried.", "Grafana or a proxy in front of it failed on report 1 (HTTP 504: upstream)"),
+    ("Grafana did not answer within 60s for report 3. Grafana may still render and send report 3.",
+     "Grafana did not answer within 60s for report 3"),
+    (None, "no reason recorded"),
+    ("x" * 400, "x" * 297 + "..."),
+])
+def test_a_held_message_quotes_the_first_sentence_of_what_the_send_met(message, first):
+    assert _ledger._first_sentence(message) == first
