@@ -91,6 +91,9 @@ _RENDERER_HINTS = (
                                "server_url never answered; check that it runs and that Grafana reaches it."),
     ("unsupported, requires image renderer version", "the renderer is too old for PDFs: upgrade the rendering service "
                                                      "(grafana-image-renderer)."),
+    # pkg/services/rendering/http_mode.go: the rendering service did not answer the render (capitalised before 10).
+    ("failed to send request to remote rendering service", "the rendering service at [rendering] server_url did not "
+                                                           "answer Grafana: check that it runs and that Grafana reaches it."),
 )
 _TLS_FAILURE = re.compile(r"certificate|ssl|tls|handshake", re.IGNORECASE)
 _CLIENT_CERT_REQUIRED = re.compile(r"certificate[ _]required", re.IGNORECASE)
@@ -705,7 +708,7 @@ def check_first(what):
 
 def _renderer_failure(subject, grafana_message):
     """A render's 500 with Grafana's own body is its renderer failing: say so rather than the send's "rendering or SMTP"."""
-    hint = next((hint for said, hint in _RENDERER_HINTS if said in grafana_message),
+    hint = next((hint for said, hint in _RENDERER_HINTS if said in grafana_message.lower()),
                 "see the Grafana server log for the renderer's error.")
     return "Grafana could not render %s (HTTP 500: %s); %s" % (subject, grafana_message, hint)
 

@@ -9,6 +9,8 @@ import os
 import stat
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
+
 from ansible_collections.reportops.grafana.plugins.modules.grafana_report_render import main
 
 BASE = dict(url="http://grafana.test:3000", token="glsa_unit_test_token_value_0123456789")
@@ -60,6 +62,20 @@ def test_renderer_missing(run_module, fetch, tmp_path):
     assert outcome.failed and outcome.result["status"] == 500
     assert outcome.result["msg"].startswith("Grafana could not render the PDF of the dashboards (HTTP 500")
     assert "install the image renderer" in outcome.result["msg"]
+
+
+@pytest.mark.parametrize("said, hint", [
+    # pkg/services/rendering/capabilities.go (ErrInvalidPluginVersion), rendering.go (the PDFRendering capability),
+    # http_mode.go (capitalised before Grafana 10).
+    ("invalid plugin version", "the rendering service at [rendering] server_url never answered"),
+    ("PdfRendering unsupported, requires image renderer version: >= 3.10.0", "the renderer is too old for PDFs"),
+    ("Failed to send request to remote rendering service. dial tcp: connection refused",
+     "the rendering service at [rendering] server_url did not answer Grafana"),
+])
+def test_renderer_silent_or_old(run_module, fetch, tmp_path, said, hint):
+    fetch.reply(200, DASHBOARD).reply(500, {"message": "Failed to render report: %s" % said})
+    outcome = run_module(main, dict(BASE, dashboards=[{"uid": "slo"}], dest=str(tmp_path / "r.pdf")))
+    assert outcome.failed and hint in outcome.result["msg"]
 
 
 def test_bad_input_makes_no_request(run_module, fetch, tmp_path):
