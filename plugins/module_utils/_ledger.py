@@ -173,8 +173,7 @@ class Reservation:
     What the ledger knew when it decided, for the outcome record of a skip: `last_sent`, when the delivery was last
     confirmed sent (epoch seconds, or None); `last_uncertain`, when a send of it last may have reached Grafana (a
     timeout, a dropped connection, a proxy's 5xx) without a confirmed send since; `held`, whether that uncertain send
-    is why it is skipped. `uncertain` is set by failed() when the ledger remembered this run's send as uncertain, and
-    `recorded` when that record is the outcome record (GrafanaLedger with history).
+    is why it is skipped. `uncertain` is set by failed() when the ledger remembered this run's send as uncertain.
     """
 
     def __init__(self, skip_reason_text, last_sent=None, last_uncertain=None, held=False):
@@ -183,7 +182,6 @@ class Reservation:
         self.last_uncertain = last_uncertain
         self.held = held
         self.uncertain = False
-        self.recorded = False
 
     def sent(self, details):
         """Record a confirmed send."""

@@ -101,8 +101,8 @@ deliveries:
       sample: "3"
     outcome:
       description:
-        - V(sent) (Grafana confirmed the send), V(skipped) (the ledger skipped it), V(checked) (check mode, it would be
-          sent) or V(failed).
+        - V(sent) (Grafana confirmed the send), V(skipped) (the ledger skipped it, or held it after a send that may have
+          reached Grafana; see O(resend_uncertain)), V(checked) (check mode, it would be sent) or V(failed).
       type: str
       sample: sent
     message:

@@ -65,6 +65,7 @@ options:
     description:
       - Names this delivery in the ledger. A delivery with this key that succeeded is not sent again, unless
         O(min_interval) is also set, in which case it is sent again once that interval has passed.
+      - Neither is a delivery whose send may have reached Grafana although it failed (see O(resend_uncertain)).
       - Keys are scoped to the Grafana organization (and, for O(ledger=file), to O(url)), so one key may be used
         in every environment.
       - Without a key but with O(min_interval), the delivery is identified by O(url), O(org_id), O(report_id)
@@ -72,7 +73,8 @@ options:
     type: str
   min_interval:
     description:
-      - Skip the send when the same delivery succeeded less than this long ago.
+      - Skip the send when the same delivery succeeded less than this long ago, or when a send of it that may have
+        reached Grafana although it failed was made less than this long ago (see O(resend_uncertain)).
       - A number of seconds, or numbers with units C(s), C(m), C(h), C(d), C(w), such as C(90s), C(30m), C(12h), C(7d), C(1h30m).
     type: str
 seealso:
@@ -194,7 +196,9 @@ report:
   type: dict
   sample: {"id": 3, "uid": "abc123", "name": "Weekly SLO", "recipients": "sre@example.com,lead@example.com", "state": "scheduled"}
 skipped_reason:
-  description: Why the ledger skipped the send, with when the delivery was last sent.
+  description:
+    - Why the ledger skipped the send, with when the delivery was last sent; or, when a send that may have reached
+      Grafana holds it, when and why, how to send it anyway and what to delete by hand.
   returned: when the ledger skipped the send
   type: str
   sample: this delivery was last sent at 2026-11-26T06:00:02Z, 2h 3m ago, within min_interval (43200s).
