@@ -94,6 +94,8 @@ equals "requests after bad input" "$(count dev "")" "$before"
 
 echo "== Grafana 12 (issue 25): 1,200 root folders before an existing Reports, reads answer the model migrated"
 # Grafana 12: reads through the dashboard API answer a newer schema; a stale save is a 409 (saveDashboardViaK8s).
+# Issue 32: the read also drops fields at their defaults (the shipped style "dark"; frontend_defaults.go), and the
+# second run still writes nothing.
 sed -e "s/TOKEN/g12-dashboard-token-3333/" -e 's/^{/{"version": "12.1.0",/' files/grafana.json >"$work/g12.json"
 start_simulator g12 --config "$work/g12.json"
 urls[g12]="$SIM_URL"
@@ -118,7 +120,11 @@ equals "g12 writes after two runs (one save, no second Reports folder)" "$(write
 migrated=$(api g12 GET /api/dashboards/uid/reportops-report-deliveries g12-dashboard-token-3333)
 "$python" -c 'import json, sys
 found = json.loads(sys.argv[1])
-assert found["dashboard"]["schemaVersion"] == 41 and found["meta"]["folderUid"] == "existing-reports", found["meta"]' "$migrated"
+assert found["dashboard"]["schemaVersion"] == 41 and found["meta"]["folderUid"] == "existing-reports", found["meta"]
+assert "style" not in found["dashboard"], "the simulator did not drop the shipped style: dark"' "$migrated"
+run "dashboard on Grafana 12, third run" ansible-playbook -i "$work/g12.yml" reportops.grafana.dashboard
+contains "changed=0"
+equals "g12 writes after three runs" "$(writes g12)" "1 1201"
 
 echo "== save conflicts: 409 from Grafana 12, 412 before, both explained"
 conflict() {  # conflict ENV TOKEN: the module installs a new dashboard in ENV; prints nothing, leaves $output
