@@ -52,6 +52,8 @@ if grep -qE '"(dev|prod) [a-z:-]+: (FAIL|WARN|SKIPPED)' "$output"; then fail "a 
 # set_stats for AWX/AAP: every environment's checks and Grafana's facts.
 contains '"report_delivery_preflight": {'
 contains '"edition": "Enterprise"'
+# The tokens read Grafana's settings (settings:read, issue 32): SMTP is checked, not unknown.
+contains '"smtp_enabled": true'
 contains '"name": "permissions:ledger"'
 for env in dev staging prod; do
     equals "$env write requests" "$(writes "$env")" ""
