@@ -446,7 +446,7 @@ class Preflight:
         listing = self._listing() if enterprise and (self.deliveries or not licence_known(settings)) else None
         routes, routes_said = None, ""
         if listing is not None:
-            reports, error = listing
+            error = listing[1]
             routes = ROUTES_ANSWER if error is None else ROUTES_REFUSE if error.status == 404 else None
             routes_said = "" if error is None else error.message
         renders = bool(self.deliveries) or "render" in self.uses or self.params["render"]
