@@ -58,6 +58,8 @@ MAX_RENDER_BACKOFF = 300
 _REPORT_ID = re.compile(r"^[0-9]+$")
 # Grafana keeps recipients in one string; its UI accepts commas or semicolons.
 _RECIPIENT_SEPARATORS = re.compile(r"[,;\r\n]+")
+# A token copied with its header's scheme ("Bearer glsa_..."), which Grafana would refuse as a generic 401.
+_BEARER_PREFIX = re.compile(r"^\s*bearer\s", re.IGNORECASE)
 # fetch_url reports connection failures only as text; these say nothing reached Grafana.
 _NOT_CONNECTED = re.compile(
     r"connection refused|name or service not known|nodename nor servname|temporary failure in name resolution"
@@ -197,6 +199,11 @@ def checked_connection(params):
     """The value checks of the connection options that their types do not make (the modules, and the role when it
     installs a schedule): returns the base URL, or raises GrafanaError. Options that are None are not checked."""
     base_url = checked_base_url(params["url"]) if params.get("url") is not None else None
+    if _BEARER_PREFIX.match(params.get("token") or ""):
+        # Refused, not stripped: the value was copied from a header, so the same mistake is likely elsewhere (a
+        # vault, an AWX credential); never shown, as it holds the token.
+        raise GrafanaError("token must be the token itself (a service account token such as glsa_...), without the "
+                           "'Bearer ' prefix: the collection sends it as a Bearer token.")
     if params.get("org_id") is not None and params["org_id"] < 1:
         raise GrafanaError("org_id must be a positive integer, got %d." % params["org_id"])
     if params.get("timeout") is not None and params["timeout"] < 1:
@@ -380,7 +387,11 @@ class GrafanaClient:
         return report
 
     def list_reports(self):
-        return self.listing(PATHS["reports"], subject="the reports", advice=needs("reports:read"))
+        # Only the reporting API's own route is missing there: a 404 means no Enterprise reporting, not a wrong id.
+        return self.listing(PATHS["reports"], subject="the list of reports", advice={
+            **needs("reports:read"),
+            404: "this Grafana has no reporting API: reports need Grafana Enterprise (or Grafana Cloud) with reporting"
+                 " enabled, and an Open Source Grafana answers 404 here (the pre-flight's edition check says which)"})
 
     def create_report(self, definition):
         """POST /api/reports; returns the new report's id."""

@@ -12,8 +12,10 @@ and the role's filters (which check deliveries when a schedule is installed, hou
 
 from __future__ import annotations
 
+import difflib
 import re
 import time
+from collections.abc import Mapping
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.text.converters import to_text
@@ -185,16 +187,38 @@ def _is_set(value):
     return value is not None and value != "" and value != []
 
 
+def plain(value):
+    """`value` as plain dicts, lists and scalars: the lazy containers of a task's arguments (ansible-core 2.19+) would
+    be deep-copied by the validator, which instantiates template plugins again (a deprecation on ansible-core 2.21)."""
+    if isinstance(value, Mapping):
+        return dict((key, plain(item)) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    return value
+
+
+def nearest(word, known):
+    """The known word closest to a mistyped one (emial: emails), or None when none is close."""
+    found = difflib.get_close_matches(str(word), list(known), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def unknown_key_problem(key, known):
+    """The sentence for an option that the spec does not know, with the nearest known one when there is one."""
+    guess = nearest(key, known)
+    return "unknown key %s: %s" % (key, "did you mean %s?" % guess if guess else "known keys: %s." % ", ".join(known))
+
+
 def _spec_problems(options, spec):
     """The options converted by Ansible's ArgumentSpecValidator with `spec` (the module's), and its complaints
     in the model's words; a missing name is left to checked_name, which also says what a name may hold."""
-    result = ArgumentSpecValidator(spec).validate(dict(options))
-    problems = []
+    options = plain(options)
+    result = ArgumentSpecValidator(spec).validate(options)
+    problems = [unknown_key_problem(key, spec) for key in sorted(map(str, set(options) - set(spec)))]
     for error in result.errors:
         if isinstance(error, UnsupportedError):
-            unknown = ", ".join(sorted(map(str, set(options) - set(spec))))
-            problems.append("unknown option(s) %s; expected %s." % (unknown, ", ".join(spec)))
-        elif isinstance(error, ArgumentTypeError) and _TYPE_ERROR.match(str(error)):
+            continue  # named above, key by key
+        if isinstance(error, ArgumentTypeError) and _TYPE_ERROR.match(str(error)):
             field, wanted = _TYPE_ERROR.match(str(error)).groups()
             problems.append("%s must be a %s, got %r." % (field, _TYPE_NAMES.get(wanted, wanted), options.get(field)))
         elif not isinstance(error, RequiredError):

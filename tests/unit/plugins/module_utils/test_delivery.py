@@ -11,6 +11,7 @@ from ansible_collections.reportops.grafana.plugins.module_utils._delivery import
     DeliveryError,
     checked_deliveries,
     checked_delivery,
+    plain,
     checked_emails,
     checked_interval,
     checked_report_id,
@@ -92,7 +93,7 @@ def test_checked_deliveries_lists_every_problem():
                             {"name": "a", "report_id": 2, "emails": "b@example.com", "extra": 1}])
     message = str(error.value)
     for text in ("delivery 'a': emails: set exactly one", "delivery #2 must be a dictionary", "delivery #3: name must be",
-                 "delivery 'a': name: defined more than once", "delivery 'a': unknown option(s) extra"):
+                 "delivery 'a': name: defined more than once", "delivery 'a': unknown key extra: known keys: name, report"):
         assert text in message
 
 
@@ -145,3 +146,25 @@ def test_deliver_warns_when_the_ledger_cannot_record(client, fetch, tmp_path, mo
                       warn=warnings.append)
     assert outcome["outcome"] == "sent"
     assert warnings == ["Delivery 'weekly': report 3 was sent, but the ledger could not record it, so a re-run may send it again: disk full"]
+
+
+class _Lazy:
+    """Stands for ansible-core 2.19+'s lazy template containers: deep-copying one instantiates template plugins again
+    (a deprecation warning on 2.21), so the checks must never do it."""
+
+    def __deepcopy__(self, memo):
+        raise AssertionError("deep-copied")
+
+
+class _LazyDict(_Lazy, dict):
+    pass
+
+
+class _LazyList(_Lazy, list):
+    pass
+
+
+def test_checks_never_deep_copy_the_containers_of_a_task():
+    options = _LazyDict(name="a", report_id=1, emails=_LazyList(["a@example.com", "b@example.com"]))
+    assert checked_delivery(options)["emails"] == ["a@example.com", "b@example.com"]
+    assert type(plain(options)) is dict and type(plain(options)["emails"]) is list
