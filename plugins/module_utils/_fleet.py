@@ -43,7 +43,8 @@ from ansible_collections.reportops.grafana.plugins.module_utils._delivery import
 )
 from ansible_collections.reportops.grafana.plugins.module_utils._history import module_history
 
-DELIVERY_RESULT_FIELDS = ("name", "report", "report_id", "outcome", "message", "recipients", "attempts", "elapsed")
+DELIVERY_RESULT_FIELDS = ("name", "report", "report_id", "outcome", "message", "recipients", "recipients_source", "attempts",
+                          "elapsed")
 
 
 def environment_options():

@@ -114,6 +114,10 @@ deliveries:
       type: list
       elements: str
       sample: [sre@example.com]
+    recipients_source:
+      description: Where the recipients come from, V(emails) (given) or V(report) (saved in the report).
+      type: str
+      sample: emails
     attempts:
       description: How many times the send was tried; 0 when nothing was sent.
       type: int

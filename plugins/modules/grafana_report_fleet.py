@@ -121,7 +121,7 @@ environments:
       type: list
       elements: dict
       sample: [{name: weekly-slo, report: Weekly SLO, report_id: "3", outcome: sent, message: Report was sent,
-                recipients: [sre@example.com], attempts: 1, elapsed: 2.41}]
+                recipients: [sre@example.com], recipients_source: emails, attempts: 1, elapsed: 2.41}]
     elapsed:
       description: Seconds this environment took, from its first request.
       type: float
