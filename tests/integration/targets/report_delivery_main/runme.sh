@@ -60,15 +60,20 @@ contains '"staging: 1 sent"'
 contains '"prod: 1 sent"'
 
 run_failing "an unknown name in report_delivery_only" "${deliver[@]}" -e report_delivery_only=weekly-sloo
-contains "report_delivery_only names unknown deliveries: weekly-sloo"
+contains "Invalid report_delivery_only: no delivery is named weekly-sloo; did you mean weekly-slo?"
+if grep -q "Invalid report_delivery_deliveries" "$output"; then fail "report_delivery_deliveries is blamed for report_delivery_only"; fi
 
 for env in dev staging prod; do sim $env reset; done
 
-echo "== check mode sends nothing"
+echo "== check mode sends nothing, and says what would go to whom"
 run "check mode" "${deliver[@]}" -e "report_delivery_ledger_path=$work/ledger-3.json" --check
 contains '"dev: 3 checked"'
 contains '"staging: 2 checked"'
 contains '"prod: 3 checked"'
+contains '"dev weekly-slo: would send report '"'Weekly SLO'"' (id 1) to its saved recipients (sre-dev@example.com, lead@example.com)"'
+contains '"dev capacity: would send report '"'Daily Capacity'"' (id 2) to ops@example.com, capacity@example.com"'
+contains '"prod prod-oncall: would send report '"'Weekly SLO'"' (id 9) to oncall@example.com"'
+contains '"dev dev-exec: would send report id 3 to dev@example.com"'
 for env in dev staging prod; do equals "$env sends in check mode" "$(sim $env sends)" 0; done
 
 echo "== a failing environment does not stop the others"
@@ -78,9 +83,14 @@ contains "dev: nothing sent | FAILED: Nothing was sent: delivery 'quarterly': re
 contains '"staging: 1 sent, 1 failed | '
 contains 'FAILED: Grafana failed on report'
 contains '"prod: 2 sent"'
-grep -Eq '^dev +: .*failed=1' "$output" || fail "dev did not fail"
-grep -Eq '^staging +: .*failed=1' "$output" || fail "staging did not fail"
-grep -Eq '^prod +: .*failed=0' "$output" || fail "prod failed"
+recap dev 1
+recap staging 1
+recap prod 0
+# One line on each failing environment's host, without Ansible's internals; the reason once, in the summary.
+contains "fatal: [staging]: FAILED! => {\"changed\": false, \"msg\": \"staging: 1 delivery failed ("
+contains "fatal: [dev]: FAILED! => {\"changed\": false, \"msg\": \"dev: nothing was sent; the summary says why.\"}"
+if grep -qE '"assertion"|evaluated_to|failed_when_result' "$output"; then fail "a failure shows Ansible's internals"; fi
+equals "lines with the reason of staging's failure" "$(count "FAILED: Grafana failed on report")" 1
 equals "dev sends" "$(sim dev sends)" 0
 equals "prod sends" "$(sim prod sends)" 2
 
@@ -105,6 +115,39 @@ for env in dev staging prod; do
     grep -Eq "^$env +: .*failed=1" "$output" || fail "$env is not failed in the recap"
     contains "$env: nothing sent | FAILED: Invalid report_delivery_deliveries: delivery 'bad name': name must be 1 to 64 letters"
 done
+
+echo "== a typo in one environment's own deliveries fails that environment alone"
+for env in dev staging prod; do sim $env reset; done
+cat >"$work/inventory/host_vars/staging.yml" <<VARS
+report_delivery_deliveries:
+  - name: staging-only
+    report: Weekly SLO
+    emial: [qa@example.com]
+VARS
+run_failing "a typo in staging's deliveries" env ANSIBLE_SHOW_CUSTOM_STATS=true "${deliver[@]}" -e "report_delivery_ledger_path=$work/ledger-typo.json"
+rm "$work/inventory/host_vars/staging.yml"
+recap staging 1
+recap dev 0
+recap prod 0
+contains '"dev: 3 sent"'
+contains '"prod: 3 sent"'
+contains "\"staging: nothing sent | FAILED: Invalid report_delivery_deliveries: delivery 'staging-only': unknown key emial: did you mean emails?"
+# AWX/AAP workflows read `error`: it says why.
+contains "\"error\": \"Invalid report_delivery_deliveries: delivery 'staging-only': unknown key emial: did you mean emails?"
+equals "staging sends" "$(sim staging sends)" 0
+
+echo "== a typo in a key of the shared deliveries: one short message per environment, summary and statistics still run"
+run_failing "a typo in the shared deliveries" env ANSIBLE_SHOW_CUSTOM_STATS=true "${deliver[@]}" \
+    -e '{"report_delivery_deliveries": [{"name": "weekly-slo", "report": "Weekly SLO", "use_emails_from_report": true, "min_intervall": "12h"}]}'
+for env in dev staging prod; do
+    recap $env 1
+    contains "\"$env: nothing sent | FAILED: Invalid report_delivery_deliveries: delivery 'weekly-slo': unknown key min_intervall: did you mean min_interval?\""
+done
+contains '"report_delivery": {'
+if grep -q "argument_spec_data\|Supported parameters include" "$output"; then fail "the role's argument spec is shown"; fi
+# Once per environment in the summary, once in its statistics: no other copy.
+equals "lines naming the wrong key" "$(count "unknown key min_intervall")" 6
+[ "$(wc -c <"$output")" -lt 20000 ] || fail "the output of a typo is $(wc -c <"$output") bytes"
 
 echo "== at most report_delivery_concurrency sends at once per environment"
 sim dev reset

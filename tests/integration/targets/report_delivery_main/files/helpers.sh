@@ -75,25 +75,13 @@ INVENTORY
     cp "$helpers_dir/deliveries.yml" "$work/inventory/group_vars/all/deliveries.yml"
 }
 
-run() {  # run DESCRIPTION ansible-playbook ARGS...: must succeed; output in $output
-    local description="$1"
-    shift
-    "$@" >"$output" 2>&1 || fail "$description (exit $?)"
-    no_secrets "$output"
-}
+# run, run_failing (each also checks for credentials and deprecation warnings), contains, recap and equals.
+# shellcheck source=../../setup_simulator/files/checks.sh
+source "$helpers_dir/../../setup_simulator/files/checks.sh"
 
-run_failing() {  # run_failing DESCRIPTION ansible-playbook ARGS...: must fail
-    local description="$1"
-    shift
-    if "$@" >"$output" 2>&1; then
-        fail "$description: succeeded but should have failed"
-    fi
-    no_secrets "$output"
-}
-
-no_secrets() {  # no_secrets FILE...: no credential in these files
+no_secrets() {  # no_secrets [FILE...]: no credential in these files ($output by default)
     local secret file
-    for file in "$@"; do
+    for file in "${@:-$output}"; do
         for secret in "${secrets[@]}"; do
             if grep -q -- "$secret" "$file"; then
                 fail "a credential appears in $file"
@@ -102,16 +90,12 @@ no_secrets() {  # no_secrets FILE...: no credential in these files
     done
 }
 
+count() {  # count TEXT: how many times $output holds TEXT
+    grep -oF -- "$1" "$output" | wc -l
+}
+
 module_runs() {  # module_runs NAME: how many times $output (at -vvv) ran the collection's module NAME
     grep -c "^Using module file .*/plugins/modules/$1\.py\$" "$output" || true
-}
-
-contains() {  # contains TEXT: $output holds TEXT
-    grep -qF -- "$1" "$output" || fail "the output lacks: $1"
-}
-
-equals() {  # equals DESCRIPTION ACTUAL EXPECTED
-    [ "$2" = "$3" ] || fail "$1: got '$2', expected '$3'"
 }
 
 list_files() {  # list_files DIR: the names of the files in DIR, sorted, each followed by a space

@@ -3,6 +3,10 @@
 # $output (the file each command writes to) and the array $secrets (credentials that must never
 # appear in it).
 
+# ansible-test turns deprecation warnings off for the targets (ANSIBLE_DEPRECATION_WARNINGS=false): on again, so that
+# no_deprecations sees what a user would.
+export ANSIBLE_DEPRECATION_WARNINGS=true
+
 run() {  # run DESCRIPTION COMMAND...: must succeed; output in $output
     local description="$1"
     shift
