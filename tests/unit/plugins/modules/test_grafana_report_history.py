@@ -162,8 +162,7 @@ def test_a_row_listed_twice_counts_once(history, fetch):
 
 # -- Issue 31: a send that may have been sent is recorded as uncertain, held by the ledger, and counts as unrecovered ---
 
-def test_an_uncertain_send_is_recorded_held_by_the_next_run_with_a_warning_and_sent_with_resend_uncertain(run_module, fetch,
-                                                                                                        tmp_path):
+def test_an_uncertain_send_is_recorded_then_held_with_a_warning_then_sent_with_resend_uncertain(run_module, fetch, tmp_path):
     args = dict(url="http://grafana.test:3000", token=TOKEN, report_id=3, emails=["a@example.com"], history="grafana",
                 delivery_key="k1", ledger_path=str(tmp_path / "l.json"))
     fetch.reply(504, "<html>504 Gateway Time-out</html>").reply(200, {"id": 1})
