@@ -68,7 +68,6 @@ _PROXY_SERVER = re.compile(r"nginx|apache|httpd|envoy|haproxy|caddy|traefik|clou
                            re.IGNORECASE)
 
 
-
 def _org_annotations(*verbs):
     """The needs of organization annotations: each action with the scope annotations:type:organization."""
     return [(("annotations:%s" % verb,), ORG_ANNOTATIONS_SCOPE) for verb in verbs]
@@ -310,10 +309,10 @@ def smtp_check(admin_settings, error, sends):
         return check("smtp", SKIPPED, "SMTP could not be verified: Grafana's settings did not show [smtp] to these "
                                       "credentials (their settings:read scopes leave it out). %s" % verify)
     if enabled != "true":
-        return check("smtp", FAIL if sends else WARN, "SMTP is off ([smtp] enabled = %s in Grafana's settings): every "
-                                                       "report send fails with \"%s\" (pkg/services/notifications). Set "
-                                                       "[smtp] enabled = true, host, user and password in grafana.ini and "
-                                                       "restart Grafana." % (enabled or "empty", SMTP_FAILURE))
+        return check("smtp", FAIL if sends else WARN,
+                     "SMTP is off ([smtp] enabled = %s in Grafana's settings): every report send fails with \"%s\" "
+                     "(pkg/services/notifications). Set [smtp] enabled = true, host, user and password in grafana.ini and "
+                     "restart Grafana." % (enabled or "empty", SMTP_FAILURE))
     return check("smtp", OK, "SMTP is enabled ([smtp] enabled = true, host %s); that the server accepts Grafana's mail only a "
                              "test email or the first send shows." % (to_text(section.get("host")) or "not shown"))
 

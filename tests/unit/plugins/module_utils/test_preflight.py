@@ -243,7 +243,6 @@ def test_send_names_settings_dashboard():
     assert "reports.settings:write" in permission_check("settings", {"reports.settings:read": [""]})["message"]
 
 
-
 @pytest.mark.parametrize("exists, folder_given, folder_exists, asked", [
     # An installed dashboard in an existing folder: read both, write the dashboard; no folders:create.
     (True, True, True, ["dashboards:read", "folders:read", "dashboards:write"]),
