@@ -63,4 +63,16 @@ echo "== --limit prod: one environment, ready"
 run "preflight prod" ansible-playbook -i "$work/inventory" reportops.grafana.preflight --limit prod
 contains '"1 environment: 1 ready for a first run"'
 
+echo "== an environment whose Grafana cannot be reached: one line, its connection; the read-only pre-flight never says"
+echo "   'nothing was sent' (issue 31)"
+{
+    printf 'all:\n  vars:\n    ansible_connection: local\n    ansible_python_interpreter: %s\n  hosts:\n' "$python"
+    printf '    qa:\n      report_delivery_url: http://127.0.0.1:9\n      report_delivery_token: %s\n' "${tokens[dev]}"
+} >"$work/inventory/hosts.yml"
+run_failing "preflight, qa unreachable" env ANSIBLE_NOCOLOR=1 ansible-playbook -i "$work/inventory" reportops.grafana.preflight
+contains '"qa connection: FAIL: Could not connect to http://127.0.0.1:9'
+equals "qa's finding lines" "$(grep -cE '"qa [a-z:-]+: (FAIL|WARN|SKIPPED)' "$output")" 1
+contains '"1 environment: 0 ready for a first run; fix qa first"'
+if grep -qi "nothing was sent" "$output"; then fail "the read-only pre-flight says nothing was sent"; fi
+
 echo "report_delivery_preflight: all checks passed"
