@@ -183,3 +183,26 @@ def test_environment_connection_rules_are_checked_per_environment(fleet, grafana
     assert entries["b"]["msg"] == "missing required arguments: url"
     assert entries["c"]["msg"] == "parameters are required together: url_username, url_password"
     assert not grafanas.requests
+
+
+def test_a_send_that_may_have_been_sent_is_held_in_its_environment_until_resend_uncertain(fleet, grafanas):
+    # Issue 31: b's proxy gives up (504) on a delivery with a ledger; a's delivery goes out.
+    def keyed(name):
+        return environment(name, 1, deliveries=[{"name": "weekly", "report_id": 3, "emails": ["x@example.com"],
+                                                 "delivery_key": "weekly-w49"}])
+
+    grafanas.answers[("b", "POST")] = (504, {"message": "upstream request timeout"})
+    outcome = fleet([keyed("a"), keyed("b")])
+    assert outcome.failed and by_name(outcome)["b"]["failed"] and not by_name(outcome)["a"]["failed"]
+    assert "The delivery ledger remembers this send as uncertain" in by_name(outcome)["b"]["msg"]
+    del grafanas.answers[("b", "POST")]
+    grafanas.requests.clear()
+    outcome = fleet([keyed("a"), keyed("b")])
+    assert not outcome.failed and grafanas.requests == Counter()  # both skipped: a sent, b held
+    held = by_name(outcome)["b"]["deliveries"][0]
+    assert held["outcome"] == "skipped" and "may have reached Grafana" in held["message"]
+    assert "already sent" in by_name(outcome)["a"]["deliveries"][0]["message"]
+    assert [warning.split(": report 3")[0] for warning in outcome.warnings] == ["b: Delivery 'weekly'"]
+    outcome = fleet([keyed("a"), keyed("b")], resend_uncertain=True)
+    assert [entry["deliveries"][0]["outcome"] for entry in outcome.result["environments"]] == ["skipped", "sent"]
+    assert grafanas.requests == Counter(b=1) and outcome.warnings == []
