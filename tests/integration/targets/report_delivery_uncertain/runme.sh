@@ -110,6 +110,10 @@ scenario() {  # scenario LEDGER: the whole story with report_delivery_ledger=LED
     if grep -q "WARNING\]: \(dev\|staging\):" "$output"; then fail "an environment without uncertain sends warns"; fi
 
     echo "== ledger: $ledger: history of the held run says when the delivery was last sent"
+    run_failing "history entry point after the held run" "${history[@]}" -e report_delivery_history_fail_on_failed=true
+    cp "$output" "$work/history-held-$ledger.log"
+    recap qa 1
+    recap dev 0
     history_of run dev "delivery=weekly-slo outcome=skipped"
     contains '"last_sent": "20'
     history_of run qa "delivery=weekly-slo outcome=skipped"
@@ -144,4 +148,7 @@ echo "== what a user sees of the run after a 504 (ledger: file)"
 show "$work/run-504-file.log"
 echo "== what a user sees of the plain re-run that holds (ledger: file)"
 show "$work/run-held-file.log"
+echo "== what the history entry point says after the held run (ledger: file)"
+awk '/^TASK .*History of every environment/ {shown = 1} shown && /^$/ {shown = 0} /^PLAY RECAP/ {recap = 1} shown || recap' \
+    "$work/history-held-file.log" | cut -c1-600
 echo "report_delivery_uncertain: all checks passed"
