@@ -874,3 +874,20 @@ def test_intervals_read_as_the_options_write_them(seconds, text):
 ])
 def test_a_held_message_quotes_the_first_sentence_of_what_the_send_met(message, first):
     assert _ledger._first_sentence(message) == first
+
+
+def test_what_the_held_message_says_to_delete_by_hand_lets_the_next_run_send(grafana, tmp_path):
+    # ledger: file: the entry the message names, in the file it names.
+    ledger = FileLedger(str(tmp_path / "file" / "ledger.json"))
+    run_once(ledger, outcome="may have acted")
+    entry, path = re.search(r"delete the entry (\w+) from the ledger file (\S+)\.$", run_once(ledger)[0]).groups()
+    content = json.loads(open(path).read())
+    del content["deliveries"][entry]
+    with open(path, "w") as stream:
+        stream.write(json.dumps(content))
+    assert run_once(ledger) == (None, None)
+    # ledger: grafana: the annotation the message names.
+    run_once(runner(grafana, tmp_path, "first"), outcome="may have acted")
+    annotation_id = int(re.search(r"delete annotation (\d+) \(tagged outcome:uncertain\)", run_once(runner(grafana, tmp_path, "held"))[0]).group(1))
+    grafana.delete_annotation(annotation_id)
+    assert run_once(runner(grafana, tmp_path, "after")) == (None, None)
