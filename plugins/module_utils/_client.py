@@ -81,21 +81,26 @@ DEFAULT_ADVICE = {
 # Grafana renders every dashboard of a report as the caller: a 403 on a send can come from any of them.
 SEND_NEEDS = "the reports:send permission and view access to every dashboard in the report"
 VIEW_NEEDS = "view access to every dashboard rendered (%s on its dashboards:uid scope)" % DASHBOARD_VIEW
-# What Grafana's rendering service says when it cannot render (pkg/services/rendering/interface.go), and what to do.
-_RENDERER_HINTS = (
+# What Grafana says in its own 500 when it cannot render or mail (pkg/services/rendering/interface.go, capabilities.go,
+# http_mode.go; pkg/services/notifications), what to do, and whether a repeat can help: a failure of configuration (no
+# renderer, a renderer too old or silent, no SMTP) fails every render until someone fixes it, so it is never retried.
+_GRAFANA_FAILURES = (
     ("rendering plugin not available", "Grafana has no renderer: install the image renderer plugin or configure the "
-                                       "remote rendering service ([rendering] server_url), then retry."),
+                                       "remote rendering service ([rendering] server_url), then retry.", False),
     ("timeout error", "the renderer gave up: raise [reporting] rendering_timeout in Grafana, or render fewer dashboards "
-                      "or a shorter time range."),
-    # Grafana checks the renderer's version before a PDF (pkg/services/rendering/capabilities.go): an empty version
-    # (the rendering service never answered /version) or one below the PDF rendering constraint fails the render.
+                      "or a shorter time range.", True),
+    # Grafana checks the renderer's version before a PDF: an empty version (the rendering service never answered
+    # /version) or one below the PDF rendering constraint fails the render.
     ("invalid plugin version", "Grafana could not read the renderer's version: the rendering service at [rendering] "
-                               "server_url never answered; check that it runs and that Grafana reaches it."),
+                               "server_url never answered; check that it runs and that Grafana reaches it.", False),
     ("unsupported, requires image renderer version", "the renderer is too old for PDFs: upgrade the rendering service "
-                                                     "(grafana-image-renderer)."),
-    # pkg/services/rendering/http_mode.go: the rendering service did not answer the render (capitalised before 10).
+                                                     "(grafana-image-renderer).", False),
+    # The rendering service did not answer the render (capitalised before 10): it may be restarting.
     ("failed to send request to remote rendering service", "the rendering service at [rendering] server_url did not "
-                                                           "answer Grafana: check that it runs and that Grafana reaches it."),
+                                                           "answer Grafana: check that it runs and that Grafana reaches it.",
+     True),
+    ("smtp not configured", "Grafana has no mail server: configure the [smtp] section of grafana.ini (enabled, host), "
+                            "then retry.", False),
 )
 _TLS_FAILURE = re.compile(r"certificate|ssl|tls|handshake", re.IGNORECASE)
 _CLIENT_CERT_REQUIRED = re.compile(r"certificate[ _]required", re.IGNORECASE)
@@ -587,7 +592,8 @@ class GrafanaClient:
                 return (status, response.read() if response else b"", info.get("content-type", "")), attempts
             if status == 200:
                 return self._decode(response.read(), subject, status, attempts), attempts
-            if status != 500 or _grafana_message(info)[0] is None or render_retry == render_retries:
+            grafana_message = _grafana_message(info)[0] if status == 500 else None
+            if grafana_message is None or render_retry == render_retries or not _known_failure(grafana_message)[1]:
                 note = " %d attempts in all (render_retries: %d)." % (attempts, render_retries) if render_retry else ""
                 raise self._error(method, status, info, subject, attempts, {**DEFAULT_ADVICE, **(advice or {})}, note)
             render_retry += 1
@@ -646,7 +652,8 @@ class GrafanaClient:
             message = advice[500](subject, grafana_message)
         elif grafana_failed:
             outcome = " %s may not have been sent." % _capitalized(subject) if acting else ""
-            message = "Grafana failed on %s (%s); %s.%s" % (subject, said, advice[500], outcome)
+            hint = _known_failure(grafana_message)[0]
+            message = "Grafana failed on %s (%s); %s%s" % (subject, said, hint or advice[500] + ".", outcome)
         else:
             message = self._status_message(status, info, subject, said, body_summary, acting, tried, advice)
         return GrafanaError(message + note, status=status, grafana_message=grafana_message, attempts=attempts,
@@ -717,10 +724,15 @@ def check_first(what):
     return {404: "%s, and check org_id" % what}
 
 
+def _known_failure(grafana_message):
+    """(what to do, whether a repeat can help) for a message of Grafana's own 500; (None, True) for another."""
+    lowered = grafana_message.lower()
+    return next(((hint, retryable) for said, hint, retryable in _GRAFANA_FAILURES if said in lowered), (None, True))
+
+
 def _renderer_failure(subject, grafana_message):
     """A render's 500 with Grafana's own body is its renderer failing: say so rather than the send's "rendering or SMTP"."""
-    hint = next((hint for said, hint in _RENDERER_HINTS if said in grafana_message.lower()),
-                "see the Grafana server log for the renderer's error.")
+    hint = _known_failure(grafana_message)[0] or "see the Grafana server log for the renderer's error."
     return "Grafana could not render %s (HTTP 500: %s); %s" % (subject, grafana_message, hint)
 
 

@@ -225,7 +225,7 @@ def test_tls_failure_points_at_ca_path(fetch, client):
     (403, {"message": "Permission denied"}, ["HTTP 403: Permission denied", "reports:send"], False),
     (404, {"message": "Report not found"}, ["Report 3 was not found", "not a dashboard id or uid"], False),
     (500, {"message": "SMTP not configured, check your grafana.ini config file's [smtp] section", "traceID": "ab"},
-     ["HTTP 500: SMTP not configured", "server log", "may not have been sent"], False),
+     ["HTTP 500: SMTP not configured", "configure the [smtp] section", "may not have been sent"], False),
     (500, "<html><head><title>500 Internal Server Error</title></head></html>",
      ["HTTP 500", "an HTML page titled '500 Internal Server Error'", "may still have sent report 3"], True),
     (502, "<html><head><title>502 Bad Gateway</title></head><body><center>nginx</center>" + "x" * 5000 + "</body></html>",

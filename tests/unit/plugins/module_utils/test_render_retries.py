@@ -96,3 +96,20 @@ def test_the_longest_send_covers_every_render_retry_and_wait(client):
     assert client.longest_request(1) == 3 * (2 * 120 + 30) + 30
     client.render_retries = _client.NO_RENDER_RETRIES
     assert client.longest_request(1) == 2 * 120 + 30
+
+
+@pytest.mark.parametrize("grafana_message, fix", [
+    # pkg/services/notifications: a Grafana without [smtp] fails every send.
+    ("Failed to send email: SMTP not configured, check your grafana.ini config file's [smtp] section", "[smtp] section"),
+    # pkg/services/rendering: no renderer, a silent one (no version), one too old for PDFs.
+    ("Failed to render: rendering plugin not available", "Grafana has no renderer"),
+    ("Failed to render: invalid plugin version", "never answered"),
+    ("Failed to render: unsupported, requires image renderer version >= 3.10.0", "too old for PDFs"),
+])
+def test_a_failure_of_grafanas_configuration_is_said_with_its_fix_and_not_retried(fetch, client, grafana_message, fix):
+    fetch.reply(500, {"message": grafana_message})
+    with pytest.raises(GrafanaError) as raised:
+        client.send_report("3", ["a@example.com"])
+    assert len(fetch.calls) == 1 and fetch.sleeps == []
+    assert raised.value.grafana_failed and not raised.value.may_have_acted
+    assert fix in raised.value.message and grafana_message in raised.value.message

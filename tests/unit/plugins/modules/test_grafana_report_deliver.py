@@ -51,7 +51,7 @@ def test_names_resolved_with_one_listing_before_any_send(deliver, fetch):
     assert [(r["name"], r["report"], r["report_id"], r["outcome"], r["attempts"]) for r in records] == [
         ("slo", "Weekly SLO", "3", "sent", 1), ("capacity", "Daily Capacity", "4", "sent", 1), ("by-id", None, "4", "sent", 1)]
     assert records[0]["recipients"] == ["sre@example.com", "lead@example.com"]
-    assert set(records[0]) == {"name", "report", "report_id", "outcome", "message", "recipients", "attempts", "elapsed"}
+    assert set(records[0]) == {"name", "report", "report_id", "outcome", "message", "recipients", "recipients_source", "attempts", "elapsed"}
 
 
 def test_report_ids_and_emails_only_need_no_listing(deliver, fetch):
