@@ -253,7 +253,8 @@ def preflight(module):
     grafana, checks = Preflight(client, module.params, deliveries, uses).run()
     for item in checks:
         if item["status"] == WARN:
-            module.warn("%s: %s" % (item["name"], item["message"]))
+            # Named by its Grafana: the pre-flight of several environments prints their warnings together.
+            module.warn("%s, %s: %s" % (client.base_url, item["name"], item["message"]))
     return dict(changed=False, grafana=grafana, checks=checks), failure(checks)
 
 
