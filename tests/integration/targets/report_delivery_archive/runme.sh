@@ -107,8 +107,10 @@ before="$(find "$work/archive" -type f | sort)"
 "${deliver[@]}" --check >"$output" 2>&1 || fail "check mode (exit $?)"
 [ "$(find "$work/archive" -type f | sort)" = "$before" ] || fail "check mode changed the archive"
 
-echo "== a renderer that is missing fails the environment after its sends"
-"$python" -c 'import sys, urllib.request; urllib.request.urlopen(urllib.request.Request(sys.argv[1] + "/_sim/settings", data=b"{\"renderer\": \"missing\"}", method="PATCH", headers={"Content-Type": "application/json"}))' "${urls[prod]}"
+echo "== renders that fail after the sends fail the environment, and the sends still count"
+# Only the archive's renders fail (a renderer gone between the sends and the renders): Grafana's own 500 of a render.
+fault='{"path": "/api/reports/render/pdfs", "mode": "status", "status": 500, "message": "Failed to render report: rendering plugin not available"}'
+"$python" -c 'import sys, urllib.request; urllib.request.urlopen(urllib.request.Request(sys.argv[1] + "/_sim/faults", data=sys.argv[2].encode(), method="POST", headers={"Content-Type": "application/json"}))' "${urls[prod]}" "$fault"
 if "${deliver[@]}" >"$output" 2>&1; then fail "a run without renderer succeeded"; fi
 no_secrets "$output"
 grep -qF '"prod: 2 sent"' "$output" || fail "prod's sends are not in the summary"
