@@ -376,6 +376,26 @@ def _expected_names(variables, host):
         return []
 
 
+def _history_detail(record):
+    """What a history line says after an outcome's time: a skip when the delivery was last sent (the ledger knows),
+    or why it was held; any other outcome its attempts."""
+    if record.get("outcome") == "skipped":
+        if record.get("last_uncertain"):
+            return "(held: its send at %s may have gone out)" % record["last_uncertain"]
+        return "(last sent at %s)" % record["last_sent"] if record.get("last_sent") else "(by the ledger)"
+    attempts = record.get("attempts")
+    return "(%s attempt%s)" % (attempts, "" if attempts == 1 else "s")
+
+
+def _unrecovered_text(last, oldest):
+    """Why a delivery still counts against fail_on_failed: its last outcome, or one not followed by a confirmed send."""
+    if last.get("outcome") in ("failed", "uncertain"):
+        return " | %s: %s" % ("FAILED" if last["outcome"] == "failed" else "UNCERTAIN, may have gone out", last.get("message"))
+    if oldest.get("outcome") == "uncertain":
+        return " | UNCERTAIN at %s, not confirmed sent since" % oldest.get("time")
+    return " | FAILED earlier, not sent since"
+
+
 def _history_of(host, variables):
     """(lines, stats) of one environment from its registered grafana_report_history result."""
     run = variables.get("_report_delivery_history")
@@ -395,19 +415,22 @@ def _history_of(host, variables):
     for name in names:
         found = by_delivery.get(name, [])
         failures = sum(1 for record in found if record.get("outcome") == "failed")
+        uncertain = sum(1 for record in found if record.get("outcome") == "uncertain")
         if not found:
             lines.append("%s %s: no record in the window" % (host, name))
-            deliveries[name] = dict(last=None, time=None, failures=0)
+            deliveries[name] = dict(last=None, time=None, failures=0, uncertain=0)
             continue
         last = found[0]
-        line = "%s %s: %s at %s (%s attempt%s), %d failed in the window" % (
-            host, name, last.get("outcome"), last.get("time"), last.get("attempts"), "" if last.get("attempts") == 1 else "s",
-            failures)
-        if any(record.get("id") in unrecovered for record in found):
+        line = "%s %s: %s at %s %s, %d failed%s in the window" % (
+            host, name, last.get("outcome"), last.get("time"), _history_detail(last), failures,
+            ", %d uncertain" % uncertain if uncertain else "")
+        still = [record for record in found if record.get("id") in unrecovered]
+        if still:
             failed.append("%s %s" % (host, name))
-            line += " | FAILED: %s" % last.get("message") if last.get("outcome") == "failed" else " | FAILED earlier, not sent since"
+            line += _unrecovered_text(last, still[0])
         lines.append(line)
-        deliveries[name] = dict(last=last.get("outcome"), time=last.get("time"), failures=failures, message=last.get("message"))
+        deliveries[name] = dict(last=last.get("outcome"), time=last.get("time"), failures=failures, uncertain=uncertain,
+                                message=last.get("message"), last_sent=last.get("last_sent"))
     return lines, {"error": "", "deliveries": deliveries, "failed": failed, "counts": run.get("counts"),
                    "window": run.get("window")}
 

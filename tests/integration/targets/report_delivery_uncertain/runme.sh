@@ -114,6 +114,12 @@ scenario() {  # scenario LEDGER: the whole story with report_delivery_ledger=LED
     cp "$output" "$work/history-held-$ledger.log"
     recap qa 1
     recap dev 0
+    # Each delivery's line says when a skipped one was last sent, or why it is held.
+    contains '"dev weekly-slo: skipped at '
+    contains ' (last sent at 20'
+    contains '"qa weekly-slo: skipped at '
+    contains ' (held: its send at 20'
+    contains ' | UNCERTAIN at 20'
     history_of run dev "delivery=weekly-slo outcome=skipped"
     contains '"last_sent": "20'
     history_of run qa "delivery=weekly-slo outcome=skipped"

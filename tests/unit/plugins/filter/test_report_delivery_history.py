@@ -40,7 +40,7 @@ def test_lines_summary_and_failures():
         "3 environments, 4 deliveries: 1 failed (staging weekly-slo)",
     ]
     assert report["failed"] == ["staging weekly-slo"]
-    assert report["stats"]["prod"]["deliveries"]["prod-only"] == dict(last=None, time=None, failures=0)
+    assert report["stats"]["prod"]["deliveries"]["prod-only"] == dict(last=None, time=None, failures=0, uncertain=0)
     assert report["stats"]["staging"]["deliveries"]["weekly-slo"]["last"] == "failed"
 
 
@@ -77,6 +77,22 @@ def test_each_environment_fails_on_its_own_host_in_one_line():
     # Without fail_on_failed only an environment that could not be read fails.
     assert list(report_delivery_history(hosts, hostvars)["failures"]) == ["prod"]
     assert "prod: FAILED to read the history: Could not connect to http://prod.test" in report_delivery_history(hosts, hostvars)["lines"]
+
+
+def test_a_skip_says_when_the_delivery_was_last_sent_or_why_it_is_held():
+    sent = dict(record(2, "skipped", "weekly-slo", "2026-12-01T07:00:00Z", 0), last_sent="2026-12-01T06:00:04Z")
+    assert report_delivery_history(["dev"], {"dev": host([sent])})["lines"][0] == (
+        "dev weekly-slo: skipped at 2026-12-01T07:00:00Z (last sent at 2026-12-01T06:00:04Z), 0 failed in the window")
+    uncertain = record(5, "uncertain", "weekly-slo", "2026-12-01T06:00:00Z", 1, "Grafana or a proxy failed (HTTP 504).")
+    held = dict(record(6, "skipped", "weekly-slo", "2026-12-01T07:00:00Z", 0), last_uncertain="2026-12-01T06:00:00Z")
+    report = report_delivery_history(["qa"], {"qa": host([held, uncertain], unrecovered=[uncertain])}, fail_on_failed=True)
+    assert report["lines"][0] == (
+        "qa weekly-slo: skipped at 2026-12-01T07:00:00Z (held: its send at 2026-12-01T06:00:00Z may have gone out), 0 failed,"
+        " 1 uncertain in the window | UNCERTAIN at 2026-12-01T06:00:00Z, not confirmed sent since")
+    assert report["failed"] == ["qa weekly-slo"] and list(report["failures"]) == ["qa"]
+    # The uncertain run itself.
+    assert report_delivery_history(["qa"], {"qa": host([uncertain], unrecovered=[uncertain])})["lines"][0].endswith(
+        "| UNCERTAIN, may have gone out: Grafana or a proxy failed (HTTP 504).")
 
 
 def test_the_filter_is_registered():
