@@ -220,34 +220,56 @@ class Bench:
                     rows.append((name, int(parts[1]) / 1000.0))
         return sorted(rows, key=lambda row: -row[1])
 
-    def role_profile(self, count=10, per_env=8, render=1.0):
+    def role_profile(self, count=10, per_env=8, render=1.0, simulators=None, forks=None):
         """Each task of the role's run over `count` environments: (task, wall s, controller CPU s)."""
-        inventory, simulators = self.environments("profile-%d" % count, count, render, per_env)
-        profile = os.path.join(self.work, "profile.json")
-        self.role_run(inventory, count, extra_env=dict(ANSIBLE_CALLBACK_PLUGINS=os.path.join(ROOT, "tests", "bench", "callback_plugins"),
-                                                       ANSIBLE_CALLBACKS_ENABLED="task_profile", REPORTOPS_TASK_PROFILE=profile))
-        for sim in simulators:
+        inventory, served = self.environments("profile-%d" % count, count, render, per_env, simulators)
+        profile = os.path.join(self.work, "profile-%d.json" % count)
+        self.role_run(inventory, forks or count, extra_env=dict(
+            ANSIBLE_CALLBACK_PLUGINS=os.path.join(ROOT, "tests", "bench", "callback_plugins"),
+            ANSIBLE_CALLBACKS_ENABLED="task_profile", REPORTOPS_TASK_PROFILE=profile))
+        for sim in served:
             sim.stop()
         with open(profile) as stream:
             return [(task["task"].split(" : ", 1)[-1], task["wall"], task["cpu"]) for task in json.load(stream)]
 
+    def large(self, count, simulators=4, per_env=2, forks=50):
+        """The role over `count` environments served by a few simulators with no render time, where the controller's CPU
+        is the limit: its wall and CPU per environment against a `debug` task's over the same inventory and forks, and
+        the role's tasks by CPU."""
+        inventory, served = self.environments("large-%d" % count, count, 0.0, per_env, simulators)
+        wall = self.role_run(inventory, forks)
+        cpu = self.cpu
+        sends = sum(sim.stats()["sends"] for sim in served)
+        if sends != count * per_env:
+            raise RuntimeError("large %d: %d sends, expected %d" % (count, sends, count * per_env))
+        debug = self.timed([os.path.join(self.bin, "ansible"), "all", "-i", inventory, "-f", str(forks), "-m", "ansible.builtin.debug"])
+        debug_cpu = self.cpu
+        for sim in served:
+            sim.stop()
+        profile = self.role_profile(count, per_env, 0.0, simulators, forks)
+        return dict(count=count, simulators=simulators, per_env=per_env, forks=forks, wall=wall, cpu=cpu, debug=debug,
+                    debug_cpu=debug_cpu, profile=sorted(profile, key=lambda task: -task[2]))
+
     # -- fan-out and scale (the role) ---------------------------------------------------------
 
-    def environments(self, case, count, render_seconds, reports_per_env):
-        """`count` simulators whose reports share names but not ids, and an inventory for them."""
-        hosts = {}
+    def environments(self, case, count, render_seconds, reports_per_env, simulators=None):
+        """`count` environments and an inventory for them: one simulator each, whose reports share names but not ids;
+        or, with `simulators`, that many simulators shared in turn (environment n on simulator n % simulators)."""
+        hosts, served = {}, []
         for number in range(count):
-            reports = [{"id": 100 * (number + 1) + index, "org_id": 1, "name": "Report %d" % index,
-                        "recipients": "team%d@example.com" % index} for index in range(reports_per_env)]
-            # A state folder per case and environment: a reused one would hide a running simulator.
-            sim = self.simulator("%s-env%d" % (case, number), render_seconds, reports)
+            if simulators is None or number < simulators:
+                reports = [{"id": 100 * (number + 1) + index, "org_id": 1, "name": "Report %d" % index,
+                            "recipients": "team%d@example.com" % index} for index in range(reports_per_env)]
+                # A state folder per case and environment: a reused one would hide a running simulator.
+                served.append(self.simulator("%s-env%d" % (case, number), render_seconds, reports))
+            sim = served[number % len(served)]
             hosts["env%d" % number] = {"report_delivery_url": sim.url, "report_delivery_token": TOKEN}
         deliveries = [{"name": "delivery-%d" % index, "report": "Report %d" % index, "use_emails_from_report": True}
                       for index in range(reports_per_env)]
         inventory = {"all": {"vars": {"ansible_connection": "local", "ansible_python_interpreter": self.python,
                                       "report_delivery_deliveries": deliveries},
                              "hosts": hosts}}
-        return self.write("inventory-%s.json" % case, json.dumps(inventory)), self.simulators[-count:]
+        return self.write("inventory-%s.json" % case, json.dumps(inventory)), served
 
     def role_run(self, inventory, forks, *extra, **kwargs):
         return self.timed([os.path.join(self.bin, "ansible-playbook"), "-i", inventory, "-f", str(forks),
@@ -369,6 +391,8 @@ def main():
     parser.add_argument("--repeat", type=int, default=8, help="runs per per-call measurement (median)")
     parser.add_argument("--book-repeat", type=int, help="runs of the playbook of 50 send tasks (median; default --repeat)")
     parser.add_argument("--scale", default="1,10,30,50", help="environment counts for the scale table")
+    parser.add_argument("--large", type=int, default=200, metavar="ENVIRONMENTS",
+                        help="environments of the CPU-bound run on 4 shared simulators (0: skip)")
     parser.add_argument("--output", default=os.path.join(ROOT, "docs", "benchmarks.md"))
     parser.add_argument("--listings", type=int, metavar="ROUNDS",
                         help="only the exactly-once scenario on both annotation listings, ROUNDS times each;"
@@ -395,6 +419,10 @@ def main():
             print("profile...", flush=True)
             import_profile = bench.import_profile()
             role_profile = bench.role_profile()
+            large = None
+            if args.large:
+                print("large fleet...", flush=True)
+                large = bench.large(args.large)
         finally:
             bench.close()
         load_after = os.getloadavg()
@@ -489,6 +517,26 @@ def main():
         "| task | wall (s) | CPU (s) |",
         "| --- | --- | --- |",
     ] + ["| %s | %.2f | %.2f |" % row for row in role_profile]
+    if large:
+        lines += [
+            "",
+            "## A large fleet: %d environments, where the controller's CPU is the limit" % large["count"],
+            "",
+            "%d environments served by %d simulators in turn, %d reports each, no render time, forks %d: the role's run"
+            " against `ansible all -m debug` over the same inventory and forks. CPU: the controller's, every process."
+            % (large["count"], large["simulators"], large["per_env"], large["forks"]),
+            "",
+            "| run | wall (s) | CPU (s) | CPU per environment (s) |",
+            "| --- | --- | --- | --- |",
+            "| role `report_delivery` | %.2f | %.2f | %.3f |" % (large["wall"], large["cpu"], large["cpu"] / large["count"]),
+            "| `debug` | %.2f | %.2f | %.3f |" % (large["debug"], large["debug_cpu"], large["debug_cpu"] / large["count"]),
+            "| ratio | %.2f | %.2f | |" % (large["wall"] / large["debug"], large["cpu"] / large["debug_cpu"]),
+            "",
+            "Where the role's CPU goes, task by task (a second run with the task profile), most first:",
+            "",
+            "| task | wall (s) | CPU (s) | CPU per environment (ms) |",
+            "| --- | --- | --- | --- |",
+        ] + ["| %s | %.2f | %.2f | %.1f |" % (task, wall, cpu, 1000 * cpu / large["count"]) for task, wall, cpu in large["profile"]]
     lines += [
         "",
         "## Exactly once: %d runners that share no file start one delivery together" % once[0][1],
