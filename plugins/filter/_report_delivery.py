@@ -25,7 +25,7 @@ from ansible_collections.reportops.grafana.plugins.module_utils._client import (
 )
 from ansible_collections.reportops.grafana.plugins.module_utils._delivery import DeliveryError
 from ansible_collections.reportops.grafana.plugins.module_utils._history import delivery_identity
-from ansible_collections.reportops.grafana.plugins.plugin_utils._cron import parse_cron
+from ansible_collections.reportops.grafana.plugins.module_utils._cron import parse_cron
 from ansible_collections.reportops.grafana.plugins.plugin_utils._role_deliveries import (
     checked_once,
     checked_role_deliveries,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 
-from ansible_collections.reportops.grafana.plugins.plugin_utils._cron import CronError, parse_cron
+from ansible_collections.reportops.grafana.plugins.module_utils._cron import CronError, parse_cron
 
 
 def cron_validate(expression):

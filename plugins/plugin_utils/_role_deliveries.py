@@ -21,7 +21,7 @@ from ansible_collections.reportops.grafana.plugins.module_utils._delivery import
     checked_name,
     nearest,
 )
-from ansible_collections.reportops.grafana.plugins.plugin_utils._cron import CronError, parse_cron
+from ansible_collections.reportops.grafana.plugins.module_utils._cron import CronError, parse_cron
 
 # Keys of report_delivery_deliveries that only the role knows (the rest are grafana_report_deliver's suboptions);
 # their values are checked by checked_role_deliveries, so the argument spec only lets them through.

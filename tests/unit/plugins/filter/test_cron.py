@@ -19,7 +19,7 @@ from ansible_collections.reportops.grafana.plugins.filter.cron import (
     cron_to_oncalendar,
     cron_validate,
 )
-from ansible_collections.reportops.grafana.plugins.plugin_utils._cron import parse_cron
+from ansible_collections.reportops.grafana.plugins.module_utils._cron import parse_cron
 
 
 def test_filter_names():

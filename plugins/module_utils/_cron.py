@@ -2,14 +2,15 @@
 # Copyright (c) reportops.grafana contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-# Private to the reportops.grafana collection: controller-side code shared by its filters. Not a public API, may
-# change without notice.
+# Private to the reportops.grafana collection: not a public API, may change without notice.
 
 """Cron expressions: parsed, normalized and turned into systemd OnCalendar expressions (the filters cron_validate and
-cron_to_oncalendar, and the role's schedule)."""
+cron_to_oncalendar, and the role's schedule), and their times (when a delivery is due: _overdue, for the history
+module, the role's history entry point and the event source). Pure Python, no dependency: modules use it too."""
 
 from __future__ import annotations
 
+import datetime
 import re
 
 from ansible.module_utils.common.text.converters import to_text
@@ -79,6 +80,46 @@ class CronSchedule:
         if min(dom) <= max(DAYS_IN_MONTH[number] for number in month):
             calendars.append("*-%s-%s %s" % (months, days, time))
         return calendars
+
+    def matches_day(self, moment):
+        """Whether cron fires on the day of `moment` (a datetime): when either day field starts with '*', both must
+        match (the starred one matches every day); when both are restricted, either one."""
+        dom_ok = moment.day in self.values[2]
+        dow_ok = (moment.weekday() + 1) % 7 in self.values[4]
+        if self.dom_star or self.dow_star:
+            return dom_ok and dow_ok
+        return dom_ok or dow_ok
+
+    def next_time(self, after):
+        """Epoch seconds of the first time after `after` (epoch seconds) at which cron fires, times taken in UTC;
+        None when there is none within eight years (a 29th of February on a Monday comes within 28)."""
+        minutes, hours, dummy, months, dummy = self.values
+        moment = datetime.datetime.fromtimestamp(int(after) // 60 * 60, datetime.timezone.utc) + datetime.timedelta(minutes=1)
+        end = moment + datetime.timedelta(days=366 * 8)
+        while moment < end:
+            if moment.month not in months:
+                moment = (moment.replace(day=1, hour=0, minute=0) + datetime.timedelta(days=32)).replace(day=1)
+            elif not self.matches_day(moment):
+                moment = moment.replace(hour=0, minute=0) + datetime.timedelta(days=1)
+            elif moment.hour not in hours:
+                moment = moment.replace(minute=0) + datetime.timedelta(hours=1)
+            elif moment.minute not in minutes:
+                moment += datetime.timedelta(minutes=1)
+            else:
+                return moment.timestamp()
+        return None
+
+    def shortest_gap(self, start=1704067200, fires=1000):
+        """Seconds of the shortest gap between two consecutive times of the schedule (its period: a daily schedule's
+        is one day, '0 7 * * mon-fri' too), over `fires` times or eight years from `start` (2024-01-01, a leap year)."""
+        gap, last = None, self.next_time(start - 60)
+        for dummy in range(fires):
+            following = self.next_time(last) if last is not None else None
+            if following is None:
+                break
+            gap = following - last if gap is None else min(gap, following - last)
+            last = following
+        return gap
 
 
 def _fail(expression, field, message):
