@@ -20,7 +20,9 @@ description:
   - Writes nothing. The credentials need C(annotations:read) with scope C(annotations:type:organization); without it
     Grafana answers an empty list, so an empty result with credentials limited to dashboards gives a warning.
   - With O(fail_on_failed=true) the task fails when the window holds a failed or uncertain delivery that was not followed
-    by a sent one of the same delivery, for monitoring and AWX/AAP notifications.
+    by a sent one of the same delivery, or an overdue delivery (O(deliveries)), for monitoring and AWX/AAP notifications.
+  - "A delivery that never ran leaves no record. O(deliveries) says how often each delivery must go out; one with no
+    confirmed send within its period plus its grace is V(overdue) (RV(overdue)), naming since when."
   - "An V(uncertain) record is a send that may have reached Grafana (a timeout, a dropped connection, a proxy's 5xx)
     of a delivery with a ledger: the delivery ledger holds it, so later runs skip it until someone sends it again
     with O(reportops.grafana.grafana_report_send#module:resend_uncertain=true) or its min_interval has passed."
@@ -63,11 +65,46 @@ options:
         says so; narrow the window or raise the limit.
     type: int
     default: 1000
+  deliveries:
+    description:
+      - The deliveries that must go out regularly, for RV(overdue). Each one's records are those with its name as
+        delivery name or delivery key.
+      - "A delivery is overdue when it has no confirmed send (outcome V(sent)) within its period plus its grace: due
+        O(deliveries[].every) after its last confirmed send, or, with O(deliveries[].schedule), at the schedule's first
+        time after it (a send up to the grace, at most half a period, before a time counts for that time)."
+      - "A delivery with no confirmed send in the window is taken as first expected at the start of the window
+        (O(since)): it is overdue once its period plus grace has passed since then. A send before the window could only
+        make it overdue sooner, so the window never invents an overdue delivery; to see one that never ran, the window
+        must be longer than the period plus the grace."
+      - The role P(reportops.grafana.report_delivery#role) passes its deliveries' C(every), C(schedule) and C(grace).
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: The delivery's name (or delivery key), as its records carry it.
+        type: str
+        required: true
+      every:
+        description: How often it must go out, an interval such as C(1d), C(7d) or C(12h). Exclusive with O(deliveries[].schedule).
+        type: str
+      schedule:
+        description:
+          - When it must go out, a 5-field cron expression or a macro such as C(@daily), as the role's C(schedule);
+            its times are taken in UTC. Its period is the shortest gap between two of its times (a daily schedule's is
+            one day, C(0 7 * * mon-fri) too).
+        type: str
+      grace:
+        description:
+          - How late a send may be before the delivery is overdue, an interval such as C(2h).
+          - Default a quarter of the period (6h for a daily delivery, 1d18h for a weekly one, 15m for an hourly one):
+            enough for a job that waited for capacity, a catch-up after a reboot, retries and a slow render, and still
+            long before the next one is due.
+        type: str
   fail_on_failed:
     description:
       - Fail the task when a delivery in the window failed, or may have been sent (V(uncertain)), and no later record of
-        the same delivery says sent. Records of one delivery are those with the same delivery name, else the same
-        delivery key, else the same report.
+        the same delivery says sent; or when a delivery of O(deliveries) is overdue (it did not go out). Records of one
+        delivery are those with the same delivery name, else the same delivery key, else the same report.
       - The records and counts are returned either way.
     type: bool
     default: false
@@ -95,6 +132,17 @@ EXAMPLES = r"""
   reportops.grafana.grafana_report_history:
     report: Weekly SLO
     since: 7d
+    fail_on_failed: true
+
+- name: Did every scheduled delivery go out on time this fortnight? Fail on failed or overdue ones
+  reportops.grafana.grafana_report_history:
+    since: 14d
+    deliveries:
+      - name: weekly-slo
+        every: 7d
+      - name: daily-ops
+        schedule: "0 6 * * mon-fri"
+        grace: 2h
     fail_on_failed: true
 
 - name: The records of one delivery on one day
@@ -197,6 +245,57 @@ unrecovered:
   type: list
   elements: dict
   sample: []
+overdue:
+  description:
+    - The deliveries of O(deliveries) with no confirmed send within their period plus grace, oldest overdue first.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    delivery:
+      description: The delivery's name.
+      type: str
+      sample: weekly-slo
+    outcome:
+      description: V(overdue).
+      type: str
+      sample: overdue
+    last_sent:
+      description: Its newest confirmed send in the window (UTC), or null when it has none there.
+      type: str
+      sample: "2026-11-23T06:00:03Z"
+    due:
+      description: When it was due (UTC).
+      type: str
+      sample: "2026-11-30T06:00:03Z"
+    overdue_since:
+      description: When it became overdue, due plus grace (UTC).
+      type: str
+      sample: "2026-12-02T00:00:03Z"
+    missed:
+      description: How many periods were missed since it was due.
+      type: int
+      sample: 1
+    period_due:
+      description: When the newest missed period was due (UTC).
+      type: str
+      sample: "2026-11-30T06:00:03Z"
+    period:
+      description: Its period (C(every), or the shortest gap of its schedule).
+      type: str
+      sample: 7d
+    grace:
+      description: Its grace.
+      type: str
+      sample: 1d18h
+    how:
+      description: How it says its period, C(every 7d) or C(schedule '0 6 * * *').
+      type: str
+      sample: every 7d
+    message:
+      description: One sentence, naming since when.
+      type: str
+      sample: "no confirmed send since 2026-11-23T06:00:03Z; due at 2026-11-30T06:00:03Z (every 7d, grace 1d18h), overdue since 2026-12-02T00:00:03Z."
 window:
   description: The window read, C(since) and C(until), in UTC.
   returned: always
@@ -218,6 +317,8 @@ from ansible_collections.reportops.grafana.plugins.module_utils._annotation_reco
 from ansible_collections.reportops.grafana.plugins.module_utils._history import counts, public, report_ids, selected, unrecovered
 from ansible_collections.reportops.grafana.plugins.module_utils._history_window import HistoryError, window
 from ansible_collections.reportops.grafana.plugins.module_utils._ledger import READ_PERMISSION
+from ansible_collections.reportops.grafana.plugins.module_utils._overdue import OverdueError, expectation, overdue_deliveries
+from ansible_collections.reportops.grafana.plugins.module_utils._overdue import public as public_overdue
 
 
 def read_history(module):
@@ -228,7 +329,9 @@ def read_history(module):
         if params["limit"] < 1:
             raise HistoryError("limit must be at least 1, got %d." % params["limit"])
         start, end = window(params["since"], params["until"])
-    except HistoryError as exc:
+        expected = [expectation(options, "deliveries[%d] ('%s')" % (index, options["name"]))
+                    for index, options in enumerate(params["deliveries"] or [])]
+    except (HistoryError, OverdueError) as exc:
         return {}, str(exc)
     try:
         client = GrafanaClient(module)
@@ -242,14 +345,34 @@ def read_history(module):
     if not annotations:
         module.warn("Grafana listed no annotation of the collection in the window. If deliveries were recorded, the "
                     "credentials may lack %s (Grafana then answers an empty list)." % READ_PERMISSION)
-    records = selected(once_each(annotations, parse_record), params["report"], params["delivery"], params["outcome"], ids)
+    parsed = once_each(annotations, parse_record)
+    records = selected(parsed, params["report"], params["delivery"], params["outcome"], ids)
     records.sort(key=lambda record: record["epoch"], reverse=True)
     failures = [public(record) for record in unrecovered(records)]
+    # Overdue: every sent record of the window counts, whatever the filters on outcome.
+    late = [public_overdue(entry) for entry in overdue_deliveries(
+        expected, selected(parsed, params["report"], None, None, ids), start, end)]
     result = dict(changed=False, records=[public(record) for record in records], counts=counts(records),
-                  unrecovered=failures, window=dict(since=utc_iso(start), until=utc_iso(end)))
-    if params["fail_on_failed"] and failures:
+                  unrecovered=failures, overdue=late, window=dict(since=utc_iso(start), until=utc_iso(end)))
+    if params["fail_on_failed"] and (failures or late):
+        return result, "; ".join(text for text in (failed_text(failures), overdue_text(late)) if text)
+    return result, None
+
+
+def overdue_text(late):
+    """The sentence that fails the task for overdue deliveries, or ''."""
+    if not late:
+        return ""
+    return "%d deliver%s overdue (not sent on time): %s" % (
+        len(late), "y is" if len(late) == 1 else "ies are",
+        "; ".join("%s: %s" % (entry["delivery"], entry["message"]) for entry in late))
+
+
+def failed_text(failures):
+    """The sentence that fails the task for failed or uncertain deliveries not sent since, or ''."""
+    if failures:
         uncertain = sum(1 for record in failures if record["outcome"] == UNCERTAIN)
-        return result, "%d deliver%s failed in the window%s and %s not sent since: %s" % (
+        return "%d deliver%s failed in the window%s and %s not sent since: %s" % (
             len(failures), "y" if len(failures) == 1 else "ies",
             (" (uncertain: it may have been sent, so the ledger holds it)" if len(failures) == 1 else
              " (%d of them uncertain: they may have been sent, so the ledger holds them)" % uncertain) if uncertain else "",
@@ -257,7 +380,7 @@ def read_history(module):
             "; ".join("%s at %s%s: %s" % (record["delivery"] or record["delivery_key"] or "report %s" % record["report_id"],
                                           record["time"], " (uncertain)" if record["outcome"] == UNCERTAIN else "",
                                           record["message"]) for record in failures))
-    return result, None
+    return ""
 
 
 def main():
@@ -268,6 +391,12 @@ def main():
         since=dict(type="str", default="24h"),
         until=dict(type="str", default="now"),
         limit=dict(type="int", default=1000),
+        deliveries=dict(type="list", elements="dict", options=dict(
+            name=dict(type="str", required=True),
+            every=dict(type="str"),
+            schedule=dict(type="str"),
+            grace=dict(type="str"),
+        ), mutually_exclusive=[("every", "schedule")]),
         fail_on_failed=dict(type="bool", default=False),
     )))
     exit_module(module, *read_history(module))

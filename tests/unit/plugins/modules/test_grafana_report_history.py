@@ -241,3 +241,33 @@ def test_a_skipped_record_says_when_the_delivery_was_last_sent(history, fetch):
     records = history().result["records"]
     assert records[0]["last_sent"] == "2026-12-01T06:00:03Z" and records[0]["last_uncertain"] is None
     assert records[1]["last_sent"] is None
+
+
+def test_overdue_deliveries_are_listed_and_fail_on_failed(history, fetch):
+    # a: sent 30 minutes ago, every 1h (grace 15m): not overdue. b: sent 3 hours ago, every 1h: due 2h ago, overdue.
+    # c: never sent in the 24h window, every 12h: overdue since the window began 24h ago plus 15h.
+    # d: failed 10 minutes ago only, every 1d: first expected 24h ago, due now, within its grace (6h).
+    deliveries = [dict(name="a", every="1h"), dict(name="b", every="1h"), dict(name="c", every="12h", grace="3h"),
+                  dict(name="d", every="1d")]
+    fetch.reply(200, [annotation(4, "failed", "d", 10), annotation(3, "sent", "a", 30), annotation(2, "sent", "b", 180)])
+    outcome = history(since="24h", deliveries=deliveries)
+    assert not outcome.failed
+    assert [entry["delivery"] for entry in outcome.result["overdue"]] == ["c", "b"]
+    c, b = outcome.result["overdue"]
+    assert c["last_sent"] is None and "first expected at" in c["message"] and c["missed"] == 1
+    assert b["last_sent"] == outcome.result["records"][2]["time"] and b["missed"] == 2 and b["grace"] == "15m"
+    assert not [key for key in b if key.endswith("_epoch")]
+    fetch.reply(200, [annotation(4, "failed", "d", 10), annotation(3, "sent", "a", 30), annotation(2, "sent", "b", 180)])
+    outcome = history(since="24h", deliveries=deliveries, fail_on_failed=True)
+    assert outcome.failed and outcome.result["msg"].startswith("1 delivery failed in the window and was not sent since: d at ")
+    assert "; 2 deliveries are overdue (not sent on time): c: no confirmed send since it was first expected" in outcome.result["msg"]
+    # Only an overdue one fails too; a filter on outcome does not hide the sends that overdue reads.
+    fetch.reply(200, [annotation(3, "sent", "a", 30)])
+    outcome = history(since="24h", deliveries=[dict(name="a", every="10m")], outcome=["failed"], fail_on_failed=True)
+    assert outcome.failed and outcome.result["msg"].startswith("1 delivery is overdue (not sent on time): a: no confirmed send since ")
+
+
+def test_an_invalid_expectation_fails_before_any_request(history, fetch):
+    outcome = history(deliveries=[dict(name="w", every="weekly")])
+    assert outcome.failed and fetch.calls == []
+    assert outcome.result["msg"] == "deliveries[0] ('w'): every must be an interval such as 90s, 30m, 12h, 7d or 1h30m, got 'weekly'."
