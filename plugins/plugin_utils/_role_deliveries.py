@@ -22,10 +22,12 @@ from ansible_collections.reportops.grafana.plugins.module_utils._delivery import
     nearest,
 )
 from ansible_collections.reportops.grafana.plugins.module_utils._cron import CronError, parse_cron
+from ansible_collections.reportops.grafana.plugins.module_utils._overdue import OverdueError, expectation
 
 # Keys of report_delivery_deliveries that only the role knows (the rest are grafana_report_deliver's suboptions);
 # their values are checked by checked_role_deliveries, so the argument spec only lets them through.
-ROLE_ARGUMENT_SPEC = dict(environments=dict(type="raw"), schedule=dict(type="raw"), state=dict(type="raw"))
+ROLE_ARGUMENT_SPEC = dict(environments=dict(type="raw"), schedule=dict(type="raw"), state=dict(type="raw"),
+                          every=dict(type="raw"), grace=dict(type="raw"))
 ROLE_OPTIONS = tuple(ROLE_ARGUMENT_SPEC)
 
 
@@ -76,6 +78,11 @@ def checked_role_deliveries(deliveries, problems):
                 parse_cron(options["schedule"])
             except (CronError, TypeError) as exc:
                 problems.append("%s: schedule: %s" % (where, exc))
+                continue
+        try:
+            expectation(options, where)
+        except OverdueError as exc:
+            problems.append(str(exc))
     try:
         checked = checked_deliveries(deliveries, extra_spec=ROLE_ARGUMENT_SPEC)
     except DeliveryError as exc:

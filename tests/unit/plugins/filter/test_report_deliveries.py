@@ -38,6 +38,7 @@ def test_normalized():
     assert result[0] == {
         "name": "weekly-slo", "report": "Weekly SLO", "report_id": None, "emails": None, "use_emails_from_report": True,
         "environments": None, "schedule": "0 7 * * mon-fri", "min_interval": "1h", "delivery_key": None, "state": "present",
+        "every": None, "grace": None,
     }
     assert result[1]["emails"] == ["ops@example.com"]
     assert result[2]["report_id"] == "9"
