@@ -409,6 +409,9 @@ def _history_of(host, variables):
         by_delivery.setdefault(delivery_identity(record), []).append(record)
     names = _expected_names(variables, host)
     names += sorted(name for name in by_delivery if name not in names)
+    # Deliveries with every or schedule and no confirmed send within their period plus grace (module_utils/_overdue).
+    late = dict((entry.get("delivery"), entry) for entry in run.get("overdue") or [])
+    names += sorted(name for name in late if name not in names)
     # grafana_report_history's "failed, then recovered" rule decides which failures still count.
     unrecovered = set(record.get("id") for record in run.get("unrecovered") or [])
     lines, deliveries, failed = [], {}, []
@@ -417,29 +420,40 @@ def _history_of(host, variables):
         failures = sum(1 for record in found if record.get("outcome") == "failed")
         uncertain = sum(1 for record in found if record.get("outcome") == "uncertain")
         if not found:
-            lines.append("%s %s: no record in the window" % (host, name))
+            line = "%s %s: no record in the window" % (host, name)
             deliveries[name] = dict(last=None, time=None, failures=0, uncertain=0)
+            if name in late:
+                failed.append("%s %s" % (host, name))
+                line += " | OVERDUE: %s" % late[name]["message"]
+                deliveries[name].update(overdue=late[name]["overdue_since"], message=late[name]["message"])
+            lines.append(line)
             continue
         last = found[0]
         line = "%s %s: %s at %s %s, %d failed%s in the window" % (
             host, name, last.get("outcome"), last.get("time"), _history_detail(last), failures,
             ", %d uncertain" % uncertain if uncertain else "")
         still = [record for record in found if record.get("id") in unrecovered]
-        if still:
+        if still or name in late:
             failed.append("%s %s" % (host, name))
+        if still:
             line += _unrecovered_text(last, still[0])
+        if name in late:
+            line += " | OVERDUE: %s" % late[name]["message"]
         lines.append(line)
         deliveries[name] = dict(last=last.get("outcome"), time=last.get("time"), failures=failures, uncertain=uncertain,
                                 message=last.get("message"), last_sent=last.get("last_sent"))
+        if name in late:
+            deliveries[name]["overdue"] = late[name]["overdue_since"]
     return lines, {"error": "", "deliveries": deliveries, "failed": failed, "counts": run.get("counts"),
-                   "window": run.get("window")}
+                   "window": run.get("window"), "overdue": sorted(late)}
 
 
 def report_delivery_history(hosts, hostvars, fail_on_failed=False):
     """The history entry point's report: one line per environment and delivery, then one summary line;
     the AWX statistics (no connection value), the failed deliveries ("<environment> <delivery>") and `failures`:
     {environment: the one line that fails its host}, for an environment whose history could not be read, and with
-    `fail_on_failed` for one with a delivery failed and not sent since."""
+    `fail_on_failed` for one with a delivery failed and not sent since, or overdue (grafana_report_history's
+    `overdue`, from the deliveries' every or schedule)."""
     lines, stats, failed, errors, failures = [], {}, [], [], {}
     for host in hosts:
         host_lines, host_stats = _history_of(host, hostvars[host])
@@ -450,8 +464,9 @@ def report_delivery_history(hosts, hostvars, fail_on_failed=False):
             errors.append(host)
             failures[host] = "%s: its history could not be read; the lines above say why." % host
         elif host_stats["failed"] and fail_on_failed:
-            failures[host] = "%s: %d deliver%s failed and not sent since (%s); the lines above say why." % (
+            failures[host] = "%s: %d deliver%s failed%s and not sent since (%s); the lines above say why." % (
                 host, len(host_stats["failed"]), "y" if len(host_stats["failed"]) == 1 else "ies",
+                " or overdue," if host_stats.get("overdue") else "",
                 ", ".join(entry.split(" ", 1)[1] for entry in host_stats["failed"]))
     deliveries = sum(len(host_stats["deliveries"]) for host_stats in stats.values())
     summary = "%d environment%s, %d deliveries: %s" % (

@@ -97,3 +97,46 @@ def test_a_skip_says_when_the_delivery_was_last_sent_or_why_it_is_held():
 
 def test_the_filter_is_registered():
     assert FilterModule().filters()["_report_delivery_history"] is report_delivery_history
+
+
+def overdue(delivery, message="no confirmed send since 2026-11-23T06:00:00Z; due at ..."):
+    return dict(delivery=delivery, outcome="overdue", overdue_since="2026-12-02T00:00:00Z", message=message)
+
+
+def test_an_overdue_delivery_fails_its_own_environment_with_fail_on_failed():
+    never = host([])
+    never["_report_delivery_history"]["overdue"] = [overdue("weekly-slo", "no confirmed send since it was first expected")]
+    late = host([record(2, "sent", "weekly-slo", "2026-11-23T06:00:00Z")])
+    late["_report_delivery_history"]["overdue"] = [overdue("weekly-slo")]
+    hostvars = {"dev": host([record(3, "sent", "weekly-slo", "2026-12-01T06:00:00Z")]), "staging": never, "qa": late}
+    report = report_delivery_history(["dev", "staging", "qa"], hostvars)
+    assert report["lines"] == [
+        "dev weekly-slo: sent at 2026-12-01T06:00:00Z (1 attempt), 0 failed in the window",
+        "staging weekly-slo: no record in the window | OVERDUE: no confirmed send since it was first expected",
+        "qa weekly-slo: sent at 2026-11-23T06:00:00Z (1 attempt), 0 failed in the window"
+        " | OVERDUE: no confirmed send since 2026-11-23T06:00:00Z; due at ...",
+        "3 environments, 3 deliveries: 2 failed (staging weekly-slo, qa weekly-slo)",
+    ]
+    assert report["stats"]["staging"]["overdue"] == ["weekly-slo"]
+    assert report["stats"]["qa"]["deliveries"]["weekly-slo"]["overdue"] == "2026-12-02T00:00:00Z"
+    assert report["failures"] == {}
+    failures = report_delivery_history(["dev", "staging", "qa"], hostvars, True)["failures"]
+    assert sorted(failures) == ["qa", "staging"]
+    assert failures["qa"] == "qa: 1 delivery failed or overdue, and not sent since (weekly-slo); the lines above say why."
+
+
+def test_the_role_passes_each_environment_its_deliveries_with_a_period():
+    from ansible_collections.reportops.grafana.plugins.filter._report_history_expected import report_delivery_expected
+    deliveries = [
+        {"name": "weekly-slo", "report": "Weekly SLO", "emails": "a@example.com", "every": "7d"},
+        {"name": "prod-daily", "report_id": 9, "emails": "b@example.com", "environments": ["production"],
+         "schedule": "0 6 * * *", "grace": "2h"},
+        {"name": "adhoc", "report_id": 9, "emails": "b@example.com"},
+        {"name": "gone", "report_id": 9, "emails": "b@example.com", "every": "1d", "state": "absent"},
+    ]
+    assert report_delivery_expected(deliveries, ["dev"]) == [{"name": "weekly-slo", "every": "7d"}]
+    assert report_delivery_expected(deliveries, ["prod", "production"], []) == [
+        {"name": "weekly-slo", "every": "7d"}, {"name": "prod-daily", "schedule": "0 6 * * *", "grace": "2h"}]
+    assert report_delivery_expected(deliveries, ["prod", "production"], "prod-daily") == [
+        {"name": "prod-daily", "schedule": "0 6 * * *", "grace": "2h"}]
+    assert report_delivery_expected(deliveries + [{"name": "bad", "every": "often"}], ["dev"]) == []
