@@ -24,6 +24,8 @@ NOX = $(NOX_VENV)/bin/nox --reuse-venv=yes
 CORES = $(if $(filter all,$(CORE)),2.16 latest,$(CORE))
 # The checks that do not depend on the ansible-core version under test.
 COLLECTION_SESSIONS = ansible-lint docs-check extra-checks build-import-check changelog-lint ee-create demo
+# The event source through a real ansible-rulebook (needs Java 17; with CI=true a missing Java fails the session).
+EDA_SESSIONS = eda
 
 # pyenv's shims (pythonX.Y on PATH) run only the versions named in PYENV_VERSION, and ansible-test
 # drops that variable from the environment of the commands it runs (common_environment()), so it
@@ -36,7 +38,7 @@ PYENV_BINS := $(shell root="$$(pyenv root)"; { pyenv global; pyenv versions --ba
 export PATH := $(if $(PYENV_BINS),$(PYENV_BINS):)$(PATH)
 endif
 
-.PHONY: help demo test collection-checks bench simulator-tests sanity units integration venv clean distclean
+.PHONY: help demo test collection-checks eda bench simulator-tests sanity units integration venv clean distclean
 
 help:
 	@echo 'Targets:'
@@ -45,6 +47,7 @@ help:
 	@echo '                   on Python 3.8 for 2.16, 3.13 for latest), units, integration, and the collection checks'
 	@echo '  collection-checks  ansible-lint (production), antsibull-docs lint, action groups, build + galaxy-importer,'
 	@echo '                   antsibull-changelog lint, ansible-builder create, and the demo from the installed tarball'
+	@echo '  eda              the Event-Driven Ansible source through a real ansible-rulebook (Java 17), from the installed tarball'
 	@echo '  bench            benchmarks against ansible.builtin.uri; writes docs/benchmarks.md (not part of test)'
 	@echo '  simulator-tests  pytest tests/simulator tests/utils'
 	@echo '  sanity           ansible-test sanity --venv (all default tests, no ignore files) + compile/import'
@@ -73,7 +76,7 @@ test: $(NOX_VENV)/.installed
 		-s $(foreach c,$(CORES),integration-$(c)) $(foreach c,$(CORES),sanity-$(c)) \
 		$(foreach c,$(CORES),units-$(c)) $(foreach c,$(CORES),simulator-$(c)) \
 		$(if $(filter 2.16,$(CORES)),sanity-2.16-py3.8) $(if $(filter latest,$(CORES)),sanity-latest-py3.13) \
-		$(COLLECTION_SESSIONS) || status=$$?; { set +x; } 2>/dev/null; \
+		$(COLLECTION_SESSIONS) $(EDA_SESSIONS) || status=$$?; { set +x; } 2>/dev/null; \
 	$(NOX_VENV)/bin/python -c 'import json, sys; r = [s["result"] for s in json.load(open(sys.argv[1]))["sessions"]]; \
 		ok, skip = r.count("success"), r.count("skipped"); \
 		print("sessions: %d passed, %d failed, %d skipped" % (ok, len(r) - ok - skip, skip))' \
@@ -84,6 +87,9 @@ collection-checks: $(NOX_VENV)/.installed
 
 demo: $(NOX_VENV)/.installed
 	$(NOX) -s demo
+
+eda: $(NOX_VENV)/.installed
+	$(NOX) -s eda -- $(PYTEST_ARGS)
 
 simulator-tests: $(NOX_VENV)/.installed
 	$(NOX) -j $(JOBS) -s $(foreach c,$(CORES),simulator-$(c)) -- $(PYTEST_ARGS)

@@ -196,6 +196,44 @@ def ee_create(session):
             session.error("the rendered Dockerfile does not install ansible-core>=2.16.0")
 
 
+def _java_major():
+    """The major version of the `java` on PATH (or in JAVA_HOME), or None without one."""
+    java = os.path.join(os.environ["JAVA_HOME"], "bin", "java") if os.environ.get("JAVA_HOME") else shutil.which("java")
+    try:
+        text = subprocess.run([java or "java", "-version"], capture_output=True, text=True, check=True).stderr
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    version = text.split('"')[1] if '"' in text else ""
+    return int(version.split(".")[0]) if version.split(".")[0].isdigit() else None
+
+
+@nox.session(name="eda", python="3.12", allow_parallel=True)
+def eda(session):
+    """The event source reportops.grafana.report_deliveries through a real ansible-rulebook, from the installed
+    collection, against simulated Grafanas (tests/eda); the sample rulebook and the decision environment.
+
+    ansible-rulebook runs its rules in a JVM: it needs Java 17 or later (Debian: openjdk-17-jre-headless). Without one
+    the session is skipped, or fails with CI set.
+    """
+    java = _java_major()
+    if java is None or java < 17:
+        message = "ansible-rulebook needs a Java 17 runtime (Debian: openjdk-17-jre-headless); found %s" % (
+            "none" if java is None else "Java %d" % java)
+        if STRICT:
+            session.error(message + " (CI is set: a check that cannot run fails)")
+        session.skip(message)
+    session.install("-r", "tests/utils/requirements-eda.txt")
+    os.makedirs("build", exist_ok=True)
+    if not leaked_processes.become_subreaper():
+        session.warn("cannot become a subreaper (Linux only): processes left running are not checked")
+    session.run("python", "-m", "pytest", "tests/eda", "-q", "-p", "no:cacheprovider", *session.posargs,
+                env={"HOME": _run_home(session)})
+    leaked = leaked_processes.end_leaked_processes()
+    if leaked:
+        session.error("the tests left %d processes running, now ended: %s" % (
+            len(leaked), "; ".join("pid %d: %s" % (pid, command[:200]) for pid, command in leaked)))
+
+
 @nox.session(name="demo", python="3.11", allow_parallel=True)
 def demo(session):
     """`make demo`: build and install the tarball, start the simulator, run the main job from the installed copy."""

@@ -141,7 +141,8 @@ except ImportError:
         overdue,
     )
 
-LOGGER = logging.getLogger(__name__)
+# Loaded with runpy, whose module name says nothing: the source's own name.
+LOGGER = logging.getLogger("reportops.grafana.report_deliveries")
 
 OUTCOMES = ("sent", "failed", "uncertain", "skipped", "overdue")
 DEFAULT_OUTCOMES = ("failed", "uncertain", "overdue")
@@ -316,7 +317,8 @@ class Watcher:
                 return self.outage(environment, "%s (%d times in a row)" % (exc, environment.back_offs), now), delay
             return [], delay
         except RuntimeError as exc:
-            LOGGER.warning("%s: %s", environment.name, exc)
+            # Once per outage as a warning (with its event), then quietly.
+            LOGGER.log(logging.DEBUG if environment.in_outage else logging.WARNING, "%s: %s", environment.name, exc)
             return self.outage(environment, str(exc), now), self.interval
         if environment.in_outage:
             LOGGER.info("%s: readable again", environment.name)

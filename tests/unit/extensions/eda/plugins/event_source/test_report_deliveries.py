@@ -120,7 +120,8 @@ def test_one_overdue_event_per_missed_period():
     assert outcomes(watcher.poll(prod, now=at("2026-12-01T07:21"))[0]) == []
 
 
-def test_an_unreadable_environment_is_one_event_per_outage_and_never_stops_the_others():
+def test_an_unreadable_environment_is_one_event_per_outage_and_never_stops_the_others(caplog):
+    caplog.set_level(logging.INFO, logger="reportops.grafana.report_deliveries")
     watcher = source.Watcher(dict(environments=[environment(), environment("qa")], interval=60), now=at("2026-12-01T06:00"))
     prod, qa = watcher.environments
     down = RuntimeError("Grafana at http://grafana.test:3000 could not be read: [Errno 111] Connection refused")
@@ -133,6 +134,8 @@ def test_an_unreadable_environment_is_one_event_per_outage_and_never_stops_the_o
     assert watcher.poll(prod, now=at("2026-12-01T06:02"))[0] == []  # readable again
     events = watcher.poll(prod, now=at("2026-12-01T06:03"))[0]  # a new outage
     assert outcomes(events) == [(None, "unreadable")] and "Connection refused" in events[0]["delivery"]["message"]
+    # One warning per outage in the log too, and a line when it ends.
+    assert [record.levelname for record in caplog.records] == ["WARNING", "INFO", "WARNING"]
 
 
 def test_429_and_503_back_off_and_three_in_a_row_are_an_outage():
