@@ -17,9 +17,9 @@ from ansible.errors import AnsibleFilterError
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.reportops.grafana.plugins.module_utils._client import (
+from ansible_collections.reportops.grafana.plugins.module_utils._module import (
     CONNECTION_MUTUALLY_EXCLUSIVE,
-    GrafanaError,
+    InputError,
     checked_connection,
     connection_argument_spec,
 )
@@ -296,7 +296,7 @@ def connection_problems(host, variables):
     if not problems:
         try:
             checked_connection(dict((option, result.validated_parameters.get(option)) for option in given))
-        except GrafanaError as exc:
+        except InputError as exc:
             problems.append("%s: %s%s" % (host, ROLE_PREFIX, exc.message))
     return problems
 

@@ -4,20 +4,21 @@
 
 # Private to the reportops.grafana collection: not a public API, may change without notice.
 
-"""The one HTTP client of the collection: auth, fetch_url, JSON, error mapping and retries."""
+"""The one HTTP client of the collection: auth, the transport, JSON, error mapping and the retry policy."""
 
 from __future__ import annotations
 
+import base64
 import json
 import random
 import re
 import threading
 import time
-from collections import namedtuple
 
-from ansible.module_utils.basic import env_fallback
-from ansible.module_utils.common.text.converters import to_text
-from ansible.module_utils.six.moves.urllib.parse import quote, urlencode, urlsplit
+from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
+from ansible.module_utils.six.moves.urllib.parse import quote, urlencode
+
+from ansible_collections.reportops.grafana.plugins.module_utils._module import ModuleError, checked_connection
 
 # galaxy.yml's version, for the user agent: only module_utils travel with a module to its target, so it is copied
 # here (as amazon.aws does with AMAZON_AWS_COLLECTION_VERSION); test_client.py fails when the two differ.
@@ -49,18 +50,14 @@ PATHS = {
 ORG_ANNOTATIONS_SCOPE = "annotations:type:organization"
 
 # Grafana answers these only when it did not act on the request, so a POST may be repeated.
+# Grafana answers these only when it did not act on the request, so a POST may be repeated.
 RETRYABLE_STATUSES = (429, 503)
 RETRY_DELAY_CAP = 30
 RECOMMENDED_MIN_TIMEOUT = 60
 # The longest wait between two render retries: the exponential steps stop growing here.
 MAX_RENDER_BACKOFF = 300
 
-_REPORT_ID = re.compile(r"^[0-9]+$")
-# Grafana keeps recipients in one string; its UI accepts commas or semicolons.
-_RECIPIENT_SEPARATORS = re.compile(r"[,;\r\n]+")
-# A token copied with its header's scheme ("Bearer glsa_..."), which Grafana would refuse as a generic 401.
-_BEARER_PREFIX = re.compile(r"^\s*bearer\s", re.IGNORECASE)
-# fetch_url reports connection failures only as text; these say nothing reached Grafana.
+# Connection failures come only as text; these say nothing reached Grafana.
 _NOT_CONNECTED = re.compile(
     r"connection refused|name or service not known|nodename nor servname|temporary failure in name resolution"
     r"|no address associated with hostname|getaddrinfo failed|network is unreachable|no route to host",
@@ -112,154 +109,13 @@ _HTML_HIDDEN = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->", re.IGNOREC
 _HTML_TAG = re.compile(r"<[^>]*>")
 
 
-def connection_argument_spec():
-    """Argument spec of the options in the connection doc fragment."""
-    return dict(
-        url=dict(type="str", required=True, aliases=["grafana_url"], fallback=(env_fallback, ["GRAFANA_URL"])),
-        token=dict(type="str", no_log=True, aliases=["grafana_api_key", "api_key"], fallback=(env_fallback, ["GRAFANA_TOKEN"])),
-        url_username=dict(type="str", aliases=["grafana_user"], fallback=(env_fallback, ["GRAFANA_USER"])),
-        url_password=dict(type="str", no_log=True, aliases=["grafana_password"], fallback=(env_fallback, ["GRAFANA_PASSWORD"])),
-        org_id=dict(type="int", fallback=(env_fallback, ["GRAFANA_ORG_ID"])),
-        validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["GRAFANA_VALIDATE_CERTS"])),
-        ca_path=dict(type="path", fallback=(env_fallback, ["GRAFANA_CA_PATH"])),
-        client_cert=dict(type="path"),
-        client_key=dict(type="path"),
-        use_proxy=dict(type="bool", default=True),
-        timeout=dict(type="int", default=120, fallback=(env_fallback, ["GRAFANA_TIMEOUT"])),
-    )
-
-
-# Options of the retries doc fragment (the modules that send), beside the connection's: how often a send is repeated
-# where Grafana provably did not act (retries), and where it reports the send as failed (render_retries, render_backoff).
-RETRY_ARGUMENT_SPEC = dict(
-    retries=dict(type="int", default=2),
-    render_retries=dict(type="int", default=2),
-    render_backoff=dict(type="float", default=10.0),
-)
-# How a client repeats a send that Grafana reports as failed: `times` more, the first after `backoff` seconds.
-RenderRetries = namedtuple("RenderRetries", "times backoff")
-NO_RENDER_RETRIES = RenderRetries(0, 0)
-
-
-class ModuleView:
-    """The module as one client sees it: the module itself, but with its own copy of params (fetch_url takes the user
-    agent, the redirect policy and basic auth from module.params, not from its arguments; a fleet's environment has
-    its own connection), warnings that name the environment, and no exit: fetch_url calls fail_json for a URL it
-    cannot open, which in a thread of a run with several deliveries must fail that request, not end the process."""
-
-    def __init__(self, module, params, warning_prefix=""):
-        self._module = module
-        self.params = params
-        self.warning_prefix = warning_prefix
-
-    def warn(self, warning):
-        self._module.warn(self.warning_prefix + warning)
-
-    def fail_json(self, msg, **dummy):
-        raise GrafanaError(msg)
-
-    def __getattr__(self, name):
-        return getattr(self._module, name)
-
-
-CONNECTION_MUTUALLY_EXCLUSIVE = [("token", "url_username")]
-CONNECTION_REQUIRED_ONE_OF = [("token", "url_username")]
-CONNECTION_REQUIRED_TOGETHER = [("url_username", "url_password")]
-
-
-def module_kwargs(argument_spec, mutually_exclusive=(), required_one_of=()):
-    """AnsibleModule keyword arguments: the connection options plus the module's own (and their rules)."""
-    spec = connection_argument_spec()
-    spec.update(argument_spec)
-    return dict(
-        argument_spec=spec,
-        mutually_exclusive=CONNECTION_MUTUALLY_EXCLUSIVE + list(mutually_exclusive),
-        required_one_of=CONNECTION_REQUIRED_ONE_OF + list(required_one_of),
-        required_together=CONNECTION_REQUIRED_TOGETHER,
-        supports_check_mode=True,
-    )
-
-
-def exit_module(module, result, failure):
-    """The one exit of every module: fail_json with `failure` (a message) when there is one, else exit_json."""
-    if failure:
-        module.fail_json(msg=failure, **result)
-    module.exit_json(**result)
-
-
-def checked_base_url(url):
-    """Grafana's base URL without a trailing slash; GrafanaError when it is not one."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise GrafanaError("url must be an http:// or https:// URL with a host name, such as https://grafana.example.com.")
-    if parts.username is not None or parts.password is not None:
-        # Never repeat the URL here: it holds a credential.
-        raise GrafanaError("url must not embed credentials; use token, or url_username and url_password.")
-    if parts.query or parts.fragment:
-        raise GrafanaError("url must be Grafana's base URL, without a query or fragment.")
-    return "%s://%s%s" % (parts.scheme, parts.netloc, parts.path.rstrip("/"))
-
-
-def checked_connection(params):
-    """The value checks of the connection options that their types do not make (the modules, and the role when it
-    installs a schedule): returns the base URL, or raises GrafanaError. Options that are None are not checked."""
-    base_url = checked_base_url(params["url"]) if params.get("url") is not None else None
-    if _BEARER_PREFIX.match(params.get("token") or ""):
-        # Refused, not stripped: the value was copied from a header, so the same mistake is likely elsewhere (a
-        # vault, an AWX credential); never shown, as it holds the token.
-        raise GrafanaError("token must be the token itself (a service account token such as glsa_...), without the "
-                           "'Bearer ' prefix: the collection sends it as a Bearer token.")
-    if params.get("org_id") is not None and params["org_id"] < 1:
-        raise GrafanaError("org_id must be a positive integer, got %d." % params["org_id"])
-    if params.get("timeout") is not None and params["timeout"] < 1:
-        raise GrafanaError("timeout must be a positive number of seconds, got %d." % params["timeout"])
-    return base_url
-
-
-def normalize_report_id(value):
-    """The report id as a string of digits, or None when it is not a positive integer."""
-    if isinstance(value, bool):
-        return None
-    text = to_text(value).strip() if isinstance(value, (int, str)) else ""
-    if not _REPORT_ID.match(text) or int(text) < 1:
-        return None
-    return str(int(text))
-
-
-def report_ids_by_name(name, reports):
-    """The ids of the reports of the listing `reports` called `name` (none, one, or several)."""
-    return [to_text(report.get("id")) for report in reports if report.get("name") == name]
-
-
-def one_report_id(name, reports, error, when_several):
-    """The id of the one report of the listing `reports` called `name`, or None when there is none; `error` (an
-    exception class) when there are several, its message ending with `when_several` (what to do)."""
-    ids = report_ids_by_name(name, reports)
-    if len(ids) > 1:
-        raise error("report name '%s' matches %d reports in this Grafana (ids %s); %s"
-                    % (name, len(ids), ", ".join(ids), when_several))
-    return ids[0] if ids else None
-
-
-def split_recipients(values):
-    """Addresses from strings separated by commas, semicolons or newlines, without duplicates (ignoring case)."""
-    recipients, seen = [], set()
-    for value in values:
-        for address in _RECIPIENT_SEPARATORS.split(value or ""):
-            address = address.strip()
-            if address and address.lower() not in seen:
-                seen.add(address.lower())
-                recipients.append(address)
-    return recipients
-
-
-class GrafanaError(Exception):
-    """A request that did not succeed, with one sentence that says what to do."""
+class GrafanaError(ModuleError):
+    """A request that did not succeed: one sentence that says what to do (`message`, made once, here) and what
+    happened as data, for callers that decide on it (never by parsing the sentence)."""
 
     def __init__(self, message, status=None, grafana_message=None, attempts=1, may_have_acted=False,
                  grafana_failed=False):
         super().__init__(message)
-        self.message = message
         self.status = status
         self.grafana_message = grafana_message
         self.attempts = attempts
@@ -271,92 +127,207 @@ class GrafanaError(Exception):
         """The result's field for the HTTP status of the answer, when there was one."""
         return {name: self.status} if self.status else {}
 
-
-def render_retry_step(backoff, retry):
-    """The longest wait before render retry number `retry` (1, 2, ...): backoff, doubled for each retry, capped."""
-    return min(backoff * 2 ** (retry - 1), MAX_RENDER_BACKOFF)
+    def result_fields(self):
+        return self.status_field()
 
 
-def render_retry_delay(backoff, retry, uniform=random.uniform):
-    """Seconds to wait before render retry `retry`: at least half its step, the rest random, so that the
-    deliveries that failed together (all fired at the top of the hour) do not all come back together."""
-    step = render_retry_step(backoff, retry)
-    return uniform(step / 2.0, step)
+class RetryPolicy:
+    """When a request is repeated and how long the client waits: `retries` more times when Grafana provably did not
+    act (no connection at all, 429, 503; Retry-After honoured), `render_retries` more times when Grafana itself
+    reports the render or the mail as failed (its own 500, unless its configuration is at fault), after
+    `render_backoff` seconds doubled for each retry, with jitter. What may have acted (a timeout, a dropped
+    connection, 502, 504, a 500 that is not Grafana's) is never repeated."""
+
+    def __init__(self, retries=0, render_retries=0, render_backoff=0.0):
+        self.retries = retries
+        self.render_retries = render_retries
+        self.render_backoff = render_backoff
+
+    @staticmethod
+    def delay(status, info, attempt):
+        """Seconds to wait after attempt number `attempt` (1, 2, ...) got `status`, or None when Grafana may have
+        acted on it; whether another attempt is left is the caller's (`retries`)."""
+        if status == -1 and _NOT_CONNECTED.search(info.get("msg", "")):
+            return min(2 ** (attempt - 1), RETRY_DELAY_CAP)
+        if status not in RETRYABLE_STATUSES:
+            return None
+        retry_after = info.get("retry-after")
+        if retry_after:
+            if retry_after.strip().isdigit():
+                return min(int(retry_after), RETRY_DELAY_CAP)
+            import email.utils  # pylint: disable=import-outside-toplevel  # only for a Retry-After date
+            when = email.utils.parsedate_tz(retry_after)
+            if when:
+                return max(0, min(email.utils.mktime_tz(when) - time.time(), RETRY_DELAY_CAP))
+        return min(2 ** (attempt - 1), RETRY_DELAY_CAP)
+
+    def with_retries(self, retries):
+        """This policy with another `retries` (a call's own)."""
+        return RetryPolicy(retries, self.render_retries, self.render_backoff) if retries is not None else self
+
+    def renders_again(self, grafana_message, render_retry):
+        """Whether Grafana's own failure `grafana_message` (None: not Grafana's) may be repeated after
+        `render_retry` render retries."""
+        return (grafana_message is not None and render_retry < self.render_retries
+                and _known_failure(grafana_message)[1])
+
+    def render_step(self, retry):
+        """The longest wait before render retry number `retry` (1, 2, ...): the backoff, doubled for each retry, capped."""
+        return min(self.render_backoff * 2 ** (retry - 1), MAX_RENDER_BACKOFF)
+
+    def render_delay(self, retry, uniform=random.uniform):
+        """Seconds to wait before render retry `retry`: at least half its step, the rest random, so that the
+        deliveries that failed together (all fired at the top of the hour) do not all come back together."""
+        step = self.render_step(retry)
+        return uniform(step / 2.0, step)
+
+    def longest(self, timeout):
+        """The longest a request under this policy can take when each try times out after `timeout` seconds and every
+        wait is the longest (the Grafana ledger's lease covers it)."""
+        one_render = timeout * (self.retries + 1) + RETRY_DELAY_CAP * self.retries
+        return int(one_render * (self.render_retries + 1)
+                   + sum(self.render_step(retry) for retry in range(1, self.render_retries + 1)) + 0.999)
 
 
-def _hashable(value):
-    """make_context's argument as part of a key: get_ca_certs gives the CA data as a bytearray, ciphers are a list."""
-    if isinstance(value, bytearray):
-        return bytes(value)
-    return tuple(value) if isinstance(value, list) else value
+NO_RETRIES = RetryPolicy()
+
+# One SSL context per set of TLS settings and module run, shared by its clients and threads (an SSLContext may be
+# shared): building one loads the CA store, which costs more than a request to a near Grafana.
+_SSL_CONTEXTS = {}
+_SSL_CONTEXTS_LOCK = threading.Lock()
 
 
-def _shared(make_context):
-    """make_context, built once per set of TLS settings and then shared (SSLContext is safe to share between threads)."""
-    contexts, lock = {}, threading.Lock()
-
-    def shared_make_context(*args, **kwargs):
-        key = (tuple(_hashable(arg) for arg in args), tuple(sorted((name, _hashable(value)) for name, value in kwargs.items())))
-        try:
-            hash(key)
-        except TypeError:  # an argument of a later ansible-core that cannot be a key: not shared
-            return make_context(*args, **kwargs)
-        with lock:
-            if key not in contexts:
-                contexts[key] = make_context(*args, **kwargs)
-            return contexts[key]
-
-    shared_make_context.reportops_shared = True
-    return shared_make_context
+def ssl_context(ca_path=None, validate_certs=True, client_cert=None, client_key=None):
+    """The run's SSL context for these TLS settings, built by ansible-core's make_context the first time."""
+    key = (ca_path, validate_certs, client_cert, client_key)
+    with _SSL_CONTEXTS_LOCK:
+        if key not in _SSL_CONTEXTS:
+            _SSL_CONTEXTS[key] = _new_ssl_context(*key)
+        return _SSL_CONTEXTS[key]
 
 
-def fetch_url(module, url, **kwargs):
-    """ansible.module_utils.urls.fetch_url, imported when a client first sends: the role's filters import this module
-    for its checks on the controller, in every Ansible worker process, where urls and the cryptography it imports
-    cost about 50 ms of CPU each time."""
-    from ansible.module_utils.urls import fetch_url as urls_fetch_url  # pylint: disable=import-outside-toplevel
-    return urls_fetch_url(module, url, **kwargs)
+def _new_ssl_context(ca_path, validate_certs, client_cert, client_key):
+    """The context ansible-core's Request.open would build for these settings."""
+    # urls is imported on the first https request: the role's filters import this module on the controller.
+    from ansible.module_utils import urls  # pylint: disable=import-outside-toplevel
+    cadata = None
+    if "context" not in urls.Request.open.__code__.co_varnames:
+        # ansible-core 2.16 adds the CA certificates get_ca_certs finds (ca_path's, else the distribution's folders'
+        # and /etc/ansible's); later versions pass ca_path alone.
+        ca_path, cadata, dummy = urls.get_ca_certs(ca_path)
+    return urls.make_context(cafile=ca_path, cadata=cadata, validate_certs=validate_certs, client_cert=client_cert,
+                             client_key=client_key)
 
 
-def share_ssl_contexts():
-    """One SSL context per Grafana (its TLS settings) and module run, not one per request.
+class Transport:
+    """HTTP to one Grafana with the connection options, as fetch_url makes it (proxy or not, TLS checks, CA, client
+    certificate) but with one opener and SSL context for the run, never a redirect (a POST must not be replayed
+    elsewhere) and no .netrc. open_request() uses it."""
 
-    ansible-core builds a new context in every open_url (Request.open calls urls.make_context, which loads the CA
-    store: about 50 ms), even over http. fetch_url takes no context in any version (2.16 to the newest; open_url
-    and Request take one from 2.17), so make_context is memoized, for this module process only, by its arguments:
-    the CA file or data, ciphers, validate_certs and client certificate of a Grafana give one context for the run.
-    """
-    from ansible.module_utils import urls  # pylint: disable=import-outside-toplevel  # see fetch_url
-    if not getattr(urls.make_context, "reportops_shared", False):
-        urls.make_context = _shared(urls.make_context)
+    def __init__(self, base_url, params):
+        self.base_url = base_url
+        self.params = params
+        self._opener = None
+
+    def opener(self):
+        if self._opener is None:
+            import urllib.request  # pylint: disable=import-outside-toplevel  # see _new_ssl_context
+            handlers = [_no_redirects()]
+            if not self.params["use_proxy"]:
+                handlers.append(urllib.request.ProxyHandler({}))
+            if self.base_url.startswith("https:"):
+                handlers.append(urllib.request.HTTPSHandler(context=ssl_context(
+                    self.params["ca_path"], self.params["validate_certs"], self.params["client_cert"],
+                    self.params["client_key"])))
+            self._opener = urllib.request.build_opener(*handlers)
+        return self._opener
+
+
+def _no_redirects():
+    """A redirect handler that follows none: the 3xx is the answer, as fetch_url gives it with follow_redirects=none."""
+    import urllib.error  # pylint: disable=import-outside-toplevel  # see _new_ssl_context
+    import urllib.request  # pylint: disable=import-outside-toplevel
+
+    class NoRedirects(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, req, fp, code, msg, headers, newurl):  # pylint: disable=too-many-arguments
+            raise urllib.error.HTTPError(newurl, code, msg, headers, fp)
+
+    return NoRedirects()
+
+
+def open_request(transport, url, data=None, headers=None, method="GET", timeout=None):
+    """One request: (the response or None, info) as fetch_url gives them. info holds `status` (-1 without an HTTP
+    answer), `msg`, the answer's headers in lower case and, for a failed answer, its `body`. A URL that cannot be
+    opened at all raises GrafanaError (where fetch_url fails the module)."""
+    import http.client  # pylint: disable=import-outside-toplevel  # see _new_ssl_context
+    import urllib.error  # pylint: disable=import-outside-toplevel
+    import urllib.request  # pylint: disable=import-outside-toplevel
+    info = dict(url=url, status=-1)
+    try:
+        request = urllib.request.Request(url, data=to_bytes(data, nonstring="passthru"), headers=headers or {},
+                                         method=method)
+        response = transport.opener().open(request, timeout=timeout)
+    except urllib.error.HTTPError as exc:
+        body = exc.read() if exc.fp is not None else b""
+        info.update(_lowered(exc.headers), msg=to_native(exc), body=body, status=exc.code)
+        return None, info
+    except urllib.error.URLError as exc:
+        info.update(msg="Request failed: %s" % to_native(exc), status=int(getattr(exc, "code", -1)))
+        return None, info
+    except ValueError as exc:
+        raise GrafanaError(to_native(exc))
+    except OSError as exc:
+        info.update(msg="Connection failure: %s" % to_native(exc))
+        return None, info
+    except http.client.BadStatusLine as exc:
+        info.update(msg="Connection failure: connection was closed before a valid response was received: %s"
+                    % to_native(exc.line))
+        return None, info
+    except Exception as exc:  # pylint: disable=broad-except  # as fetch_url: any fault is this request's failure
+        info.update(msg="An unknown error occurred: %s" % to_native(exc))
+        return None, info
+    info.update(_lowered(response.headers), msg="OK (%s bytes)" % response.headers.get("Content-Length", "unknown"),
+                url=response.geturl(), status=response.getcode())
+    return response, info
+
+
+def _lowered(headers):
+    """An answer's headers by lower-case name, repeated ones joined (as fetch_url gives them)."""
+    lowered = {}
+    for name, value in (headers.items() if headers is not None else ()):
+        name = name.lower()
+        lowered[name] = "%s, %s" % (lowered[name], value) if name in lowered else value
+    return lowered
 
 
 class GrafanaClient:
     """Talks to one Grafana instance with the module's connection options."""
 
-    def __init__(self, module, render_retries=NO_RENDER_RETRIES):
-        """Raises GrafanaError when the connection options are invalid: the module decides how to exit. The module's
-        params are left as they are."""
+    def __init__(self, module, retry_policy=NO_RETRIES):
+        """Raises InputError when the connection options are invalid: the module decides how to exit. `retry_policy`
+        is the sends' (other requests are never repeated)."""
         params = module.params
         self.base_url = checked_connection(params)
-        share_ssl_contexts()
         if params["timeout"] < RECOMMENDED_MIN_TIMEOUT:
             module.warn("timeout is %ds: Grafana renders the report before it answers and recommends at least %ds."
                         % (params["timeout"], RECOMMENDED_MIN_TIMEOUT))
         if not params["validate_certs"] and self.base_url.startswith("https"):
             module.warn("validate_certs is false: the TLS certificate of %s is not verified." % self.base_url)
-        # API calls never follow a redirect (a POST must not be replayed elsewhere), and basic credentials are sent
-        # at once because Grafana answers 401 without a challenge.
-        self.module = ModuleView(module, dict(params, http_agent=USER_AGENT, follow_redirects="none", force_basic_auth=True))
+        self.warn = module.warn
+        self.transport = Transport(self.base_url, params)
         self.timeout = params["timeout"]
-        self.headers = {"Accept": "application/json"}
+        self.headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
         if params["token"]:
             self.headers["Authorization"] = "Bearer %s" % params["token"]
+        elif params["url_username"]:
+            # Sent at once: Grafana answers 401 without a challenge.
+            credentials = "%s:%s" % (params["url_username"], params["url_password"] or "")
+            self.headers["Authorization"] = "Basic %s" % to_text(base64.b64encode(to_bytes(credentials, errors="surrogate_or_strict")))
         if params["org_id"] is not None:
             self.headers["X-Grafana-Org-Id"] = str(params["org_id"])
         self.basic_auth = not params["token"]
         self.org_id = params["org_id"]
-        self.render_retries = render_retries
+        self.retry_policy = retry_policy
         if self.basic_auth and self.org_id is None:
             module.warn("url_username is set without org_id: Grafana will use the user's current organization, the one "
                         "the user last switched to in its UI, which can change; set org_id to pin the organization.")
@@ -372,19 +343,16 @@ class GrafanaClient:
 
     # -- API calls ---------------------------------------------------------------------------
 
-    def send_report(self, report_id, emails=None, retries=0):
-        """POST /api/reports/email; returns (Grafana's answer, attempts). id goes as a JSON string.
-
-        A send that Grafana itself reports as failed (a 500 with its JSON error) is sent again as the client's
-        render_retries say, after exponential waits with jitter; `attempts` counts every request.
-        """
+    def send_report(self, report_id, emails=None, retries=None):
+        """POST /api/reports/email, repeated as the client's retry policy says (with `retries` when given); returns
+        (Grafana's answer, attempts, which counts every request). id goes as a JSON string."""
         body = {"id": report_id}
         if emails:
             body["emails"] = ",".join(emails)
         else:
             body["useEmailsFromReport"] = True
-        return self.request("POST", PATHS["send_report"], body=body, retries=retries, subject="report %s" % report_id,
-                            advice={403: SEND_NEEDS}, render_retries=self.render_retries.times)
+        return self.request("POST", PATHS["send_report"], body=body, subject="report %s" % report_id,
+                            advice={403: SEND_NEEDS}, policy=self.retry_policy.with_retries(retries))
 
     def get_report(self, report_id):
         report, dummy = self.request("GET", PATHS["report"].format(report_id=report_id),
@@ -552,28 +520,20 @@ class GrafanaClient:
             raise GrafanaError("Grafana answered GET %s with something that is not a list; check url." % path, status=200)
         return found
 
-    def longest_request(self, retries):
-        """The longest a send_report() with `retries` can take (the ledger's lease covers it): each of its render
-        attempts makes every request time out and every wait the longest, with the longest backoffs between them."""
-        one_render = self.timeout * (retries + 1) + RETRY_DELAY_CAP * retries
-        times, backoff = self.render_retries
-        return int(one_render * (times + 1) + sum(render_retry_step(backoff, retry) for retry in range(1, times + 1)) + 0.999)
+    def longest_send(self, retries=None):
+        """The longest a send_report() with `retries` can take (the Grafana ledger's lease covers it)."""
+        return self.retry_policy.with_retries(retries).longest(self.timeout)
 
     # -- transport ---------------------------------------------------------------------------
 
-    def request(self, method, path, body=None, query=None, retries=0, subject="the request", advice=None,  # pylint: disable=too-many-arguments
-                raw=False, render_retries=0, answer_headers=None):
+    def request(self, method, path, body=None, query=None, subject="the request", advice=None,  # pylint: disable=too-many-arguments
+                raw=False, answer_headers=None, policy=NO_RETRIES):
         """One API call: returns (decoded JSON answer, attempts) or raises GrafanaError.
 
         `advice` holds the call's own entries of DEFAULT_ADVICE by status; for another status its entry is a
         sentence added to the message. With `raw`, the answer is (status, body bytes, Content-Type) instead of JSON,
-        and a 204 is a success too. A dict given as `answer_headers` receives fetch_url's info of a successful
-        answer (its headers, lower-case).
-
-        Only failures where Grafana provably did not act are retried (`retries`): no connection at all, 429 and
-        503. A timeout, a reset connection or a 5xx may follow a real send. A 500 with Grafana's own error (the
-        render or the mail failed, nothing was sent) is repeated `render_retries` times, after exponential waits
-        with jitter; the attempts count every request.
+        and a 204 is a success too. A dict given as `answer_headers` receives the info of a successful answer (its
+        headers, lower-case). `policy` (a RetryPolicy) says what is repeated; the attempts count every request.
         """
         url = self.base_url + path + ("?" + urlencode(query) if query else "")
         headers = dict(self.headers)
@@ -583,7 +543,7 @@ class GrafanaClient:
             headers["Content-Type"] = "application/json"
         attempts = render_retry = 0
         while True:
-            response, info, tried = self._attempts(method, url, data, headers, retries)
+            response, info, tried = self._attempts(method, url, data, headers, policy)
             attempts += tried
             status = info["status"]
             if answer_headers is not None and status in (200, 204):
@@ -593,21 +553,21 @@ class GrafanaClient:
             if status == 200:
                 return self._decode(response.read(), subject, status, attempts), attempts
             grafana_message = _grafana_message(info)[0] if status == 500 else None
-            if grafana_message is None or render_retry == render_retries or not _known_failure(grafana_message)[1]:
-                note = " %d attempts in all (render_retries: %d)." % (attempts, render_retries) if render_retry else ""
+            if not policy.renders_again(grafana_message, render_retry):
+                note = " %d attempts in all (render_retries: %d)." % (attempts, policy.render_retries) if render_retry else ""
                 raise self._error(method, status, info, subject, attempts, {**DEFAULT_ADVICE, **(advice or {})}, note)
             render_retry += 1
-            time.sleep(render_retry_delay(self.render_retries.backoff, render_retry))
+            time.sleep(policy.render_delay(render_retry))
 
-    def _attempts(self, method, url, data, headers, retries):
-        """fetch_url, repeated where Grafana provably did not act: (response, info, attempts) of the last."""
+    def _attempts(self, method, url, data, headers, policy):
+        """The request, repeated where Grafana provably did not act: (response, info, attempts) of the last."""
         attempt = 0
         while True:
             attempt += 1
-            response, info = fetch_url(self.module, url, data=data, headers=headers, method=method,
-                                       timeout=self.timeout, ca_path=self.module.params["ca_path"], use_netrc=False)
-            delay = None if info["status"] in (200, 204) else self._retry_delay(info["status"], info, attempt)
-            if attempt > retries or delay is None:
+            response, info = open_request(self.transport, url, data=data, headers=headers, method=method,
+                                          timeout=self.timeout)
+            delay = None if info["status"] in (200, 204) else policy.delay(info["status"], info, attempt)
+            if attempt > policy.retries or delay is None:
                 return response, info, attempt
             time.sleep(delay)
 
@@ -618,23 +578,6 @@ class GrafanaClient:
         except ValueError:
             raise GrafanaError("Grafana answered %s for %s with a body that is not JSON (%s); check that url points at Grafana."
                                % (status, subject, _summary(text)), status=status, attempts=attempts)
-
-    @staticmethod
-    def _retry_delay(status, info, attempt):
-        """Seconds to wait before the next attempt, or None when the request must not be repeated."""
-        if status == -1 and _NOT_CONNECTED.search(info.get("msg", "")):
-            return min(2 ** (attempt - 1), RETRY_DELAY_CAP)
-        if status not in RETRYABLE_STATUSES:
-            return None
-        retry_after = info.get("retry-after")
-        if retry_after:
-            if retry_after.strip().isdigit():
-                return min(int(retry_after), RETRY_DELAY_CAP)
-            import email.utils  # pylint: disable=import-outside-toplevel  # only for a Retry-After date
-            when = email.utils.parsedate_tz(retry_after)
-            if when:
-                return max(0, min(email.utils.mktime_tz(when) - time.time(), RETRY_DELAY_CAP))
-        return min(2 ** (attempt - 1), RETRY_DELAY_CAP)
 
     def _error(self, method, status, info, subject, attempts, advice, note=""):  # pylint: disable=too-many-arguments
         """Map a failed answer to one sentence: the status, Grafana's message, what to do (`advice`, by status),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ansible.module_utils.common.text.converters import to_text
 
+from ansible_collections.reportops.grafana.plugins.module_utils._module import InputError
 from ansible_collections.reportops.grafana.plugins.module_utils._client import GrafanaError
 
 # Fields of a dashboard model that Grafana sets on every save; they never make two models differ.
@@ -43,7 +44,7 @@ UID_MAX_LENGTH = 40
 SAVE_MESSAGE = "Installed by reportops.grafana"
 
 
-class DashboardError(ValueError):
+class DashboardError(InputError):
     """Invalid input to the dashboard module; the message names the option."""
 
 
@@ -143,8 +144,8 @@ def folder_of(client, title, uid, check_mode):
     elif title:
         found = [item for item in client.list_folders() if item.get("title") == title]
         if len(found) > 1:
-            client.module.warn("%d folders are titled '%s' (uids %s): the first is used; set folder_uid to choose one."
-                               % (len(found), title, ", ".join(to_text(item.get("uid")) for item in found)))
+            client.warn("%d folders are titled '%s' (uids %s): the first is used; set folder_uid to choose one."
+                        % (len(found), title, ", ".join(to_text(item.get("uid")) for item in found)))
         if found:
             return found[0], False
     else:

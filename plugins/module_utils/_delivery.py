@@ -21,10 +21,13 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.errors import ArgumentTypeError, RequiredError, UnsupportedError
 
+from ansible_collections.reportops.grafana.plugins.module_utils._module import InputError
 from ansible_collections.reportops.grafana.plugins.module_utils._client import (
     MAX_RENDER_BACKOFF,
     GrafanaError,
-    RenderRetries,
+    RetryPolicy,
+)
+from ansible_collections.reportops.grafana.plugins.module_utils._report_values import (
     normalize_report_id,
     one_report_id,
     split_recipients,
@@ -75,7 +78,7 @@ LEDGER_ARGUMENT_SPEC = dict(
 )
 
 
-class DeliveryError(ValueError):
+class DeliveryError(InputError):
     """Invalid input; the message names the field and says what is expected."""
 
 
@@ -141,14 +144,14 @@ def checked_delivery_key(value, field="delivery_key"):
 
 
 def checked_retry_options(params):
-    """The client's RenderRetries of the module options (_client.RETRY_ARGUMENT_SPEC), each checked."""
+    """The client's RetryPolicy of the module options (_module.RETRY_ARGUMENT_SPEC), each checked."""
     if not 0 <= params["retries"] <= MAX_RETRIES:
         raise DeliveryError("retries must be between 0 and %d, got %d." % (MAX_RETRIES, params["retries"]))
     if not 0 <= params["render_retries"] <= MAX_RETRIES:
         raise DeliveryError("render_retries must be between 0 and %d, got %d." % (MAX_RETRIES, params["render_retries"]))
     if not 0 <= params["render_backoff"] <= MAX_RENDER_BACKOFF:
         raise DeliveryError("render_backoff must be between 0 and %d seconds, got %s." % (MAX_RENDER_BACKOFF, params["render_backoff"]))
-    return RenderRetries(params["render_retries"], params["render_backoff"])
+    return RetryPolicy(params["retries"], params["render_retries"], params["render_backoff"])
 
 
 def checked_name(value, field="name"):

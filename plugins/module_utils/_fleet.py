@@ -21,12 +21,11 @@ from ansible.module_utils.common.validation import (
     check_required_together,
 )
 
-from ansible_collections.reportops.grafana.plugins.module_utils._client import (
+from ansible_collections.reportops.grafana.plugins.module_utils._client import GrafanaClient, GrafanaError
+from ansible_collections.reportops.grafana.plugins.module_utils._module import (
     CONNECTION_MUTUALLY_EXCLUSIVE,
     CONNECTION_REQUIRED_ONE_OF,
     CONNECTION_REQUIRED_TOGETHER,
-    GrafanaClient,
-    GrafanaError,
     ModuleView,
     connection_argument_spec,
 )

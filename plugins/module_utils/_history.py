@@ -22,7 +22,11 @@ from ansible_collections.reportops.grafana.plugins.module_utils._annotation_reco
     record_tags,
     record_text,
 )
-from ansible_collections.reportops.grafana.plugins.module_utils._client import GrafanaError, normalize_report_id, report_ids_by_name
+from ansible_collections.reportops.grafana.plugins.module_utils._client import GrafanaError
+from ansible_collections.reportops.grafana.plugins.module_utils._report_values import (
+    normalize_report_id,
+    report_ids_by_name,
+)
 from ansible_collections.reportops.grafana.plugins.module_utils._ledger import delivery_id
 
 # Options of the modules that send (doc fragment reportops.grafana.history).

@@ -13,12 +13,13 @@ import time
 
 from ansible.module_utils.common.text.converters import to_text
 
+from ansible_collections.reportops.grafana.plugins.module_utils._module import InputError
 from ansible_collections.reportops.grafana.plugins.module_utils._annotation_record import utc_iso
 from ansible_collections.reportops.grafana.plugins.module_utils._delivery import parse_interval
 from ansible_collections.reportops.grafana.plugins.module_utils._report_definition import DefinitionError, instant
 
 
-class HistoryError(ValueError):
+class HistoryError(InputError):
     """Invalid input to the history module; the message names the option."""
 
 

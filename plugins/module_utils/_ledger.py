@@ -726,7 +726,7 @@ class GrafanaLedger:
         return listings
 
     def _claim(self, delivery, delivery_key, min_interval, retries, resend_uncertain=False):  # pylint: disable=too-many-locals
-        lease = LEASE_BEFORE_SEND + self.client.longest_request(retries) + LEASE_AFTER_SEND
+        lease = LEASE_BEFORE_SEND + self.client.longest_send(retries) + LEASE_AFTER_SEND
         started, claimed_at = time.monotonic(), time.time()
         fields = dict(v=CLAIM_VERSION, state=CLAIMED, runner=self.runner, lease=lease, delivery_key=delivery_key)
         claimed_ms = int(claimed_at * 1000)

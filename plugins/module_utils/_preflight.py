@@ -18,6 +18,7 @@ import time
 
 from ansible.module_utils.common.text.converters import to_text
 
+from ansible_collections.reportops.grafana.plugins.module_utils._module import InputError
 from ansible_collections.reportops.grafana.plugins.module_utils._annotation_record import utc_iso
 from ansible_collections.reportops.grafana.plugins.module_utils._client import ORG_ANNOTATIONS_SCOPE, GrafanaError
 from ansible_collections.reportops.grafana.plugins.module_utils._delivery import (
@@ -93,7 +94,7 @@ PERMISSION_NEEDS = dict(
 _MAJOR = re.compile(r"^\s*v?(\d+)")
 
 
-class PreflightError(ValueError):
+class PreflightError(InputError):
     """Invalid input; the message names the option."""
 
 

@@ -17,7 +17,9 @@ import re
 
 from ansible.module_utils.common.text.converters import to_text
 
-from ansible_collections.reportops.grafana.plugins.module_utils._client import _summary, normalize_report_id
+from ansible_collections.reportops.grafana.plugins.module_utils._module import InputError
+from ansible_collections.reportops.grafana.plugins.module_utils._client import _summary
+from ansible_collections.reportops.grafana.plugins.module_utils._report_values import normalize_report_id
 from ansible_collections.reportops.grafana.plugins.module_utils._report_definition import (
     MAX_SCALE_FACTOR,
     REPORT_ARGUMENT_SPEC,
@@ -68,7 +70,7 @@ RENDER_MUTUALLY_EXCLUSIVE = [("report", "report_id", "dashboards")]
 RENDER_REQUIRED_ONE_OF = [("report", "report_id", "dashboards")]
 
 
-class RenderError(ValueError):
+class RenderError(InputError):
     """Invalid input; the message names the option and says what is expected."""
 
 

@@ -23,7 +23,8 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.errors import UnsupportedError
 
-from ansible_collections.reportops.grafana.plugins.module_utils._client import split_recipients
+from ansible_collections.reportops.grafana.plugins.module_utils._module import InputError
+from ansible_collections.reportops.grafana.plugins.module_utils._report_values import split_recipients
 from ansible_collections.reportops.grafana.plugins.module_utils._delivery import (
     DeliveryError,
     checked_emails,
@@ -102,7 +103,7 @@ _ZONE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$")
 _UTC_NAMES = ("UTC", "Etc/UTC", "Z")
 
 
-class DefinitionError(ValueError):
+class DefinitionError(InputError):
     """Invalid input; the message names the field and says what is expected."""
 
 

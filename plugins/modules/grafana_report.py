@@ -311,13 +311,9 @@ test_email:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.reportops.grafana.plugins.module_utils._client import (
-    GrafanaClient,
-    GrafanaError,
-    exit_module,
-    module_kwargs,
-    one_report_id,
-)
+from ansible_collections.reportops.grafana.plugins.module_utils._client import GrafanaClient
+from ansible_collections.reportops.grafana.plugins.module_utils._module import ModuleError, module_kwargs, run_module
+from ansible_collections.reportops.grafana.plugins.module_utils._report_values import one_report_id
 from ansible_collections.reportops.grafana.plugins.module_utils._report_definition import (
     REPORT_ARGUMENT_SPEC,
     DefinitionError,
@@ -333,12 +329,15 @@ from ansible_collections.reportops.grafana.plugins.module_utils._report_definiti
 )
 
 
-class UnkeptError(Exception):
+class UnkeptError(ModuleError):
     """A write that Grafana answered with success but did not keep; the result says what was written."""
 
     def __init__(self, message, result):
         super(UnkeptError, self).__init__(message)
         self.result = result
+
+    def result_fields(self):
+        return self.result
 
 
 def absent(module, client, definition, current):
@@ -399,35 +398,25 @@ def present(module, client, definition, current):
 def apply(module):
     """Validate, plan (read the report of that name), execute (create, update or delete; the test email):
     (the result, or a failure's message)."""
-    try:
-        definition = checked_definition(module.params)
-    except DefinitionError as exc:
-        return {}, str(exc)
-    try:
-        client = GrafanaClient(module)
-        report_id = one_report_id(definition["name"], client.list_reports(), DefinitionError, (
-            "grafana_report needs a name that is unique in the organization: rename or delete the extra ones in Grafana."
-            " Nothing was changed."))
-        # The listing may leave fields out; the report itself is complete.
-        current = client.get_report(report_id) if report_id else None
-        if definition["state"] == "absent":
-            result = absent(module, client, definition, current)
-        else:
-            body, result = present(module, client, definition, current)
-            if definition["send_test_email"] and not module.check_mode:
-                result["test_email"] = client.send_test_email(test_email_body(body, definition)).get("message", "")
-    except UnkeptError as exc:
-        return exc.result, str(exc)
-    except DefinitionError as exc:
-        return {}, str(exc)
-    except GrafanaError as exc:
-        return exc.status_field(), exc.message
+    definition = checked_definition(module.params)
+    client = GrafanaClient(module)
+    report_id = one_report_id(definition["name"], client.list_reports(), DefinitionError, (
+        "grafana_report needs a name that is unique in the organization: rename or delete the extra ones in Grafana."
+        " Nothing was changed."))
+    # The listing may leave fields out; the report itself is complete.
+    current = client.get_report(report_id) if report_id else None
+    if definition["state"] == "absent":
+        result = absent(module, client, definition, current)
+    else:
+        body, result = present(module, client, definition, current)
+        if definition["send_test_email"] and not module.check_mode:
+            result["test_email"] = client.send_test_email(test_email_body(body, definition)).get("message", "")
     return result, None
 
 
 def main():
     module = AnsibleModule(**module_kwargs(REPORT_ARGUMENT_SPEC))
-    exit_module(module, *apply(module))
+    run_module(module, apply)
 
 
 if __name__ == "__main__":

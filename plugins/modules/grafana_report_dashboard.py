@@ -103,14 +103,9 @@ folder:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.reportops.grafana.plugins.module_utils._client import (
-    GrafanaClient,
-    GrafanaError,
-    exit_module,
-    module_kwargs,
-)
+from ansible_collections.reportops.grafana.plugins.module_utils._client import GrafanaClient
+from ansible_collections.reportops.grafana.plugins.module_utils._module import module_kwargs, run_module
 from ansible_collections.reportops.grafana.plugins.module_utils._dashboard import (
-    DashboardError,
     checked_dashboard,
     install,
 )
@@ -125,22 +120,16 @@ ARGUMENT_SPEC = dict(
 def install_dashboard(module):
     """Validate (the model), execute (read, compare, write when it differs): (the result, or a failure's message and status)."""
     params = module.params
-    try:
-        wanted = checked_dashboard(params["dashboard"])
-    except DashboardError as exc:
-        return {}, str(exc)
+    wanted = checked_dashboard(params["dashboard"])
     folder_title = (params["folder"] or "").strip() or None
     folder_uid = (params["folder_uid"] or "").strip() or None
-    try:
-        client = GrafanaClient(module)
-        return install(client, wanted, folder_title, folder_uid, module.check_mode), None
-    except GrafanaError as exc:
-        return exc.status_field(), exc.message
+    client = GrafanaClient(module)
+    return install(client, wanted, folder_title, folder_uid, module.check_mode), None
 
 
 def main():
     module = AnsibleModule(**module_kwargs(ARGUMENT_SPEC))
-    exit_module(module, *install_dashboard(module))
+    run_module(module, install_dashboard)
 
 
 if __name__ == "__main__":

@@ -130,7 +130,11 @@ deliveries:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.reportops.grafana.plugins.module_utils._client import RETRY_ARGUMENT_SPEC, exit_module, module_kwargs
+from ansible_collections.reportops.grafana.plugins.module_utils._module import (
+    RETRY_ARGUMENT_SPEC,
+    exit_module,
+    module_kwargs,
+)
 from ansible_collections.reportops.grafana.plugins.module_utils._history import HISTORY_ARGUMENT_SPEC
 from ansible_collections.reportops.grafana.plugins.module_utils._delivery import DELIVERIES_SUBOPTIONS, LEDGER_ARGUMENT_SPEC
 from ansible_collections.reportops.grafana.plugins.module_utils._fleet import EnvironmentRun, run_environments

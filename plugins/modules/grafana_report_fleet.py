@@ -133,8 +133,8 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.reportops.grafana.plugins.module_utils._client import RETRY_ARGUMENT_SPEC, exit_module
-from ansible_collections.reportops.grafana.plugins.module_utils._delivery import LEDGER_ARGUMENT_SPEC, DeliveryError
+from ansible_collections.reportops.grafana.plugins.module_utils._module import RETRY_ARGUMENT_SPEC, run_module
+from ansible_collections.reportops.grafana.plugins.module_utils._delivery import LEDGER_ARGUMENT_SPEC
 from ansible_collections.reportops.grafana.plugins.module_utils._fleet import environment_options, fleet_runs, run_environments
 from ansible_collections.reportops.grafana.plugins.module_utils._history import HISTORY_ARGUMENT_SPEC
 
@@ -152,10 +152,7 @@ def environment_result(run):
 def deliver_fleet(module):
     """(the result, a failure's message or None)."""
     started = time.time()
-    try:
-        runs = fleet_runs(module)
-    except DeliveryError as exc:
-        return {}, str(exc)
+    runs = fleet_runs(module)
     run_environments(runs, module.params["total_concurrency"])
     environments = [environment_result(run) for run in runs]
     result = dict(changed=any(entry["changed"] for entry in environments), environments=environments,
@@ -177,7 +174,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    exit_module(module, *deliver_fleet(module))
+    run_module(module, deliver_fleet)
 
 
 if __name__ == "__main__":

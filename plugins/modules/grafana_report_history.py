@@ -305,7 +305,8 @@ window:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.reportops.grafana.plugins.module_utils._client import GrafanaClient, GrafanaError, exit_module, module_kwargs
+from ansible_collections.reportops.grafana.plugins.module_utils._client import GrafanaClient
+from ansible_collections.reportops.grafana.plugins.module_utils._module import module_kwargs, run_module
 from ansible_collections.reportops.grafana.plugins.module_utils._annotation_record import (
     ANNOTATION_TAG,
     RECORD_OUTCOMES,
@@ -331,14 +332,11 @@ def read_history(module):
         start, end = window(params["since"], params["until"])
         expected = [expectation(options, "deliveries[%d] ('%s')" % (index, options["name"]))
                     for index, options in enumerate(params["deliveries"] or [])]
-    except (HistoryError, OverdueError) as exc:
+    except OverdueError as exc:
         return {}, str(exc)
-    try:
-        client = GrafanaClient(module)
-        ids = report_ids(client, params["report"], module.warn)
-        annotations = client.find_annotations([ANNOTATION_TAG], params["limit"], (start * 1000, end * 1000), "the outcome records")
-    except GrafanaError as exc:
-        return {}, exc.message
+    client = GrafanaClient(module)
+    ids = report_ids(client, params["report"], module.warn)
+    annotations = client.find_annotations([ANNOTATION_TAG], params["limit"], (start * 1000, end * 1000), "the outcome records")
     if len(annotations) >= params["limit"]:
         module.warn("Grafana listed %d annotations, as many as limit: older records of the window may be missing; "
                     "narrow the window (since, until) or raise limit." % len(annotations))
@@ -399,7 +397,7 @@ def main():
         ), mutually_exclusive=[("every", "schedule")]),
         fail_on_failed=dict(type="bool", default=False),
     )))
-    exit_module(module, *read_history(module))
+    run_module(module, read_history)
 
 
 if __name__ == "__main__":

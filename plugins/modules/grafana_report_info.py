@@ -148,14 +148,10 @@ reports:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.reportops.grafana.plugins.module_utils._client import (
-    GrafanaClient,
-    GrafanaError,
-    exit_module,
-    module_kwargs,
-    split_recipients,
-)
-from ansible_collections.reportops.grafana.plugins.module_utils._delivery import DeliveryError, checked_report_id
+from ansible_collections.reportops.grafana.plugins.module_utils._client import GrafanaClient, GrafanaError
+from ansible_collections.reportops.grafana.plugins.module_utils._module import module_kwargs, run_module
+from ansible_collections.reportops.grafana.plugins.module_utils._report_values import split_recipients
+from ansible_collections.reportops.grafana.plugins.module_utils._delivery import checked_report_id
 from ansible_collections.reportops.grafana.plugins.module_utils._report_definition import (
     DefinitionError,
     dashboards_of,
@@ -189,26 +185,20 @@ def summarized(module, report):
 def read_reports(module):
     """Validate (the report id by the delivery model's rule), execute: (the result, or a failure's message)."""
     params = module.params
-    try:
-        report_id = checked_report_id(params["report_id"]) if params["report_id"] is not None else None
-    except DeliveryError as exc:
-        return {}, str(exc)
-    try:
-        client = GrafanaClient(module)
-        if report_id is not None:
-            try:
-                reports = [client.get_report(report_id)]
-            except GrafanaError as exc:
-                if exc.status != 404:
-                    raise
-                reports = []
-        else:
-            reports = client.list_reports()
-            for key in ("name", "uid"):
-                if params[key] is not None:
-                    reports = [report for report in reports if report.get(key) == params[key]]
-    except GrafanaError as exc:
-        return exc.status_field(), exc.message
+    report_id = checked_report_id(params["report_id"]) if params["report_id"] is not None else None
+    client = GrafanaClient(module)
+    if report_id is not None:
+        try:
+            reports = [client.get_report(report_id)]
+        except GrafanaError as exc:
+            if exc.status != 404:
+                raise
+            reports = []
+    else:
+        reports = client.list_reports()
+        for key in ("name", "uid"):
+            if params[key] is not None:
+                reports = [report for report in reports if report.get(key) == params[key]]
     return dict(changed=False, reports=[summarized(module, report) for report in reports]), None
 
 
@@ -218,7 +208,7 @@ def main():
         name=dict(type="str"),
         uid=dict(type="str"),
     ), mutually_exclusive=[("report_id", "name", "uid")]))
-    exit_module(module, *read_reports(module))
+    run_module(module, read_reports)
 
 
 if __name__ == "__main__":

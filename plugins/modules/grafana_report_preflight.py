@@ -225,17 +225,12 @@ checks:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.reportops.grafana.plugins.module_utils._client import (
-    GrafanaClient,
-    GrafanaError,
-    exit_module,
-    module_kwargs,
-)
+from ansible_collections.reportops.grafana.plugins.module_utils._client import GrafanaClient
+from ansible_collections.reportops.grafana.plugins.module_utils._module import module_kwargs, run_module
 from ansible_collections.reportops.grafana.plugins.module_utils._preflight import (
     PREFLIGHT_ARGUMENT_SPEC,
     WARN,
     Preflight,
-    PreflightError,
     checked_params,
     failure,
 )
@@ -243,13 +238,8 @@ from ansible_collections.reportops.grafana.plugins.module_utils._preflight impor
 
 def preflight(module):
     """Validate, then read and check: (the result, or a failure's message). Only GET requests."""
-    try:
-        deliveries, uses = checked_params(module.params)
-        client = GrafanaClient(module)
-    except PreflightError as exc:
-        return dict(grafana={}), str(exc)
-    except GrafanaError as exc:
-        return dict(grafana={}), exc.message
+    deliveries, uses = checked_params(module.params)
+    client = GrafanaClient(module)
     grafana, checks = Preflight(client, module.params, deliveries, uses).run()
     for item in checks:
         if item["status"] == WARN:
@@ -260,7 +250,7 @@ def preflight(module):
 
 def main():
     module = AnsibleModule(**module_kwargs(PREFLIGHT_ARGUMENT_SPEC))
-    exit_module(module, *preflight(module))
+    run_module(module, preflight, failed_result=dict(grafana={}))
 
 
 if __name__ == "__main__":

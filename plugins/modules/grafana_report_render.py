@@ -260,13 +260,9 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_text
 
-from ansible_collections.reportops.grafana.plugins.module_utils._client import (
-    GrafanaClient,
-    GrafanaError,
-    exit_module,
-    module_kwargs,
-)
-from ansible_collections.reportops.grafana.plugins.module_utils._delivery import DeliveryError, report_id_by_name
+from ansible_collections.reportops.grafana.plugins.module_utils._client import GrafanaClient, GrafanaError
+from ansible_collections.reportops.grafana.plugins.module_utils._module import InputError, module_kwargs, run_module
+from ansible_collections.reportops.grafana.plugins.module_utils._delivery import report_id_by_name
 from ansible_collections.reportops.grafana.plugins.module_utils._render import (
     CONTENT_TYPES,
     RENDER_ARGUMENT_SPEC,
@@ -284,7 +280,7 @@ from ansible_collections.reportops.grafana.plugins.module_utils._render import (
 
 def saved_report(client, plan):
     """The report named by `report` or `report_id`, as GET /api/reports/{id} gives it (the listing may leave
-    fields out), or None when dashboards are given; GrafanaError or DeliveryError."""
+    fields out), or None when dashboards are given; GrafanaError or InputError."""
     if plan["report_id"] is not None:
         return client.get_report(plan["report_id"])
     if plan["report"] is None:
@@ -299,7 +295,7 @@ class WriteError(Exception):
 @contextlib.contextmanager
 def failures_raised(module):
     """AnsibleModule's file operations end the module with fail_json when they fail; here they raise WriteError
-    instead, so that the failure leaves through exit_module with the result so far."""
+    instead, so that the failure leaves with the result so far."""
     def raise_failure(msg, **dummy):
         raise WriteError(msg)
     module.fail_json = raise_failure
@@ -331,10 +327,7 @@ def write_if_changed(module, dest, content, mode):
 def render_to_file(module):
     """Validate, plan (the report and its dashboards, each read first), execute (render, check, write):
     (the result, or a failure's message)."""
-    try:
-        plan = checked_render(module.params)
-    except RenderError as exc:
-        return {}, str(exc)
+    plan = checked_render(module.params)
     result = dict(changed=False, dest=plan["dest"])
     started = time.time()
     try:
@@ -355,10 +348,8 @@ def render_to_file(module):
             return dict(result, changed=True, status=200, elapsed=round(time.time() - started, 3)), None
         subject = "the %s of %s" % (plan["format"].upper(), "report '%s'" % report.get("name") if report else "the dashboards")
         status, content, content_type = client.render(plan["format"], render_query(plan, items, report), subject)
-    except (RenderError, DeliveryError) as exc:
-        return dict(result, elapsed=round(time.time() - started, 3)), str(exc)
-    except GrafanaError as exc:
-        return dict(result, elapsed=round(time.time() - started, 3), **exc.status_field()), exc.message
+    except (InputError, GrafanaError) as exc:
+        return dict(result, elapsed=round(time.time() - started, 3), **exc.result_fields()), exc.message
     result.update(status=status, elapsed=round(time.time() - started, 3))
     if status == 204:
         return result, "Grafana rendered no CSV: none of the dashboards has a table panel (HTTP 204). Render format=pdf instead."
@@ -381,7 +372,7 @@ def render_to_file(module):
 def main():
     module = AnsibleModule(**module_kwargs(RENDER_ARGUMENT_SPEC, mutually_exclusive=RENDER_MUTUALLY_EXCLUSIVE,
                                            required_one_of=RENDER_REQUIRED_ONE_OF))
-    exit_module(module, *render_to_file(module))
+    run_module(module, render_to_file)
 
 
 if __name__ == "__main__":

@@ -208,19 +208,13 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.reportops.grafana.plugins.module_utils._client import (
-    RETRY_ARGUMENT_SPEC,
-    GrafanaClient,
-    GrafanaError,
-    exit_module,
-    module_kwargs,
-)
+from ansible_collections.reportops.grafana.plugins.module_utils._client import GrafanaClient, GrafanaError
+from ansible_collections.reportops.grafana.plugins.module_utils._module import RETRY_ARGUMENT_SPEC, module_kwargs, run_module
 from ansible_collections.reportops.grafana.plugins.module_utils._history import HISTORY_ARGUMENT_SPEC, module_history
 from ansible_collections.reportops.grafana.plugins.module_utils._delivery import (
     DELIVERY_ARGUMENT_SPEC,
     LEDGER_ARGUMENT_SPEC,
     Delivery,
-    DeliveryError,
     checked_retry_options,
     deliver,
     delivery_ledger,
@@ -237,16 +231,13 @@ def checked_params(params):
 def send(module):
     """Validate, plan (read the report when needed), execute (deliver): (the result, or a failure's message)."""
     params = module.params
-    try:
-        render_retries = checked_retry_options(params)
-        delivery = checked_params(params)
-    except DeliveryError as exc:
-        return {}, str(exc)
+    retry_policy = checked_retry_options(params)
+    delivery = checked_params(params)
     result = dict(changed=False, sent=False, report_id=delivery.report_id, recipients=delivery.recipients or [],
                   recipients_source="emails" if delivery.recipients else "report", attempts=0)
     started = time.time()
     try:
-        client = GrafanaClient(module, render_retries)
+        client = GrafanaClient(module, retry_policy)
         ledger, scope = delivery_ledger(client, params, [delivery])
         report = None
         # Check mode proves that the report exists; a send to the saved recipients returns them.
@@ -275,7 +266,7 @@ def main():
         report_id=dict(type="raw", required=True, aliases=["id"]),
         **dict(DELIVERY_ARGUMENT_SPEC, **dict(LEDGER_ARGUMENT_SPEC, **dict(RETRY_ARGUMENT_SPEC, **HISTORY_ARGUMENT_SPEC)))
     )))
-    exit_module(module, *send(module))
+    run_module(module, send)
 
 
 if __name__ == "__main__":

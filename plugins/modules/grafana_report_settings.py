@@ -104,12 +104,8 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.reportops.grafana.plugins.module_utils._client import (
-    GrafanaClient,
-    GrafanaError,
-    exit_module,
-    module_kwargs,
-)
+from ansible_collections.reportops.grafana.plugins.module_utils._client import GrafanaClient
+from ansible_collections.reportops.grafana.plugins.module_utils._module import InputError, module_kwargs, run_module
 from ansible_collections.reportops.grafana.plugins.module_utils._report_definition import round_trip
 
 # Option: (Grafana's branding key, or None for a top-level key, the Grafana field name).
@@ -136,11 +132,11 @@ _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 
 
 def wanted_settings(params):
-    """The options the user set, stripped; raises ValueError naming a bad URL."""
+    """The options the user set, stripped; raises InputError naming a bad URL."""
     wanted = dict((name, params[name].strip()) for name in FIELDS if params.get(name) is not None)
     for name in URL_OPTIONS:
         if wanted.get(name) and not _URL.match(wanted[name]):
-            raise ValueError("%s must be an http:// or https:// URL (or empty for Grafana's default), got %r." % (name, wanted[name]))
+            raise InputError("%s must be an http:// or https:// URL (or empty for Grafana's default), got %r." % (name, wanted[name]))
     return wanted
 
 
@@ -166,31 +162,25 @@ def unkept_message(client, wanted, settings):
 
 def apply(module):
     """Validate, plan (compare with the saved settings), execute (save, read back): (the result, or a failure's message)."""
-    try:
-        wanted = wanted_settings(module.params)
-    except ValueError as exc:
-        return {}, str(exc)
-    try:
-        client = GrafanaClient(module)
-        current = client.get_settings()
-        before = dict((name, value) for name, value in settings_view(current).items() if name in wanted)
-        fields = sorted(name for name in wanted if wanted[name] != before[name])
-        settings = current
-        problem = None
-        if fields:
-            settings = settings_body(current, wanted)
-            if not module.check_mode:
-                client.save_settings(settings)
-                settings = client.get_settings()
-                problem = unkept_message(client, wanted, settings)
-    except GrafanaError as exc:
-        return exc.status_field(), exc.message
+    wanted = wanted_settings(module.params)
+    client = GrafanaClient(module)
+    current = client.get_settings()
+    before = dict((name, value) for name, value in settings_view(current).items() if name in wanted)
+    fields = sorted(name for name in wanted if wanted[name] != before[name])
+    settings = current
+    problem = None
+    if fields:
+        settings = settings_body(current, wanted)
+        if not module.check_mode:
+            client.save_settings(settings)
+            settings = client.get_settings()
+            problem = unkept_message(client, wanted, settings)
     return dict(changed=bool(fields), settings=settings, changed_fields=fields, diff=dict(before=before, after=wanted)), problem
 
 
 def main():
     module = AnsibleModule(**module_kwargs(ARGUMENT_SPEC))
-    exit_module(module, *apply(module))
+    run_module(module, apply)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 # Copyright (c) reportops.grafana contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Unit-test fixtures: a scripted stand-in for fetch_url, and a way to run a module's main()."""
+"""Unit-test fixtures: a scripted stand-in for the client's transport, and a way to run a module's main()."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.common.text.converters import to_bytes
 
-from ansible_collections.reportops.grafana.plugins.module_utils import _client
+from ansible_collections.reportops.grafana.plugins.module_utils import _client, _module
 
 try:  # ansible-core 2.19+
     from ansible.module_utils.testing import patch_module_args
@@ -36,20 +36,20 @@ class ModuleExit(Exception):
 
 
 class FakeFetch:
-    """Replaces fetch_url: records each call and plays back scripted answers in order."""
+    """Replaces _client.open_request: records each call and plays back scripted answers in order."""
 
     def __init__(self):
         self.answers = []
         self.calls = []
 
     def reply(self, status=200, body=None, headers=None, msg=None):
-        """Queue an answer: a status with a JSON (dict/list) or text body, or status -1 with fetch_url's msg."""
+        """Queue an answer: a status with a JSON (dict/list) or text body, or status -1 with the transport's msg."""
         self.answers.append((status, body, headers or {}, msg))
         return self
 
-    def __call__(self, module, url, data=None, headers=None, method=None, timeout=None, **kwargs):
+    def __call__(self, transport, url, data=None, headers=None, method=None, timeout=None):
         self.calls.append(dict(url=url, data=data, headers=dict(headers or {}), method=method, timeout=timeout,
-                               params=dict(module.params), kwargs=kwargs))
+                               params=dict(transport.params), transport=transport))
         if not self.answers:
             raise AssertionError("unexpected request: %s %s" % (method, url))
         status, body, headers, msg = self.answers.pop(0)
@@ -68,7 +68,7 @@ class FakeFetch:
 @pytest.fixture
 def fetch(monkeypatch):
     fake = FakeFetch()
-    monkeypatch.setattr(_client, "fetch_url", fake)
+    monkeypatch.setattr(_client, "open_request", fake)
     sleeps = []
     monkeypatch.setattr(_client.time, "sleep", sleeps.append)
     fake.sleeps = sleeps
@@ -128,7 +128,7 @@ def make_client(module_io):
 
     def make(**args):
         with patch_module_args(args):
-            module = basic.AnsibleModule(**_client.module_kwargs({}))
+            module = basic.AnsibleModule(**_module.module_kwargs({}))
         return _client.GrafanaClient(module)
 
     return make

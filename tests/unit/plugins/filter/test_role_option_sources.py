@@ -21,7 +21,7 @@ from ansible_collections.reportops.grafana.plugins.filter._report_delivery impor
     report_delivery_hosts,
     report_delivery_inventory,
 )
-from ansible_collections.reportops.grafana.plugins.module_utils._client import connection_argument_spec
+from ansible_collections.reportops.grafana.plugins.module_utils._module import connection_argument_spec
 from ansible_collections.reportops.grafana.plugins.module_utils._delivery import DELIVERIES_SUBOPTIONS
 from ansible_collections.reportops.grafana.plugins.module_utils._report_definition import REPORT_ARGUMENT_SPEC
 from ansible_collections.reportops.grafana.plugins.plugin_utils._role_deliveries import ROLE_ARGUMENT_SPEC

@@ -3,15 +3,23 @@
 
 from __future__ import annotations
 
+import base64
+import http.server
 import json
 import os
 import re
 import ssl
+import threading
 
 import pytest
 
-from ansible_collections.reportops.grafana.plugins.module_utils import _client
-from ansible_collections.reportops.grafana.plugins.module_utils._client import GrafanaError, normalize_report_id, split_recipients
+from ansible_collections.reportops.grafana.plugins.module_utils import _client, _report_values
+from ansible_collections.reportops.grafana.plugins.module_utils._client import GrafanaError
+from ansible_collections.reportops.grafana.plugins.module_utils._module import InputError
+from ansible_collections.reportops.grafana.plugins.module_utils._report_values import (
+    normalize_report_id,
+    split_recipients,
+)
 
 TOKEN = "glsa_unit_test_token_value_0123456789"
 PASSWORD = "unit-test-password-4321"
@@ -66,12 +74,7 @@ def test_send_request_shape(fetch, client):
     assert call["headers"]["Authorization"] == "Bearer " + TOKEN
     assert call["headers"]["X-Grafana-Org-Id"] == "2"
     assert call["timeout"] == 120
-    assert call["kwargs"]["use_netrc"] is False
-    # fetch_url reads these from params: no redirects, our user agent.
-    assert call["params"]["follow_redirects"] == "none"
-    assert call["params"]["http_agent"] == _client.USER_AGENT
-    # The module's own params stay as the user gave them.
-    assert "http_agent" not in client.module._module.params  # pylint: disable=protected-access
+    assert call["headers"]["User-Agent"] == _client.USER_AGENT
 
 
 def test_use_emails_from_report_body(fetch, client):
@@ -85,9 +88,10 @@ def test_basic_auth_is_sent_preemptively_and_no_bearer(fetch, make_client):
     fetch.reply(200, [])
     assert client.list_reports() == []
     call = fetch.calls[0]
-    assert "Authorization" not in call["headers"] and "X-Grafana-Org-Id" not in call["headers"]
-    assert call["params"]["force_basic_auth"] is True and call["params"]["url_username"] == "reporter"
-    assert call["kwargs"]["ca_path"] == "/tmp/ca.pem"
+    # Sent with the first request: Grafana answers 401 without a challenge.
+    assert call["headers"]["Authorization"] == "Basic " + base64.b64encode(b"reporter:" + PASSWORD.encode()).decode()
+    assert "X-Grafana-Org-Id" not in call["headers"]
+    assert call["transport"].params["ca_path"] == "/tmp/ca.pem"
 
 
 def test_env_fallbacks(fetch, make_client, monkeypatch):
@@ -122,10 +126,10 @@ def test_env_fallbacks(fetch, make_client, monkeypatch):
 ])
 def test_bad_connection_options_fail_before_any_request(fetch, make_client, module_io, args, message):
     # The argument spec fails the module (AnsibleModule); the client's value checks raise, and the module exits.
-    with pytest.raises((module_io.Exit, GrafanaError)) as raised:
+    with pytest.raises((module_io.Exit, InputError)) as raised:
         make_client(**args)
-    msg = raised.value.message if isinstance(raised.value, GrafanaError) else raised.value.result["msg"]
-    assert isinstance(raised.value, GrafanaError) or raised.value.failed
+    msg = raised.value.message if isinstance(raised.value, InputError) else raised.value.result["msg"]
+    assert isinstance(raised.value, InputError) or raised.value.failed
     assert message in msg
     assert "s3cret" not in msg
     assert fetch.calls == []
@@ -340,32 +344,91 @@ def test_html_error_page_without_a_title_is_shown_as_text(fetch, client, body, e
 
 def test_one_report_id_by_name():
     reports = [{"id": 3, "name": "Weekly"}, {"id": 4, "name": "Daily"}, {"id": 5, "name": "Daily"}]
-    assert _client.one_report_id("Weekly", reports, ValueError, "rename one.") == "3"
-    assert _client.one_report_id("Monthly", reports, ValueError, "rename one.") is None
+    assert _report_values.one_report_id("Weekly", reports, ValueError, "rename one.") == "3"
+    assert _report_values.one_report_id("Monthly", reports, ValueError, "rename one.") is None
     with pytest.raises(ValueError, match=r"^report name 'Daily' matches 2 reports in this Grafana \(ids 4, 5\); rename one\.$"):
-        _client.one_report_id("Daily", reports, ValueError, "rename one.")
+        _report_values.one_report_id("Daily", reports, ValueError, "rename one.")
 
 
 def test_one_ssl_context_per_tls_settings(monkeypatch):
     from ansible.module_utils import urls
-    monkeypatch.setattr(urls, "make_context", urls.make_context)  # restored after the test
+    built = []
+    make_context = urls.make_context
+    monkeypatch.setattr(urls, "make_context", lambda **kwargs: built.append(kwargs) or make_context(**kwargs))
+    monkeypatch.setattr(_client, "_SSL_CONTEXTS", {})
+    first = _client.ssl_context(None, True, None, None)
+    # Another client of the run with the same TLS settings (another Grafana, another thread) shares it.
+    assert _client.ssl_context(None, True, None, None) is first and len(built) == 1
+    unverified = _client.ssl_context(None, False, None, None)
+    assert unverified is not first and unverified.verify_mode == ssl.CERT_NONE and len(built) == 2
+    assert _client.ssl_context(None, False, None, None) is unverified and len(built) == 2
+
+
+def test_the_transport_never_replaces_urls_make_context(make_client):
+    from ansible.module_utils import urls
     original = urls.make_context
-    _client.share_ssl_contexts()
-    _client.share_ssl_contexts()  # a second client does not wrap it again
-    assert urls.make_context is not original and urls.make_context.reportops_shared
-    first = urls.make_context(cafile=None, cadata=None, ciphers=None, validate_certs=True, client_cert=None, client_key=None)
-    again = urls.make_context(cafile=None, cadata=None, ciphers=None, validate_certs=True, client_cert=None, client_key=None)
-    assert again is first
-    unverified = urls.make_context(cafile=None, cadata=None, ciphers=None, validate_certs=False, client_cert=None, client_key=None)
-    assert unverified is not first and unverified.verify_mode == 0  # ssl.CERT_NONE
-    assert urls.make_context(cafile=None, cadata=None, ciphers=["ECDHE+AESGCM"], validate_certs=True) is not first
-    # get_ca_certs gives CA certificates as a bytearray (DER): equal data, one context, built once.
-    cafile = ssl.get_default_verify_paths().cafile
-    if not cafile:
-        pytest.skip("no CA bundle on this machine")
-    with open(cafile) as bundle:
-        pem = bundle.read()
-    der = ssl.PEM_cert_to_DER_cert(pem[:pem.index("-----END CERTIFICATE-----") + 25])
-    with_data = urls.make_context(cafile=None, cadata=bytearray(der), validate_certs=True, ciphers=None)
-    assert with_data is not first
-    assert urls.make_context(cafile=None, cadata=bytearray(der), validate_certs=True, ciphers=None) is with_data
+    client = make_client(url="https://grafana.example.com", token=TOKEN)
+    opener = client.transport.opener()
+    assert urls.make_context is original
+    https = [handler for handler in opener.handlers if handler.__class__.__name__ == "HTTPSHandler"]
+    assert https and https[0]._context is _client.ssl_context(None, True, None, None)  # pylint: disable=protected-access
+    # The same Grafana's requests reuse the client's opener.
+    assert client.transport.opener() is opener
+
+
+def test_the_transport_uses_the_environment_proxy_unless_use_proxy_is_false(make_client, monkeypatch):
+    monkeypatch.setenv("http_proxy", "http://proxy.example.com:3128")
+
+    def proxies(**args):
+        opener = make_client(url="http://grafana.example.com", token=TOKEN, **args).transport.opener()
+        return [handler.proxies for handler in opener.handlers if handler.__class__.__name__ == "ProxyHandler"]
+
+    assert [found["http"] for found in proxies()] == ["http://proxy.example.com:3128"]
+    assert proxies(use_proxy=False) == []
+
+
+@pytest.fixture
+def local_grafana():
+    """A loopback HTTP server: a 302 to a login page on /redirect, the request's headers as JSON elsewhere."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # pylint: disable=invalid-name
+            if self.path.endswith("/redirect"):
+                self.send_response(302)
+                self.send_header("Location", "/login")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            body = json.dumps(dict(self.headers)).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):  # pylint: disable=arguments-differ
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield "http://127.0.0.1:%d" % server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def test_real_transport_sends_the_headers_and_follows_no_redirect(make_client, local_grafana):
+    client = make_client(url=local_grafana, url_username="reporter", url_password=PASSWORD, org_id=1, use_proxy=False)
+    headers, attempts = client.request("GET", "/api/health")
+    assert attempts == 1
+    assert headers["User-Agent"] == _client.USER_AGENT and headers["X-Grafana-Org-Id"] == "1"
+    assert headers["Authorization"].startswith("Basic ")
+    with pytest.raises(GrafanaError) as raised:
+        client.request("GET", "/redirect", subject="the redirect")
+    assert raised.value.status == 302 and "a login page" in raised.value.message
+
+
+def test_real_transport_reports_a_refused_connection_as_text(make_client):
+    client = make_client(url="http://127.0.0.1:9", token=TOKEN, use_proxy=False)
+    response, info = _client.open_request(client.transport, "http://127.0.0.1:9/api/health", method="GET", timeout=5)
+    assert response is None and info["status"] == -1 and "refused" in info["msg"].lower()

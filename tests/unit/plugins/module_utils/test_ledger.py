@@ -15,7 +15,11 @@ import pytest
 
 from ansible_collections.reportops.grafana.plugins.module_utils import _ledger
 from ansible_collections.reportops.grafana.plugins.module_utils._annotation_record import claim_text, delivery_tags
-from ansible_collections.reportops.grafana.plugins.module_utils._client import NO_RENDER_RETRIES, GrafanaClient, GrafanaError
+from ansible_collections.reportops.grafana.plugins.module_utils._client import (
+    NO_RETRIES,
+    GrafanaClient,
+    GrafanaError,
+)
 from ansible_collections.reportops.grafana.plugins.module_utils._delivery import Delivery, deliver
 from ansible_collections.reportops.grafana.plugins.module_utils._delivery import parse_interval
 from ansible_collections.reportops.grafana.plugins.module_utils._ledger import (
@@ -288,9 +292,9 @@ class FakeGrafana:
     `pushed_out` cuts the next listings short by that many rows, as rows added during an 11.3 listing do.
     It stands in for GrafanaClient (its lease arithmetic is the client's own)."""
 
-    longest_request = GrafanaClient.longest_request
-    # The client's setting that longest_request reads: no render retries here.
-    render_retries = NO_RENDER_RETRIES
+    longest_send = GrafanaClient.longest_send
+    # The client's policy that longest_send reads: no render retries here.
+    retry_policy = NO_RETRIES
 
     def __init__(self, timeout=60):
         self.timeout = timeout
@@ -428,7 +432,7 @@ def test_a_winner_costs_six_listings_a_claim_and_a_record(grafana, tmp_path):
     fields = json.loads(record_["text"].splitlines()[1])
     assert fields["state"] == "sent" and fields["report_id"] == "3" and fields["runner"] == "one"
     assert fields["outcome"] == "sent" and fields["recipients"] == 1  # every key of the details
-    assert fields["lease"] == grafana.longest_request(0) + _ledger.LEASE_BEFORE_SEND + _ledger.LEASE_AFTER_SEND == 80
+    assert fields["lease"] == grafana.longest_send(0) + _ledger.LEASE_BEFORE_SEND + _ledger.LEASE_AFTER_SEND == 80
     assert record_["timeEnd"] - record_["time"] < 5000  # the record spans the send, no longer the lease
 
 
@@ -637,7 +641,7 @@ def test_one_send_through_the_api(connected, fetch):
                             ("POST", "/reports/email"), ("PATCH", "/annotations/9")]
     claim, record_ = fetch.bodies()[0], fetch.bodies()[8]
     assert claim["tags"][-1] == "ledger:claim"
-    assert json.loads(claim["text"].splitlines()[1])["lease"] == client.longest_request(1) + 20
+    assert json.loads(claim["text"].splitlines()[1])["lease"] == client.longest_send(1) + 20
     assert claim["timeEnd"] == _ledger.CLAIM_ORDER_MS - claim["time"]
     assert json.loads(record_["text"].splitlines()[1])["state"] == "sent"
     assert record_["tags"][2:] == ["outcome:sent", "report:3"]

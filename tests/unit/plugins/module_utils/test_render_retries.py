@@ -18,7 +18,7 @@ SENT = {"message": "Report was sent"}
 @pytest.fixture
 def client(make_client):
     client = make_client(url="https://grafana.example.com", token=TOKEN)
-    client.render_retries = _client.RenderRetries(2, 10.0)
+    client.retry_policy = _client.RetryPolicy(0, 2, 10.0)
     return client
 
 
@@ -65,7 +65,7 @@ def test_a_timeout_after_a_render_failure_stops_the_retries(fetch, client):
 
 
 def test_no_render_retries(fetch, client):
-    client.render_retries = _client.NO_RENDER_RETRIES
+    client.retry_policy = _client.NO_RETRIES
     fetch.reply(500, RENDER_FAILED)
     with pytest.raises(GrafanaError) as raised:
         client.send_report("3", ["a@example.com"])
@@ -86,16 +86,17 @@ def test_other_requests_are_not_render_retried(fetch, client):
 
 @pytest.mark.parametrize("backoff, retry, step", [(10, 1, 10), (10, 2, 20), (10, 3, 40), (10, 6, 300), (0, 3, 0), (0.5, 2, 1.0)])
 def test_backoff_schedule(backoff, retry, step):
-    assert _client.render_retry_step(backoff, retry) == step
-    assert _client.render_retry_delay(backoff, retry, uniform=lambda low, high: low) == step / 2.0
-    assert _client.render_retry_delay(backoff, retry, uniform=lambda low, high: high) == step
+    policy = _client.RetryPolicy(render_retries=6, render_backoff=backoff)
+    assert policy.render_step(retry) == step
+    assert policy.render_delay(retry, uniform=lambda low, high: low) == step / 2.0
+    assert policy.render_delay(retry, uniform=lambda low, high: high) == step
 
 
 def test_the_longest_send_covers_every_render_retry_and_wait(client):
     # 120 s timeout: 3 render attempts, each with 1 transport retry (2 x 120 + 30), plus waits of at most 10 + 20.
-    assert client.longest_request(1) == 3 * (2 * 120 + 30) + 30
-    client.render_retries = _client.NO_RENDER_RETRIES
-    assert client.longest_request(1) == 2 * 120 + 30
+    assert client.longest_send(1) == 3 * (2 * 120 + 30) + 30
+    client.retry_policy = _client.NO_RETRIES
+    assert client.longest_send(1) == 2 * 120 + 30
 
 
 @pytest.mark.parametrize("grafana_message, fix", [

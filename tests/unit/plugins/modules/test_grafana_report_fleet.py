@@ -18,11 +18,13 @@ from ansible_collections.reportops.grafana.plugins.modules.grafana_report_fleet 
 
 TOKENS = {"a": "glsa_fleet_unit_token_a_0123456789", "b": "glsa_fleet_unit_token_b_0123456789",
           "c": "glsa_fleet_unit_token_c_0123456789"}
+# The real transport, kept before a test replaces it.
+OPEN_REQUEST = _client.open_request
 REPORTS = [{"id": 3, "name": "Weekly SLO", "recipients": "sre@example.com"}]
 
 
 class Grafanas:
-    """fetch_url for several Grafanas at once, answered by host name: counts the sends in flight, per Grafana and in
+    """The transport for several Grafanas at once, answered by host name: counts the sends in flight, per Grafana and in
     all, and the requests each Grafana got. `answers` maps (host, method) to (status, body) or to a callable."""
 
     def __init__(self, send_seconds=0.0):
@@ -34,11 +36,11 @@ class Grafanas:
         self.requests = Counter()
         self.answers = {}
 
-    def __call__(self, module, url, data=None, headers=None, method=None, **kwargs):
+    def __call__(self, transport, url, data=None, headers=None, method=None, **kwargs):
         host = urlsplit(url).hostname.split(".")[0]
         answer = self.answers.get((host, method), (200, REPORTS if method == "GET" else {"message": "Report was sent"}))
         if callable(answer):
-            answer = answer(module)
+            answer = answer(transport)
         with self.lock:
             self.requests[host] += 1
             if method == "POST":
@@ -60,7 +62,7 @@ class Grafanas:
 @pytest.fixture
 def grafanas(monkeypatch):
     fake = Grafanas()
-    monkeypatch.setattr(_client, "fetch_url", fake)
+    monkeypatch.setattr(_client, "open_request", fake)
     return fake
 
 
@@ -138,16 +140,16 @@ def test_a_failed_delivery_fails_its_environment_with_the_deliver_modules_messag
     assert not entries["b"]["failed"] and entries["b"]["deliveries"][0]["outcome"] == "sent"
 
 
-def test_fetch_urls_fail_json_fails_that_request_only(fleet, grafanas):
-    """fetch_url calls module.fail_json for a URL it cannot open: in a thread, that must not end the module."""
+def test_a_url_that_cannot_be_opened_fails_that_request_only(fleet, grafanas):
+    """The transport raises for a URL it cannot open at all: in a thread, that must fail that delivery only."""
 
-    def unopenable(module):
-        module.fail_json(msg="nonnumeric port: 'x'")
+    def unopenable(transport):
+        return OPEN_REQUEST(transport, "a.test/api/reports/email", method="POST", timeout=1)
 
     grafanas.answers[("a", "POST")] = unopenable
     outcome = fleet([environment("a", 1), environment("b", 1)])
     entries = by_name(outcome)
-    assert entries["a"]["deliveries"][0]["outcome"] == "failed" and "nonnumeric port" in entries["a"]["deliveries"][0]["message"]
+    assert entries["a"]["deliveries"][0]["outcome"] == "failed" and "unknown url type" in entries["a"]["deliveries"][0]["message"]
     assert entries["b"]["deliveries"][0]["outcome"] == "sent"
 
 
