@@ -96,7 +96,7 @@ options:
       grace:
         description:
           - How late a send may be before the delivery is overdue, an interval such as C(2h).
-          - Default a quarter of the period (6h for a daily delivery, 1d18h for a weekly one, 15m for an hourly one):
+          - Default a quarter of the period (6h for a daily delivery, 1d18h for a weekly one, 15m for an hourly one),
             enough for a job that waited for capacity, a catch-up after a reboot, retries and a slow render, and still
             long before the next one is due.
         type: str

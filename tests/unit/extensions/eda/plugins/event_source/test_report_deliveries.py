@@ -223,8 +223,8 @@ def test_main_puts_events_on_the_queue_until_cancelled(grafana):
 
     async def run():
         queue = asyncio.Queue()
-        task = asyncio.ensure_future(source.main(queue, dict(environments=[environment(url=grafana)], interval=1,
-                                                              since="3650d")))
+        args = dict(environments=[environment(url=grafana)], interval=1, since="3650d")
+        task = asyncio.ensure_future(source.main(queue, args))
         event = await asyncio.wait_for(queue.get(), 10)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
