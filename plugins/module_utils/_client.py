@@ -684,7 +684,7 @@ def _capitalized(text):
 
 
 def _connection_reason(msg):
-    """fetch_url's text without its prefixes, e.g. 'Connection refused'."""
+    """The transport's text without its prefixes, e.g. 'Connection refused'."""
     reason = re.sub(r"^(Request failed|Connection failure): ", "", msg)
     reason = re.sub(r"^<\w+ error (.*)>$", r"\1", reason)
     return reason.strip() or "no answer"

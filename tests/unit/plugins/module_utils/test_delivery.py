@@ -167,4 +167,4 @@ class _LazyList(_Lazy, list):
 def test_checks_never_deep_copy_the_containers_of_a_task():
     options = _LazyDict(name="a", report_id=1, emails=_LazyList(["a@example.com", "b@example.com"]))
     assert checked_delivery(options)["emails"] == ["a@example.com", "b@example.com"]
-    assert type(plain(options)) is dict and type(plain(options)["emails"]) is list
+    assert plain(options).__class__ is dict and plain(options)["emails"].__class__ is list
