@@ -8,7 +8,7 @@ import re
 
 import yaml
 
-from ansible_collections.reportops.grafana.plugins.doc_fragments import connection, deliveries
+from ansible_collections.reportops.grafana.plugins.doc_fragments import connection, deliveries, history, ledger, retries
 
 # The argument spec that matches it is _fleet.environment_options(): the connection options without `required` (each
 # environment's are checked on their own) and the deliveries, both from their own fragments, so that each option is
@@ -26,12 +26,25 @@ def _nested(documentation):
     return options
 
 
+def _own_run_options():
+    """The run options (the ledger, retries and history fragments' and concurrency) as suboptions of environments[]:
+    each environment may set its own; unset, it takes the module's option of that name. No default, no text repeated."""
+    options = {"concurrency": {"type": "int"}}
+    for fragment in (ledger, retries, history):
+        options.update(yaml.safe_load(fragment.ModuleDocFragment.DOCUMENTATION)["options"])
+    for name, option in options.items():
+        option.pop("default", None)
+        option["description"] = ["This environment's own O(%s); unset, it takes the module's." % name]
+    return options
+
+
 def _environments():
     suboptions = dict(name=dict(description=["The environment's name (the role gives its inventory host name), unique in the run."],
                                 type="str", required=True))
     suboptions.update(_nested(connection.ModuleDocFragment.DOCUMENTATION))
     suboptions.update(_nested(deliveries.ModuleDocFragment.DOCUMENTATION))
     suboptions["url"]["description"].append("Required in every environment, from this option or E(GRAFANA_URL).")
+    suboptions.update(_own_run_options())
     return yaml.safe_dump({"options": {"environments": {
         "description": [
             "The environments (Grafanas) of the run, each with its connection and its deliveries.",

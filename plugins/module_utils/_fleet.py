@@ -26,11 +26,13 @@ from ansible_collections.reportops.grafana.plugins.module_utils._module import (
     CONNECTION_MUTUALLY_EXCLUSIVE,
     CONNECTION_REQUIRED_ONE_OF,
     CONNECTION_REQUIRED_TOGETHER,
+    RETRY_ARGUMENT_SPEC,
     ModuleView,
     connection_argument_spec,
 )
 from ansible_collections.reportops.grafana.plugins.module_utils._delivery import (
     DELIVERIES_SUBOPTIONS,
+    LEDGER_ARGUMENT_SPEC,
     DeliveryError,
     checked_name,
     checked_retry_options,
@@ -40,18 +42,29 @@ from ansible_collections.reportops.grafana.plugins.module_utils._delivery import
     planned,
     unless_denied,
 )
-from ansible_collections.reportops.grafana.plugins.module_utils._history import module_history
+from ansible_collections.reportops.grafana.plugins.module_utils._history import HISTORY_ARGUMENT_SPEC, module_history
 
 DELIVERY_RESULT_FIELDS = ("name", "report", "report_id", "outcome", "message", "recipients", "recipients_source", "attempts",
                           "elapsed")
 
 
+def run_argument_spec():
+    """The options of a run of deliveries other than its connection and deliveries (grafana_report_deliver's and
+    grafana_report_fleet's): how many at once, the ledger, retries and outcome records."""
+    return dict(concurrency=dict(type="int", default=4), **dict(LEDGER_ARGUMENT_SPEC, **dict(RETRY_ARGUMENT_SPEC, **HISTORY_ARGUMENT_SPEC)))
+
+
+def _without(settings, *keys):
+    return dict((key, value) for key, value in settings.items() if key not in keys)
+
+
 def environment_options():
-    """Suboptions of grafana_report_fleet's environments: a name, the deliveries and the connection options. `url`
-    is not required here and the connection's rules are checked per environment (checked_environment), so that one
-    environment's missing or conflicting option fails that environment, not the run."""
-    options = dict((option, dict((key, value) for key, value in settings.items() if key != "required"))
-                   for option, settings in connection_argument_spec().items())
+    """Suboptions of grafana_report_fleet's environments: a name, the deliveries, the connection options, and the run
+    options of this environment (unset: the module's). `url` is not required here and the connection's rules are
+    checked per environment (checked_environment), so that one environment's missing or conflicting option fails that
+    environment, not the run."""
+    options = dict((option, _without(settings, "required")) for option, settings in connection_argument_spec().items())
+    options.update((option, _without(settings, "default")) for option, settings in run_argument_spec().items())
     options.update(name=dict(type="str", required=True),
                    deliveries=dict(type="list", elements="dict", required=True, options=DELIVERIES_SUBOPTIONS))
     return options
@@ -192,4 +205,7 @@ def fleet_runs(module):
     if repeated:
         raise DeliveryError("environments[].name must be unique; repeated: %s." % ", ".join(repeated))
     shared = dict((option, value) for option, value in params.items() if option not in ("environments", "total_concurrency"))
-    return [EnvironmentRun(module, dict(shared, **environment), environment["name"]) for environment in params["environments"]]
+    # An environment's own run option wins; one it leaves unset is the module's.
+    return [EnvironmentRun(module, dict(shared, **dict((option, value) for option, value in environment.items()
+                                                       if value is not None or option not in shared)), environment["name"])
+            for environment in params["environments"]]

@@ -130,21 +130,15 @@ deliveries:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.reportops.grafana.plugins.module_utils._module import (
-    RETRY_ARGUMENT_SPEC,
-    exit_module,
-    module_kwargs,
-)
-from ansible_collections.reportops.grafana.plugins.module_utils._history import HISTORY_ARGUMENT_SPEC
-from ansible_collections.reportops.grafana.plugins.module_utils._delivery import DELIVERIES_SUBOPTIONS, LEDGER_ARGUMENT_SPEC
-from ansible_collections.reportops.grafana.plugins.module_utils._fleet import EnvironmentRun, run_environments
+from ansible_collections.reportops.grafana.plugins.module_utils._module import exit_module, module_kwargs
+from ansible_collections.reportops.grafana.plugins.module_utils._delivery import DELIVERIES_SUBOPTIONS
+from ansible_collections.reportops.grafana.plugins.module_utils._fleet import EnvironmentRun, run_argument_spec, run_environments
 
 
 def main():
     module = AnsibleModule(**module_kwargs(dict(
         deliveries=dict(type="list", elements="dict", required=True, options=DELIVERIES_SUBOPTIONS),
-        concurrency=dict(type="int", default=4),
-        **dict(LEDGER_ARGUMENT_SPEC, **dict(RETRY_ARGUMENT_SPEC, **HISTORY_ARGUMENT_SPEC))
+        **run_argument_spec()
     )))
     # One Grafana is a fleet of one: the same checks, plan and threads as grafana_report_fleet's environments.
     run = EnvironmentRun(module, module.params)

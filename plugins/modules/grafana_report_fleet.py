@@ -133,10 +133,13 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.reportops.grafana.plugins.module_utils._module import RETRY_ARGUMENT_SPEC, run_module
-from ansible_collections.reportops.grafana.plugins.module_utils._delivery import LEDGER_ARGUMENT_SPEC
-from ansible_collections.reportops.grafana.plugins.module_utils._fleet import environment_options, fleet_runs, run_environments
-from ansible_collections.reportops.grafana.plugins.module_utils._history import HISTORY_ARGUMENT_SPEC
+from ansible_collections.reportops.grafana.plugins.module_utils._module import run_module
+from ansible_collections.reportops.grafana.plugins.module_utils._fleet import (
+    environment_options,
+    fleet_runs,
+    run_argument_spec,
+    run_environments,
+)
 
 
 def environment_result(run):
@@ -168,9 +171,8 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             environments=dict(type="list", elements="dict", required=True, options=environment_options()),
-            concurrency=dict(type="int", default=4),
             total_concurrency=dict(type="int", default=128),
-            **dict(LEDGER_ARGUMENT_SPEC, **dict(RETRY_ARGUMENT_SPEC, **HISTORY_ARGUMENT_SPEC))
+            **run_argument_spec()
         ),
         supports_check_mode=True,
     )
