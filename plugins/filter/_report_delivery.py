@@ -27,10 +27,7 @@ from ansible_collections.reportops.grafana.plugins.module_utils._delivery import
 from ansible_collections.reportops.grafana.plugins.module_utils._history import delivery_identity
 from ansible_collections.reportops.grafana.plugins.module_utils._cron import parse_cron
 from ansible_collections.reportops.grafana.plugins.plugin_utils._role_deliveries import (
-    checked_once,
     checked_role_deliveries,
-    names_list,
-    planned_from,
     present,
     raise_problems,
     selected_deliveries,
@@ -56,27 +53,26 @@ _SAFE_WORD = re.compile(r"^[A-Za-z0-9_./+,:@=-]+$")
 _VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SECRET_NAME = re.compile(r"TOKEN|PASSWORD|PASSWD|SECRET|API_?KEY|PRIVATE_?KEY", re.IGNORECASE)
 _UNSAFE_VALUE = re.compile(r"[\"\\%$\n]")
-# Ansible's own words around a filter's error; the summary keeps only the role's sentence.
-_ERROR_PREFIX = re.compile(r"^.*?(?=Invalid report_delivery_)", re.DOTALL)
 
 
-def report_delivery_names(deliveries, only=None, shown=5):
-    """The names of the deliveries a run selects, for a task banner: the first `shown`, then how many more. Never
-    raises (the check says what is wrong): deliveries without a name, or a wrong `only`, are left out."""
+# -- Entry point main: plan each environment, then read every environment's result once ------------------------
+
+def report_delivery_plan(deliveries, host, group_names=(), only=None, connection=None, options=None, archive=False):
+    """What one environment sends in this run and how: {together, alone, archive, environment, error}.
+
+    `environment` has its name and the checked deliveries that apply to it; `connection` is given for an environment
+    sent together with the others on this controller, and its `environment` then also holds that connection and the
+    run `options`, as grafana_report_fleet's environments take them. Never raises: an environment whose deliveries
+    are wrong gets `error` (and neither `together` nor `alone`), and fails alone with that message."""
     try:
-        wanted = set(names_list(only, "report_delivery_only"))
-    except DeliveryError:
-        wanted = set()
-    names = [str(options["name"]) for options in (deliveries if isinstance(deliveries, (list, tuple)) else [])
-             if isinstance(options, dict) and options.get("name") and (not wanted or options["name"] in wanted)]
-    more = " and %d more" % (len(names) - shown) if len(names) > shown else ""
-    return (", ".join(names[:shown]) + more) or "none"
-
-
-def report_delivery_plan(deliveries, environments, only=None, checked=None):
-    """The deliveries this environment sends, as grafana_report_deliver's `deliveries`: their checked options; with
-    `checked` (report_delivery_checked of the same deliveries and `only`), without checking them again."""
-    return planned_from(checked, deliveries, environments, only)
+        planned = [delivery for options_, delivery in selected_deliveries(deliveries, [host] + list(group_names or []), only)]
+    except AnsibleFilterError as exc:
+        return dict(together=False, alone=False, archive=False, environment=dict(name=host), error=str(exc))
+    environment = dict(name=host, deliveries=planned)
+    if connection is not None:
+        environment.update(connection, **(options or {}))
+    return dict(together=connection is not None, alone=connection is None, archive=bool(archive), environment=environment,
+                error="")
 
 
 def _recipients_text(record):
@@ -96,6 +92,10 @@ def _checked_line(host, record):
 def _run_lines(host, run):
     """The summary lines of an environment from its result: one with its counts and every failure's reason, then
     in check mode one per delivery that would be sent (which report, to whom)."""
+    if run is None:
+        return ["%s: FAILED before sending (invalid variables or an earlier task, see above; the task that plans an "
+                "environment on this controller hides its error, since it holds the connection: run with "
+                "-e report_delivery_fleet=false to see it)" % host]
     records = run.get("deliveries") or []
     counts = ["%d %s" % (count, outcome) for outcome, count in
               ((outcome, sum(1 for record in records if record.get("outcome") == outcome)) for outcome in RUN_OUTCOMES) if count]
@@ -112,7 +112,7 @@ def run_error(run):
     """Why a run failed as a whole (no delivery records), or ''."""
     if not run.get("failed"):
         return ""
-    return _ERROR_PREFIX.sub("", str(run.get("msg") or "the delivery task failed"), count=1)
+    return str(run.get("msg") or "the delivery task failed")
 
 
 def failure_pointer(host, run):
@@ -124,96 +124,30 @@ def failure_pointer(host, run):
     return "%s: nothing was sent; the summary says why." % host
 
 
-def report_delivery_environment(deliveries, host, group_names, only, checked, connection, options, archive=False):
-    """What one environment sends in this run and how: {fleet, archive, options, environment (its connection, name
-    and deliveries, as grafana_report_fleet's environments take them), error}. `connection` is None for an
-    environment that runs on its own (`fleet` false). Never raises: an environment whose deliveries are wrong gets
-    `error` and fails alone, with that message."""
-    try:
-        planned = report_delivery_plan(deliveries, [host] + list(group_names or []), only, checked)
-    except AnsibleFilterError as exc:
-        return dict(fleet=False, archive=False, options=options, environment=dict(name=host), error=str(exc))
-    return dict(fleet=connection is not None, archive=bool(archive), options=options,
-                environment=dict(connection or {}, name=host, deliveries=planned), error="")
-
-
-def report_delivery_fleet(hosts, hostvars):
-    """How the environments of a batch run, from each one's report_delivery_environment: `hosts`, sent together
-    in one grafana_report_fleet run (those on the controller whose run options equal the first one's), with its
-    `options`; `alone`, each running grafana_report_deliver on its own (the others whose deliveries are right); and
-    `archiving`, those with an archive. Names and options only, never a connection: this is shown in the output."""
-    members, alone, archiving, options = [], [], [], None
-    for host in hosts:
-        planned = hostvars[host].get("_report_delivery_environment") or {}
-        if planned.get("error"):
-            continue
-        if planned.get("archive"):
-            archiving.append(host)
-        if planned.get("fleet") and options is None:
-            options = planned["options"]
-        (members if planned.get("fleet") and planned["options"] == options else alone).append(host)
-    return dict(hosts=members, options=options or {}, alone=alone, archiving=archiving)
-
-
-def report_delivery_run(host, planned, fleet_plan, fleet, own_run):
-    """An environment's result in this run, or None if it never ran: why its deliveries were refused, its part of
-    the fleet's run, or its own grafana_report_deliver run's. Takes the host's variables themselves
-    (_report_delivery_environment, _report_delivery_fleet_plan, _report_delivery_fleet, _report_delivery_run), not
-    hostvars, which Ansible computes anew for each access."""
-    if (planned or {}).get("error"):
-        return dict(failed=True, changed=False, msg=planned["error"])
-    if host not in (fleet_plan or {}).get("hosts", []):
-        # Its own task registers with failed_when: false (its failure is shown by its result task, in one line), so
-        # `failed` is gone: grafana_report_deliver returns `msg` only when it fails (exit_module).
-        return None if own_run is None else dict(own_run, failed=bool(own_run.get("failed") or own_run.get("msg")))
-    for result in (fleet or {}).get("environments") or []:
+def _run_of(host, variables, sent_together):
+    """An environment's result, or None if it never ran: why its deliveries were refused, its part of the run of the
+    environments sent together (`sent_together`, this batch's, given once: Ansible templates hostvars anew at each
+    access; an environment of an earlier batch reads its own), or its own run's."""
+    plan = variables.get("_report_delivery_planned")
+    if not plan:
+        return None
+    if plan.get("error"):
+        return dict(failed=True, changed=False, msg=plan["error"])
+    if plan.get("alone"):
+        own = variables.get("_report_delivery_sent_alone")
+        # Registered with failed_when: false (the environment's own task fails it, in one line), so `failed` is gone:
+        # grafana_report_deliver returns `msg` only when it fails.
+        return None if own is None else dict(own, failed=bool(own.get("failed") or own.get("msg")))
+    together = sent_together if _in_run(sent_together, host) else variables.get("_report_delivery_sent_together")
+    for result in (together or {}).get("environments") or []:
         if result.get("name") == host:
             return result
     # The run failed as a whole (its options were wrong, or it did not finish): each of its environments fails.
-    return dict(failed=True, changed=False, msg=(fleet or {}).get("msg") or "the run of the environments on this controller did not finish")
+    return dict(failed=True, changed=False, msg=(together or {}).get("msg") or "the run of the environments on this controller did not finish")
 
 
-def _in_run(fleet, host):
-    return any(result.get("name") == host for result in (fleet or {}).get("environments") or [])
-
-
-def _runs(hosts, hostvars, fleet=None):
-    """(host, its result in this run, or None if it never ran) for each host. `fleet` is this batch's
-    grafana_report_fleet result, given once: Ansible templates a variable again at every access, and hostvars
-    would give it again for each host."""
-    runs = []
-    for host in hosts:
-        variables = hostvars[host]
-        host_fleet = fleet if _in_run(fleet, host) else variables.get("_report_delivery_fleet")
-        runs.append((host, report_delivery_run(host, variables.get("_report_delivery_environment"),
-                                               variables.get("_report_delivery_fleet_plan"), host_fleet,
-                                               variables.get("_report_delivery_run"))))
-    return runs
-
-
-def report_delivery_outcomes(hosts, hostvars, fleet=None):
-    """{host: {changed, failed, msg}} of every environment of the batch, for its own result task: `failed` with a
-    one-line `msg` (failure_pointer), `changed` for those sent together in `fleet` (this batch's grafana_report_fleet
-    result; an environment on its own shows its change on its own task). Small, so that each environment's task reads
-    its own line, not the whole run's result."""
-    outcomes = {}
-    for host, run in _runs(hosts, hostvars, fleet):
-        together = host in (hostvars[host].get("_report_delivery_fleet_plan") or {}).get("hosts", [])
-        failed = run is None or bool(run.get("failed"))
-        outcomes[host] = dict(changed=together and bool((run or {}).get("changed")), failed=failed,
-                              msg=failure_pointer(host, run) if failed else "")
-    return outcomes
-
-
-def report_delivery_summary(hosts, hostvars, fleet=None):
-    """The lines of every environment of the play (_run_lines)."""
-    lines = []
-    for host, run in _runs(hosts, hostvars, fleet):
-        lines.extend(_run_lines(host, run) if run is not None else [
-            "%s: FAILED before sending (invalid variables or an earlier task, see above; the task that plans an "
-            "environment on this controller hides its error, since it holds the connection: run with "
-            "-e report_delivery_fleet=false to see it)" % host])
-    return lines
+def _in_run(sent_together, host):
+    return any(result.get("name") == host for result in (sent_together or {}).get("environments") or [])
 
 
 def _stats_record(record):
@@ -222,11 +156,22 @@ def _stats_record(record):
     return dict(record, status=record.get("outcome"))
 
 
-def report_delivery_stats(hosts, hostvars, fleet=None):
-    """Each environment's records for AWX/AAP (set_stats), without any connection value."""
-    return dict((host, {"deliveries": [_stats_record(record) for record in (run or {}).get("deliveries") or []],
-                        "error": run_error(run) if run is not None else "did not run"})
-                for host, run in _runs(hosts, hostvars, fleet))
+def report_delivery_results(hosts, hostvars, sent_together=None):
+    """Every environment's result in a run of entry point main, read once: `runs` (host: its result, or None if it
+    never ran), `outcomes` (host: changed, failed and the one line that fails it), the summary's `lines` and the AWX
+    statistics `stats` (no connection value in any)."""
+    runs = dict((host, _run_of(host, hostvars[host], sent_together)) for host in hosts)
+    outcomes, lines, stats = {}, [], {}
+    for host, run in runs.items():
+        together = bool((hostvars[host].get("_report_delivery_planned") or {}).get("together"))
+        failed = run is None or bool(run.get("failed"))
+        # An environment sent on its own shows its change on its own task.
+        outcomes[host] = dict(changed=together and bool((run or {}).get("changed")), failed=failed,
+                              msg=failure_pointer(host, run) if failed else "")
+        lines.extend(_run_lines(host, run))
+        stats[host] = {"deliveries": [_stats_record(record) for record in (run or {}).get("deliveries") or []],
+                       "error": run_error(run) if run is not None else "did not run"}
+    return dict(runs=runs, outcomes=outcomes, lines=lines, stats=stats)
 
 
 def report_delivery_hosts(names, groups, hostvars=None):
@@ -487,8 +432,9 @@ def report_delivery_preflight(hosts, hostvars):
     for host in hosts:
         run = hostvars[host].get("_report_delivery_preflight")
         if run is None or run.get("checks") is None:
-            # Registered with failed_when: false: a result without checks failed, and says why in `msg`.
-            error = str((run or {}).get("msg") or "did not run")
+            # Not checked because its deliveries are wrong, or registered with failed_when: false: a result without
+            # checks failed, and says why in `msg`.
+            error = (hostvars[host].get("_report_delivery_planned") or {}).get("error") or str((run or {}).get("msg") or "did not run")
             lines.append("%s: FAILED before its checks: %s" % (host, error))
             stats[host] = {"error": error, "grafana": {}, "checks": []}
             failed.append(host)
@@ -519,18 +465,14 @@ class FilterModule(object):
 
     def filters(self):
         return {
-            "_report_delivery_checked": checked_once,
+            # Entry point main: each environment's plan, then every environment's result.
             "_report_delivery_plan": report_delivery_plan,
-            "_report_delivery_names": report_delivery_names,
-            "_report_delivery_environment": report_delivery_environment,
-            "_report_delivery_fleet": report_delivery_fleet,
-            "_report_delivery_run": report_delivery_run,
-            "_report_delivery_outcomes": report_delivery_outcomes,
-            "_report_delivery_summary": report_delivery_summary,
-            "_report_delivery_stats": report_delivery_stats,
+            "_report_delivery_results": report_delivery_results,
+            # Entry point schedule.
             "_report_delivery_hosts": report_delivery_hosts,
             "_report_delivery_inventory": report_delivery_inventory,
             "_report_delivery_jobs": report_delivery_jobs,
+            # Entry points history and preflight.
             "_report_delivery_history": report_delivery_history,
             "_report_delivery_preflight": report_delivery_preflight,
         }

@@ -10,8 +10,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 
 from ansible.errors import AnsibleFilterError
 
@@ -140,33 +138,3 @@ def selected_deliveries(deliveries, environments=None, only=None):
     names = None if environments is None else set(names_list(environments, "environments"))
     return [(options, delivery) for options, delivery in present(checked)
             if (not wanted or delivery["name"] in wanted) and _applies(options.get("environments"), names)]
-
-
-def fingerprint(deliveries, only=None):
-    """What a check of these deliveries and `only` depends on, as a digest: equal inputs, equal digests."""
-    return hashlib.sha256(json.dumps([deliveries, only], sort_keys=True, default=str).encode("utf-8")).hexdigest()
-
-
-def checked_once(deliveries, only=None):
-    """Every delivery checked once for every environment of a run (selected_deliveries without environments):
-    {key: fingerprint of the input, deliveries: [{environments, delivery}]}, or {key, error} when they are invalid,
-    for planned_from in each environment. Never raises: in a run_once task, a failure would fail the first
-    environment alone and drop the others from the play recap; planned_from fails each environment instead."""
-    key = fingerprint(deliveries, only)
-    try:
-        selected = selected_deliveries(deliveries, None, only)
-    except AnsibleFilterError as exc:
-        return dict(key=key, error=str(exc))
-    return dict(key=key, deliveries=[dict(environments=options.get("environments"), delivery=delivery)
-                                     for options, delivery in selected])
-
-
-def planned_from(checked, deliveries, environments, only=None):
-    """The checked deliveries that apply to an environment, taken from `checked` (checked_once) when it was made
-    from these very deliveries and `only`; checked again otherwise (an environment with deliveries of its own)."""
-    if isinstance(checked, dict) and checked.get("key") == fingerprint(deliveries, only):
-        if checked.get("error"):
-            raise AnsibleFilterError(checked["error"])
-        names = set(names_list(environments, "environments"))
-        return [item["delivery"] for item in checked["deliveries"] if _applies(item["environments"], names)]
-    return [delivery for options, delivery in selected_deliveries(deliveries, environments, only)]

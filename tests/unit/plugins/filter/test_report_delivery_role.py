@@ -10,18 +10,11 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.reportops.grafana.plugins.filter._report_delivery import (
     FilterModule,
-    checked_once,
     report_delivery_hosts,
     report_delivery_inventory,
     report_delivery_jobs,
-    report_delivery_environment,
-    report_delivery_fleet,
-    report_delivery_names,
-    report_delivery_outcomes,
     report_delivery_plan,
-    report_delivery_run,
-    report_delivery_stats,
-    report_delivery_summary,
+    report_delivery_results,
 )
 
 DELIVERIES = [
@@ -43,21 +36,29 @@ class HostVars(dict):
 
 
 def test_filter_names():
+    # Entry point main has two: each environment's plan, then every environment's result.
     assert sorted(FilterModule().filters()) == sorted([
-        "_report_delivery_checked", "_report_delivery_plan", "_report_delivery_summary", "_report_delivery_stats", "_report_delivery_hosts",
-        "_report_delivery_inventory", "_report_delivery_jobs", "_report_delivery_history",
-        "_report_delivery_preflight", "_report_delivery_environment", "_report_delivery_fleet", "_report_delivery_run",
-        "_report_delivery_names", "_report_delivery_outcomes"])
+        "_report_delivery_plan", "_report_delivery_results", "_report_delivery_hosts", "_report_delivery_inventory",
+        "_report_delivery_jobs", "_report_delivery_history", "_report_delivery_preflight"])
+
+
+def planned(deliveries, environments, only=None):
+    """The deliveries an environment known by these names keeps, or AnsibleFilterError with its plan's error."""
+    plan = report_delivery_plan(deliveries, environments[0], environments[1:], only)
+    if plan["error"]:
+        assert not plan["together"] and not plan["alone"] and plan["environment"] == {"name": environments[0]}
+        raise AnsibleFilterError(plan["error"])
+    return plan["environment"]["deliveries"]
 
 
 def test_plan_gives_module_options_for_this_environment():
-    plan = report_delivery_plan(DELIVERIES, ["dev", "grafana_environments"])
+    plan = planned(DELIVERIES, ["dev", "grafana_environments"])
     assert plan == [
         {"name": "weekly-slo", "report": "Weekly SLO", "use_emails_from_report": True, "min_interval": "1h"},
         {"name": "capacity", "report": "Daily Capacity", "emails": ["ops@example.com", "cap@example.com"]},
     ]
-    assert [d["name"] for d in report_delivery_plan(DELIVERIES, ["prod", "production"])] == ["weekly-slo", "capacity", "prod-only"]
-    assert report_delivery_plan(DELIVERIES, ["prod", "production"])[2] == {
+    assert [d["name"] for d in planned(DELIVERIES, ["prod", "production"])] == ["weekly-slo", "capacity", "prod-only"]
+    assert planned(DELIVERIES, ["prod", "production"])[2] == {
         "name": "prod-only", "report_id": "9", "emails": ["a@example.com"], "delivery_key": "k"}
 
 
@@ -66,43 +67,13 @@ def test_plan_gives_module_options_for_this_environment():
     (["prod-only"], []), (["retired"], []),
 ])
 def test_plan_only(only, expected):
-    assert [d["name"] for d in report_delivery_plan(DELIVERIES, ["dev"], only)] == expected
+    assert [d["name"] for d in planned(DELIVERIES, ["dev"], only)] == expected
 
 
 def test_plan_checks_every_delivery_not_only_this_environments():
     deliveries = DELIVERIES + [{"name": "elsewhere", "report_id": 1, "emails": "bad", "environments": ["qa"]}]
     with pytest.raises(AnsibleFilterError, match=r"^Invalid report_delivery_deliveries: delivery 'elsewhere': emails has 1 invalid"):
-        report_delivery_plan(deliveries, ["dev"])
-
-
-@pytest.mark.parametrize("only", [None, "capacity,prod-only", ["weekly-slo"]])
-@pytest.mark.parametrize("environments", [["dev", "grafana_environments"], ["prod", "production"], ["qa"]])
-def test_plan_from_the_runs_check_is_the_plan_checked_again(only, environments):
-    checked = checked_once(DELIVERIES, only)
-    assert report_delivery_plan(DELIVERIES, environments, only, checked) == report_delivery_plan(DELIVERIES, environments, only)
-
-
-def test_plan_takes_the_runs_check_without_checking_again():
-    checked = checked_once(DELIVERIES)
-    # Proof that nothing is checked again: a delivery changed inside the run's check comes out as it is.
-    checked["deliveries"][0]["delivery"] = {"name": "as-checked"}
-    assert [d["name"] for d in report_delivery_plan(DELIVERIES, ["dev"], None, checked)] == ["as-checked", "capacity"]
-
-
-@pytest.mark.parametrize("deliveries, only", [(DELIVERIES[:2], None), (DELIVERIES, "capacity")])
-def test_plan_of_other_deliveries_checks_them_itself(deliveries, only):
-    # An environment whose deliveries (or `only`) differ from those of the run's check has its own check.
-    checked = checked_once(DELIVERIES)
-    assert report_delivery_plan(deliveries, ["prod"], only, checked) == report_delivery_plan(deliveries, ["prod"], only)
-
-
-def test_runs_check_of_invalid_deliveries_fails_each_environment():
-    deliveries = DELIVERIES + [{"name": "elsewhere", "report_id": 1, "emails": "bad", "environments": ["qa"]}]
-    checked = checked_once(deliveries)
-    assert sorted(checked) == ["error", "key"]
-    for environment in ("dev", "prod"):
-        with pytest.raises(AnsibleFilterError, match=r"^Invalid report_delivery_deliveries: delivery 'elsewhere': emails has 1 invalid"):
-            report_delivery_plan(deliveries, [environment], None, checked)
+        planned(deliveries, ["dev"])
 
 
 @pytest.mark.parametrize("only, expected", [
@@ -114,7 +85,7 @@ def test_runs_check_of_invalid_deliveries_fails_each_environment():
 ])
 def test_plan_bad_only(only, expected):
     with pytest.raises(AnsibleFilterError) as error:
-        report_delivery_plan(DELIVERIES, ["dev"], only)
+        planned(DELIVERIES, ["dev"], only)
     assert expected in str(error.value)
 
 
@@ -129,181 +100,98 @@ def test_plan_bad_only(only, expected):
 ])
 def test_plan_role_options(delivery, expected):
     with pytest.raises(AnsibleFilterError) as error:
-        report_delivery_plan([delivery], ["dev"])
+        planned([delivery], ["dev"])
     assert expected in str(error.value)
-
-
-RUNS = {
-    "dev": {"changed": True, "deliveries": [{"name": "a", "outcome": "sent"}, {"name": "b", "outcome": "sent"},
-                                            {"name": "c", "outcome": "skipped"}]},
-    "staging": {"failed": True, "msg": "1 of 2 deliveries failed: b: boom",
-                "deliveries": [{"name": "a", "outcome": "sent"}, {"name": "b", "outcome": "failed", "message": "boom"}]},
-    "prod": {"failed": True, "msg": "Error while resolving value for 'deliveries': The filter plugin "
-                                    "'reportops.grafana._report_delivery_plan' failed: Invalid report_delivery_deliveries: x"},
-    "qa": {"changed": False, "deliveries": []},
-}
-
-
-def test_summary_one_line_per_environment():
-    hostvars = HostVars((host, {"_report_delivery_run": run}) for host, run in RUNS.items())
-    hostvars["gone"] = {}
-    lines = report_delivery_summary(["dev", "staging", "prod", "qa", "gone"], hostvars)
-    assert lines == [
-        "dev: 2 sent, 1 skipped",
-        "staging: 1 sent, 1 failed | b FAILED: boom",
-        "prod: nothing sent | FAILED: Invalid report_delivery_deliveries: x",
-        "qa: nothing to deliver",
-        "gone: FAILED before sending (invalid variables or an earlier task, see above; the task that plans an environment"
-        " on this controller hides its error, since it holds the connection: run with -e report_delivery_fleet=false"
-        " to see it)",
-    ]
-
-
-def test_summary_of_a_check_mode_run_says_what_would_go_to_whom():
-    hostvars = HostVars(dev={"_report_delivery_run": {"deliveries": [
-        {"name": "a", "outcome": "checked", "report": "Weekly SLO", "report_id": "1", "recipients": ["a@example.com", "b@example.com"],
-         "recipients_source": "emails"},
-        {"name": "b", "outcome": "checked", "report": None, "report_id": "3", "recipients": ["ops@example.com"],
-         "recipients_source": "report"},
-        {"name": "c", "outcome": "skipped", "report_id": "4"}]}})
-    assert report_delivery_summary(["dev"], hostvars) == [
-        "dev: 2 checked, 1 skipped",
-        "dev a: would send report 'Weekly SLO' (id 1) to a@example.com, b@example.com",
-        "dev b: would send report id 3 to its saved recipients (ops@example.com)"]
-
-
-def test_stats():
-    hostvars = HostVars((host, {"_report_delivery_run": run}) for host, run in RUNS.items())
-    hostvars["gone"] = {}
-    stats = report_delivery_stats(["dev", "prod", "gone"], hostvars)
-    # `status` is the deprecated copy of `outcome` that AWX workflows of 0.1.0 read.
-    assert stats == {"dev": {"deliveries": [dict(record, status=record["outcome"]) for record in RUNS["dev"]["deliveries"]],
-                             "error": ""},
-                     "prod": {"deliveries": [], "error": "Invalid report_delivery_deliveries: x"},
-                     "gone": {"deliveries": [], "error": "did not run"}}
-
-
-@pytest.mark.parametrize("deliveries, only, expected", [
-    (DELIVERIES, None, "weekly-slo, capacity, prod-only, retired"),
-    (DELIVERIES, "capacity, prod-only", "capacity, prod-only"),
-    ([{"name": "d%d" % number} for number in range(7)], [], "d0, d1, d2, d3, d4 and 2 more"),
-    ([{"report_id": 1}, "not a delivery", {"name": "a"}], None, "a"),
-    ("not a list", None, "none"),
-    (DELIVERIES, {"not": "names"}, "weekly-slo, capacity, prod-only, retired"),
-])
-def test_names_for_the_banner_never_raise(deliveries, only, expected):
-    assert report_delivery_names(deliveries, only) == expected
 
 
 OPTIONS = {"concurrency": 4, "ledger": "file", "history": "none"}
 CONNECTION = {"url": "http://dev.test", "token": "glsa_role_unit_token"}
-
-
-def test_environment_plans_the_deliveries_and_keeps_the_connection():
-    planned = report_delivery_environment(DELIVERIES, "prod", ["production"], None, None, CONNECTION, OPTIONS, True)
-    assert planned == dict(fleet=True, archive=True, options=OPTIONS, error="", environment=dict(
-        CONNECTION, name="prod", deliveries=report_delivery_plan(DELIVERIES, ["prod", "production"])))
-    # Without a connection (an environment that runs on its own), it is not sent with the others.
-    alone = report_delivery_environment(DELIVERIES, "prod", ["production"], None, None, None, OPTIONS)
-    assert alone["fleet"] is False and alone["archive"] is False and set(alone["environment"]) == {"name", "deliveries"}
-
-
-def test_environment_with_wrong_deliveries_gets_the_error_instead_of_raising():
-    planned = report_delivery_environment([{"name": "bad name", "report_id": 1, "emails": "a@example.com"}], "dev", [], None, None,
-                                          CONNECTION, OPTIONS)
-    assert planned["fleet"] is False and planned["environment"] == {"name": "dev"}
-    assert planned["error"].startswith("Invalid report_delivery_deliveries: delivery 'bad name': name must be")
-
-
-def _planned(fleet=True, options=None, error=""):
-    return {"_report_delivery_environment": dict(fleet=fleet, options=options or OPTIONS, error=error,
-                                                 environment=dict(CONNECTION, deliveries=[]))}
-
-
-def test_fleet_takes_the_environments_on_the_controller_that_agree_on_the_run_options():
-    hostvars = HostVars(dev=_planned(), jump=_planned(fleet=False), staging=_planned(options=dict(OPTIONS, concurrency=2)),
-                        prod=_planned(), broken=_planned(fleet=False, error="Invalid report_delivery_deliveries: x"))
-    hostvars["prod"]["_report_delivery_environment"]["archive"] = True
-    plan = report_delivery_fleet(["dev", "jump", "staging", "prod", "broken"], hostvars)
-    assert plan == dict(hosts=["dev", "prod"], options=OPTIONS, alone=["jump", "staging"], archiving=["prod"])
-    # Only names and options: this is shown in the output, a connection never is.
-    assert "glsa_role_unit_token" not in str(plan)
-    assert report_delivery_fleet(["jump"], hostvars) == dict(hosts=[], options={}, alone=["jump"], archiving=[])
-
-
 SENT = {"name": "a", "outcome": "sent", "message": "Report was sent"}
+FAILED = {"name": "b", "outcome": "failed", "message": "boom"}
 
 
-def test_run_of_an_environment_from_the_fleet_or_its_own_run():
-    fleet_plan = {"hosts": ["dev", "prod"]}
-    fleet = {"environments": [{"name": "dev", "changed": True, "failed": False, "deliveries": [SENT]},
-                              {"name": "prod", "changed": False, "failed": True, "msg": "Nothing was sent: HTTP 401"}]}
-    shared = dict(_report_delivery_fleet_plan=fleet_plan, _report_delivery_fleet=fleet)
-    own = {"changed": True, "deliveries": [SENT]}
+def test_plan_of_an_environment_sent_together_holds_its_connection_and_run_options():
+    plan = report_delivery_plan(DELIVERIES, "prod", ["production"], None, CONNECTION, OPTIONS, True)
+    assert plan == dict(together=True, alone=False, archive=True, error="", environment=dict(
+        CONNECTION, name="prod", deliveries=planned(DELIVERIES, ["prod", "production"]), **OPTIONS))
+    # Sent from its own host: neither connection nor options, which module_defaults give there.
+    alone = report_delivery_plan(DELIVERIES, "prod", ["production"])
+    assert alone["alone"] and not alone["together"] and not alone["archive"] and set(alone["environment"]) == {"name", "deliveries"}
+
+
+def test_plan_of_wrong_deliveries_gets_the_error_instead_of_raising():
+    plan = report_delivery_plan([{"name": "bad name", "report_id": 1, "emails": "a@example.com"}], "dev", [], None, CONNECTION, OPTIONS)
+    assert plan["environment"] == {"name": "dev"} and not plan["together"] and not plan["alone"]
+    assert plan["error"].startswith("Invalid report_delivery_deliveries: delivery 'bad name': name must be")
+    # Its connection is in no part of the plan.
+    assert "glsa_role_unit_token" not in str(plan)
+
+
+def _host(together=True, error="", **variables):
+    plan = dict(together=together and not error, alone=not together and not error, archive=False, error=error,
+                environment=dict(name="x", deliveries=[]))
+    return dict(variables, _report_delivery_planned=plan)
+
+
+def test_results_read_each_environment_once_from_the_run_together_or_its_own():
+    together = {"environments": [{"name": "dev", "changed": True, "failed": False, "deliveries": [SENT]},
+                                 {"name": "prod", "changed": False, "failed": True, "msg": "Nothing was sent: HTTP 401"}]}
     hostvars = HostVars(
-        dev=dict(shared, _report_delivery_run={"skipped": True}, **_planned()),
-        prod=dict(shared, **_planned()),
-        jump=dict(shared, _report_delivery_run=own, **_planned(fleet=False)),
-        broken=dict(shared, **_planned(fleet=False, error="Invalid report_delivery_deliveries: x")),
+        dev=_host(), prod=_host(),
+        # Sent from its own host, registered with failed_when: false: its `msg` says it failed.
+        jump=_host(together=False, _report_delivery_sent_alone={"changed": True, "failed": False, "deliveries": [SENT, FAILED],
+                                                                 "msg": "1 of 2 deliveries failed: b: boom"}),
+        quiet=_host(together=False, _report_delivery_sent_alone={"changed": True, "deliveries": [SENT]}),
+        broken=_host(error="Invalid report_delivery_deliveries: x"),
         gone={})
-
-    def run(host):
-        variables = hostvars[host]
-        return report_delivery_run(host, variables.get("_report_delivery_environment"), variables.get("_report_delivery_fleet_plan"),
-                                   variables.get("_report_delivery_fleet"), variables.get("_report_delivery_run"))
-
-    assert run("dev") == fleet["environments"][0]
-    assert run("prod") == fleet["environments"][1]
-    # Its own task registers with failed_when: false: it failed when it says why (msg).
-    assert run("jump") == dict(own, failed=False)
-    hostvars["jump"]["_report_delivery_run"] = {"changed": False, "failed": False, "msg": "1 of 1 deliveries failed: a: boom"}
-    assert run("jump")["failed"] is True
-    assert run("broken") == dict(failed=True, changed=False, msg="Invalid report_delivery_deliveries: x")
-    assert run("gone") is None
-    # The fleet's module failed as a whole: each of its environments fails with its message.
-    hostvars["dev"]["_report_delivery_fleet"] = {"failed": False, "msg": "MODULE FAILURE"}
-    assert run("dev") == dict(failed=True, changed=False, msg="MODULE FAILURE")
-
-
-def test_outcomes_give_each_environment_of_the_fleet_and_each_refused_one_its_line():
-    fleet = {"environments": [{"name": "dev", "changed": True, "failed": False, "deliveries": [SENT]},
-                              {"name": "prod", "changed": False, "failed": True, "msg": "Nothing was sent: HTTP 401"}]}
-    shared = dict(_report_delivery_fleet_plan={"hosts": ["dev", "prod"], "alone": ["jump"]})
-    hostvars = HostVars(dev=dict(shared, **_planned()), prod=dict(shared, **_planned()),
-                        jump=dict(shared, _report_delivery_run={"changed": True}, **_planned(fleet=False)),
-                        broken=dict(shared, **_planned(fleet=False, error="Invalid report_delivery_deliveries: x")))
-    failing = {"name": "b", "outcome": "failed", "message": "boom"}
-    hostvars["jump"]["_report_delivery_run"] = {"changed": True, "failed": False, "msg": "1 of 2 deliveries failed: b: boom",
-                                                "deliveries": [SENT, failing]}
-    # One line each, naming the environment and what failed; the reason is said once, in the summary.
-    assert report_delivery_outcomes(["dev", "prod", "jump", "broken"], hostvars, fleet) == {
+    results = report_delivery_results(["dev", "prod", "jump", "quiet", "broken", "gone"], hostvars, together)
+    # One line on each failing environment's host, naming what failed; the reason is said once, in the summary.
+    assert results["outcomes"] == {
         "dev": dict(changed=True, failed=False, msg=""),
         "prod": dict(changed=False, failed=True, msg="prod: nothing was sent; the summary says why."),
-        # An environment on its own shows its change on its own task.
+        # An environment sent from its own host shows its change on its own task.
         "jump": dict(changed=False, failed=True, msg="jump: 1 delivery failed (b); the summary says why."),
-        "broken": dict(changed=False, failed=True, msg="broken: nothing was sent; the summary says why.")}
-    lines = report_delivery_summary(["prod", "jump", "broken"], hostvars, fleet)
-    assert lines == ["prod: nothing sent | FAILED: Nothing was sent: HTTP 401", "jump: 1 sent, 1 failed | b FAILED: boom",
-                     "broken: nothing sent | FAILED: Invalid report_delivery_deliveries: x"]
-    # No result (the module failed as a whole): each environment of the fleet fails; the summary has the module's message.
-    hostvars["dev"]["_report_delivery_fleet"] = {"msg": "MODULE FAILURE"}
-    assert report_delivery_outcomes(["dev"], hostvars, {"msg": "MODULE FAILURE"}) == {
-        "dev": dict(changed=False, failed=True, msg="dev: nothing was sent; the summary says why.")}
-    assert report_delivery_summary(["dev"], hostvars, {"msg": "MODULE FAILURE"}) == ["dev: nothing sent | FAILED: MODULE FAILURE"]
+        "quiet": dict(changed=False, failed=False, msg=""),
+        "broken": dict(changed=False, failed=True, msg="broken: nothing was sent; the summary says why."),
+        "gone": dict(changed=False, failed=True, msg="gone: nothing was sent; the summary says why.")}
+    assert results["lines"] == [
+        "dev: 1 sent", "prod: nothing sent | FAILED: Nothing was sent: HTTP 401", "jump: 1 sent, 1 failed | b FAILED: boom",
+        "quiet: 1 sent", "broken: nothing sent | FAILED: Invalid report_delivery_deliveries: x",
+        "gone: FAILED before sending (invalid variables or an earlier task, see above; the task that plans an environment"
+        " on this controller hides its error, since it holds the connection: run with -e report_delivery_fleet=false"
+        " to see it)"]
+    # For AWX/AAP: the records in their 0.1.0 shape (`status`, a deprecated copy of `outcome`), and why it failed.
+    assert results["stats"]["dev"] == {"deliveries": [dict(SENT, status="sent")], "error": ""}
+    assert results["stats"]["broken"] == {"deliveries": [], "error": "Invalid report_delivery_deliveries: x"}
+    assert results["stats"]["gone"] == {"deliveries": [], "error": "did not run"}
+    assert results["runs"]["dev"] == together["environments"][0] and results["runs"]["gone"] is None
 
 
-def test_summary_and_stats_are_the_same_for_the_fleet_and_for_runs_of_their_own():
-    per_host = HostVars((host, {"_report_delivery_run": run}) for host, run in RUNS.items())
-    environments = [dict(run, name=host, failed=bool(run.get("failed")), changed=bool(run.get("changed")))
-                    for host, run in RUNS.items()]
-    shared = dict(_report_delivery_fleet_plan={"hosts": list(RUNS)}, _report_delivery_fleet={"environments": environments})
-    fleet = HostVars((host, dict(shared, _report_delivery_run={"skipped": True}, **_planned())) for host in RUNS)
-    hosts = list(RUNS)
-    assert report_delivery_summary(hosts, fleet) == report_delivery_summary(hosts, per_host)
-    assert report_delivery_stats(hosts, fleet) == report_delivery_stats(hosts, per_host)
-    # Given once by the role's task, the batch's result gives the same.
-    given = shared["_report_delivery_fleet"]
-    assert report_delivery_stats(hosts, fleet, given) == report_delivery_stats(hosts, per_host)
+def test_results_of_a_run_together_that_failed_as_a_whole_fail_each_of_its_environments():
+    hostvars = HostVars(dev=_host(_report_delivery_sent_together={"msg": "MODULE FAILURE"}))
+    results = report_delivery_results(["dev"], hostvars, {"msg": "MODULE FAILURE"})
+    assert results["outcomes"]["dev"] == dict(changed=False, failed=True, msg="dev: nothing was sent; the summary says why.")
+    assert results["lines"] == ["dev: nothing sent | FAILED: MODULE FAILURE"]
+
+
+def test_results_of_an_earlier_batch_come_from_its_own_run():
+    earlier = {"environments": [{"name": "dev", "changed": True, "failed": False, "deliveries": [SENT]}]}
+    hostvars = HostVars(dev=_host(_report_delivery_sent_together=earlier), prod=_host())
+    this_batch = {"environments": [{"name": "prod", "changed": False, "failed": False, "deliveries": [dict(SENT, outcome="skipped")]}]}
+    assert report_delivery_results(["dev", "prod"], hostvars, this_batch)["lines"] == ["dev: 1 sent", "prod: 1 skipped"]
+
+
+def test_summary_of_a_check_mode_run_says_what_would_go_to_whom():
+    hostvars = HostVars(dev=_host(together=False, _report_delivery_sent_alone={"deliveries": [
+        {"name": "a", "outcome": "checked", "report": "Weekly SLO", "report_id": "1", "recipients": ["a@example.com", "b@example.com"],
+         "recipients_source": "emails"},
+        {"name": "b", "outcome": "checked", "report": None, "report_id": "3", "recipients": ["ops@example.com"],
+         "recipients_source": "report"},
+        {"name": "c", "outcome": "skipped", "report_id": "4"}]}))
+    assert report_delivery_results(["dev"], hostvars)["lines"] == [
+        "dev: 2 checked, 1 skipped",
+        "dev a: would send report 'Weekly SLO' (id 1) to a@example.com, b@example.com",
+        "dev b: would send report id 3 to its saved recipients (ops@example.com)"]
 
 
 GROUPS = {"all": ["dev", "staging", "prod", "scheduler"], "ungrouped": ["scheduler"],
