@@ -148,7 +148,8 @@ class Bench:
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         self.cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
         if done.returncode != 0:
-            raise RuntimeError("%s failed:\n%s\n%s" % (" ".join(command[:3]), done.stdout[-3000:], done.stderr[-3000:]))
+            failures = "\n".join(line for line in done.stdout.splitlines() if "FAILED" in line)[:3000]
+            raise RuntimeError("%s failed:\n%s\n%s\n%s" % (" ".join(command[:3]), failures, done.stdout[-2000:], done.stderr[-3000:]))
         return elapsed
 
     def median_pair(self, first, second, repeat=None):
@@ -422,7 +423,10 @@ def main():
             large = None
             if args.large:
                 print("large fleet...", flush=True)
-                large = bench.large(args.large)
+                try:
+                    large = bench.large(args.large)
+                except RuntimeError as exc:  # the other figures are still written
+                    large = dict(error=str(exc)[:1500], count=args.large)
         finally:
             bench.close()
         load_after = os.getloadavg()
@@ -517,7 +521,10 @@ def main():
         "| task | wall (s) | CPU (s) |",
         "| --- | --- | --- |",
     ] + ["| %s | %.2f | %.2f |" % row for row in role_profile]
-    if large:
+    if large and large.get("error"):
+        lines += ["", "## A large fleet: %d environments" % large["count"], "", "Not measured: the run failed.", "", "```text",
+                  large["error"], "```"]
+    elif large:
         lines += [
             "",
             "## A large fleet: %d environments, where the controller's CPU is the limit" % large["count"],

@@ -2337,6 +2337,9 @@ class SimServer(ThreadingHTTPServer):
     daemon_threads = True
     # Never join handler threads on close: a "hang" fault or a long render may hold one.
     block_on_close = False
+    # socketserver's backlog of 5 resets connections that a real Grafana (Go's net/http: the system's somaxconn)
+    # would queue; one simulator standing for many Grafanas (make bench) gets a hundred at once.
+    request_queue_size = 1024
 
     def __init__(self, address, state, tls_context=None):
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
