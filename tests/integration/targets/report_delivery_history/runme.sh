@@ -135,6 +135,28 @@ contains ' (1 attempt), 1 failed in the window"'
 recap prod 1
 recap staging 0
 
+echo "== overdue (issue 34): a delivery that never ran, from the deliveries' every, fails its own environment"
+# never-run is expected hourly in staging and never ran: first expected at the start of the 2h window, due an hour
+# later, overdue 15m (a quarter of the period) after that. weekly-slo went out in dev and staging within its day.
+overdue_deliveries='{"report_delivery_deliveries": [{"name": "weekly-slo", "report": "Weekly SLO", "emails": ["ops@example.com"], "every": "1d"}, {"name": "never-run", "report": "Weekly SLO", "emails": ["ops@example.com"], "every": "1h", "environments": ["staging"]}]}'
+run_failing "history, overdue" ansible-playbook -i "$work/inventory" reportops.grafana.history -e "$overdue_deliveries" \
+    -e report_delivery_history_since=2h -e report_delivery_history_fail_on_failed=true
+contains '"staging never-run: no record in the window | OVERDUE: no confirmed send since it was first expected at '
+contains ' (the start of the window); due at '
+contains ' (every 1h, grace 15m), overdue since '
+contains '"msg": "staging: 1 delivery failed or overdue, and not sent since (never-run); the lines above say why."'
+if grep -q '"dev weekly-slo: .*OVERDUE' "$output"; then fail "dev weekly-slo, sent within its day, is overdue"; fi
+recap dev 0
+recap staging 1
+recap prod 1
+# The history reads the records anyway; main says what is wrong with the deliveries.
+run "history, a bad every" ansible-playbook -i "$work/inventory" reportops.grafana.history \
+    -e '{"report_delivery_deliveries": [{"name": "weekly-slo", "report": "Weekly SLO", "emails": ["ops@example.com"], "every": "weekly"}]}'
+contains '"dev weekly-slo: sent at '
+run_failing "deliver, a bad every" ansible-playbook -i "$work/inventory" reportops.grafana.deliver --limit dev \
+    -e '{"report_delivery_deliveries": [{"name": "weekly-slo", "report": "Weekly SLO", "emails": ["ops@example.com"], "every": "weekly"}]}'
+contains "delivery 'weekly-slo': every must be an interval such as 90s, 30m, 12h, 7d or 1h30m, got 'weekly'."
+
 echo "== the Grafana ledger's record of a send is the outcome record: no second annotation"
 sim dev POST /_sim/reset '{}' >/dev/null
 run "deliver with the Grafana ledger" ansible-playbook -i "$work/inventory" reportops.grafana.deliver --limit dev \
