@@ -577,7 +577,7 @@ class GrafanaClient:
             return json.loads(text) if text.strip() else {}
         except ValueError:
             raise GrafanaError("Grafana answered %s for %s with a body that is not JSON (%s); check that url points at Grafana."
-                               % (status, subject, _summary(text)), status=status, attempts=attempts)
+                               % (status, subject, text_summary(text)), status=status, attempts=attempts)
 
     def _error(self, method, status, info, subject, attempts, advice, note=""):  # pylint: disable=too-many-arguments
         """Map a failed answer to one sentence: the status, Grafana's message, what to do (`advice`, by status),
@@ -696,13 +696,13 @@ def _grafana_message(info):
     try:
         body = json.loads(text)
     except ValueError:
-        return None, ", %s" % _summary(text) if text.strip() else ""
+        return None, ", %s" % text_summary(text) if text.strip() else ""
     if isinstance(body, dict) and body.get("message"):
         return to_text(body["message"]), ""
     return None, ""
 
 
-def _summary(text):
+def text_summary(text):
     """A body that is not JSON, in a few words: an HTML page by its title or, without one, by its
     text with the tags stripped (never markup); any other body by its start, cut short."""
     title = _HTML_TITLE.search(text)

@@ -18,7 +18,7 @@ import re
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.reportops.grafana.plugins.module_utils._module import InputError
-from ansible_collections.reportops.grafana.plugins.module_utils._client import _summary
+from ansible_collections.reportops.grafana.plugins.module_utils._client import text_summary
 from ansible_collections.reportops.grafana.plugins.module_utils._report_values import normalize_report_id
 from ansible_collections.reportops.grafana.plugins.module_utils._report_definition import (
     MAX_SCALE_FACTOR,
@@ -208,7 +208,7 @@ def unexpected_answer(dest, content, content_type, expected, dashboards):
     kind = content_type.split(";")[0].strip().lower()
     if not content or _TEXT_ANSWER.match(kind):
         return "%s; it says %s. Check that url is Grafana's and the reverse proxy in front of it." % (
-            said, _summary(to_text(content, errors="surrogate_or_replace"))), None
+            said, text_summary(to_text(content, errors="surrogate_or_replace"))), None
     keep = "%s.%s" % (dest, "zip" if kind == "application/zip" else "answer")
     advice = (" Several dashboards without pdfCombineOneFile may come as one file each: set pdf_combine_one_file on the"
               " report (grafana_report) for one PDF." if dashboards > 1 else "")
