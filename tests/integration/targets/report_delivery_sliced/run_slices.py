@@ -81,8 +81,9 @@ def main():
     for name in jobs:
         with open(os.path.join(work, "jobs", name, "result.json"), encoding="utf-8") as stream:
             results[name] = json.load(stream)
-    mails = dict((host, sorted("%s %s" % (mail["report_id"], ",".join(sorted(mail["to"])))
-                              for mail in simulator(url, "outbox"))) for host, url in environments.items())
+    mails = {}
+    for host, url in environments.items():
+        mails[host] = sorted("%s %s" % (mail["report_id"], ",".join(sorted(mail["to"]))) for mail in simulator(url, "outbox"))
     sends = dict((host, simulator(url, "stats")["sends"]) for host, url in environments.items())
     print(json.dumps(dict(jobs=results, slices=jobs, mails=mails, sends=sends), sort_keys=True))
 
