@@ -23,7 +23,6 @@ from ansible_collections.reportops.grafana.plugins.module_utils._module import (
     checked_connection,
     connection_argument_spec,
 )
-from ansible_collections.reportops.grafana.plugins.module_utils._delivery import DeliveryError
 from ansible_collections.reportops.grafana.plugins.module_utils._history import delivery_identity
 from ansible_collections.reportops.grafana.plugins.module_utils._cron import parse_cron
 from ansible_collections.reportops.grafana.plugins.plugin_utils._role_deliveries import (

@@ -139,8 +139,8 @@ def test_results_read_each_environment_once_from_the_run_together_or_its_own():
     hostvars = HostVars(
         dev=_host(), prod=_host(),
         # Sent from its own host, registered with failed_when: false: its `msg` says it failed.
-        jump=_host(together=False, _report_delivery_sent_alone={"changed": True, "failed": False, "deliveries": [SENT, FAILED],
-                                                                 "msg": "1 of 2 deliveries failed: b: boom"}),
+        jump=_host(together=False, _report_delivery_sent_alone={
+            "changed": True, "failed": False, "deliveries": [SENT, FAILED], "msg": "1 of 2 deliveries failed: b: boom"}),
         quiet=_host(together=False, _report_delivery_sent_alone={"changed": True, "deliveries": [SENT]}),
         broken=_host(error="Invalid report_delivery_deliveries: x"),
         gone={})
