@@ -14,6 +14,7 @@ import random
 import re
 
 from ansible.errors import AnsibleFilterError
+from ansible.utils.display import Display
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
@@ -256,13 +257,24 @@ def _settings_problems(settings):
         problems.append("report_delivery_cron_file: cron ignores files in /etc/cron.d whose name has a dot.")
     if int(settings.get("report_delivery_randomized_delay") or 0) < 0:
         problems.append("report_delivery_randomized_delay must not be negative.")
-    for name, value in sorted((settings.get("report_delivery_environment") or {}).items()):
+    for name, value in sorted(schedule_env(settings).items()):
         if not _VARIABLE_NAME.match(name) or _SECRET_NAME.search(name):
-            problems.append("report_delivery_environment: %s is not allowed (a variable name, and no secret: unit and "
+            problems.append("report_delivery_schedule_env: %s is not allowed (a variable name, and no secret: unit and "
                             "cron files are readable)." % name)
         elif _UNSAFE_VALUE.search(str(value)):
-            problems.append("report_delivery_environment: the value of %s must not hold quotes, backslashes, %% or $." % name)
+            problems.append("report_delivery_schedule_env: the value of %s must not hold quotes, backslashes, %% or $." % name)
     return problems
+
+
+def schedule_env(settings):
+    """The environment variables of the scheduled runs: report_delivery_schedule_env, or the deprecated
+    report_delivery_environment ("environment" is an inventory host everywhere else in the role), with a warning."""
+    if isinstance(settings.get("report_delivery_environment"), dict) and settings["report_delivery_environment"]:
+        Display().deprecated("report_delivery_environment is renamed report_delivery_schedule_env: an environment is an"
+                             " inventory host everywhere else in the role.", version="1.0.0",
+                             collection_name="reportops.grafana")
+        return dict(settings["report_delivery_environment"])
+    return dict(settings.get("report_delivery_schedule_env") or {})
 
 
 def report_delivery_jobs(deliveries, settings):

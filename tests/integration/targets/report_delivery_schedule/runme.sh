@@ -27,7 +27,7 @@ report_delivery_manage_service: false
 report_delivery_ansible_playbook: $playbook
 report_delivery_user: $(id -un)
 report_delivery_randomized_delay: 30
-report_delivery_environment:
+report_delivery_schedule_env:
   ANSIBLE_COLLECTIONS_PATH: $collections_path
 VARS
 schedule=(ansible-playbook -i "$work/inventory" files/schedule.yml -e "@$work/schedule-vars.yml")
@@ -184,9 +184,15 @@ run_failing "a delivery that would fail at its hour" "${schedule[@]}" "${fresh[@
     -e '{"report_delivery_deliveries": [{"name": "later", "report": "Weekly SLO", "emails": "not-an-address", "min_interval": "12x", "schedule": "@daily"}]}'
 contains "delivery 'later': emails has 1 invalid address(es): 'not-an-address'"
 contains "delivery 'later': min_interval must be a positive duration"
-run_failing "a secret in report_delivery_environment" "${schedule[@]}" "${fresh[@]}" \
-    -e '{"report_delivery_environment": {"GRAFANA_TOKEN": "x"}}'
-contains "report_delivery_environment: GRAFANA_TOKEN is not allowed"
+run_failing "a secret in report_delivery_schedule_env" "${schedule[@]}" "${fresh[@]}" \
+    -e '{"report_delivery_schedule_env": {"GRAFANA_TOKEN": "x"}}'
+contains "report_delivery_schedule_env: GRAFANA_TOKEN is not allowed"
+# The deprecated name still works, and says so (the one deprecation warning a run may print: not through run()).
+"${schedule[@]}" --check -e '{"report_delivery_schedule_env": {}}' \
+    -e "{\"report_delivery_environment\": {\"ANSIBLE_COLLECTIONS_PATH\": \"$collections_path\"}}" >"$output" 2>&1 \
+    || fail "the deprecated report_delivery_environment (exit $?)"
+tr -s ' \n' ' ' <"$output" | grep -qF "report_delivery_environment is renamed report_delivery_schedule_env" \
+    || fail "no deprecation warning for report_delivery_environment"
 run_failing "an unknown environment" "${schedule[@]}" "${fresh[@]}" -e '{"report_delivery_environment_hosts": ["qa"]}'
 contains "not in the inventory: qa"
 [ ! -e "$work/fresh" ] || fail "a failed run wrote the schedule folder"

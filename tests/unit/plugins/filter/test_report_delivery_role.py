@@ -28,7 +28,7 @@ SETTINGS = dict(report_delivery_scheduler="systemd", report_delivery_schedule_di
                 report_delivery_systemd_dir="/etc/systemd/system", report_delivery_cron_file="/etc/cron.d/rg",
                 report_delivery_ansible_playbook="/opt/venv/bin/ansible-playbook", report_delivery_user="root",
                 report_delivery_unit_prefix="rg", report_delivery_randomized_delay=120,
-                report_delivery_environment={"ANSIBLE_COLLECTIONS_PATH": "/opt/collections"})
+                report_delivery_schedule_env={"ANSIBLE_COLLECTIONS_PATH": "/opt/collections"})
 
 
 class HostVars(dict):
@@ -274,10 +274,12 @@ def test_jobs_refuse_what_would_fail_at_send_time(delivery, expected):
     (dict(report_delivery_user="$(id)"), "report_delivery_user may hold only letters"),
     (dict(report_delivery_scheduler="cron", report_delivery_cron_file="/etc/cron.d/rg.cron"), "cron ignores files"),
     (dict(report_delivery_randomized_delay=-1), "report_delivery_randomized_delay must not be negative"),
-    (dict(report_delivery_environment={"GRAFANA_TOKEN": "x"}), "report_delivery_environment: GRAFANA_TOKEN is not allowed"),
-    (dict(report_delivery_environment={"my_api_key": "x"}), "report_delivery_environment: my_api_key is not allowed"),
-    (dict(report_delivery_environment={"1X": "x"}), "report_delivery_environment: 1X is not allowed"),
-    (dict(report_delivery_environment={"PATH": "/bin:$HOME"}), "the value of PATH must not hold quotes, backslashes, % or $"),
+    (dict(report_delivery_schedule_env={"GRAFANA_TOKEN": "x"}), "report_delivery_schedule_env: GRAFANA_TOKEN is not allowed"),
+    (dict(report_delivery_schedule_env={"my_api_key": "x"}), "report_delivery_schedule_env: my_api_key is not allowed"),
+    (dict(report_delivery_schedule_env={"1X": "x"}), "report_delivery_schedule_env: 1X is not allowed"),
+    (dict(report_delivery_schedule_env={"PATH": "/bin:$HOME"}), "the value of PATH must not hold quotes, backslashes, % or $"),
+    # The deprecated name is still read.
+    (dict(report_delivery_environment={"GRAFANA_TOKEN": "x"}), "report_delivery_schedule_env: GRAFANA_TOKEN is not allowed"),
 ])
 def test_jobs_refuse_unsafe_settings(settings, expected):
     with pytest.raises(AnsibleFilterError) as error:
