@@ -6,20 +6,15 @@
 # (tests/utils/community_general.py); only its collections path is added here, so the venv's
 # ansible-core is unchanged. No `set -x`: it would print the token.
 set -eu
-python="${ANSIBLE_TEST_PYTHON_INTERPRETER:-python}"
+# $python, $work (removed at exit with the simulator) and start_simulator.
+# shellcheck disable=SC2154  # work and python are set by simulator.sh
+source ../setup_simulator/files/simulator.sh
 here="$(pwd)"
-simulator="$here/../../../simulator/grafana_sim.py"
 recipe="$here/../../../../docs/render.md"
-work="$(mktemp -d)"
 output="$work/output.log"
 smtpd_pid=""
-
-cleanup() {
-    [ -z "$smtpd_pid" ] || kill "$smtpd_pid" 2>/dev/null || true
-    "$python" "$simulator" stop --state-dir "$work/sim" >/dev/null 2>&1 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
+# The SMTP server too, before simulator.sh's cleanup.
+trap '[ -z "$smtpd_pid" ] || kill "$smtpd_pid" 2>/dev/null || true; cleanup' EXIT
 
 fail() {
     echo "FAILED: $*" >&2
@@ -31,8 +26,8 @@ fail() {
 collections="$("$python" "$here/../../../utils/community_general.py" --installed)" || fail "community.general is missing"
 export ANSIBLE_COLLECTIONS_PATH="${ANSIBLE_COLLECTIONS_PATH:+$ANSIBLE_COLLECTIONS_PATH:}$collections"
 
-url="$("$python" "$simulator" serve --background --state-dir "$work/sim" --lifetime 600 \
-    | "$python" -c 'import json, sys; print(json.loads(sys.stdin.read().splitlines()[-1])["url"])')"
+start_simulator sim
+url="$SIM_URL"
 port="$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
 "$python" -m aiosmtpd -n -l "127.0.0.1:$port" -c aiosmtpd.handlers.Mailbox "$work/maildir" >"$work/smtpd.log" 2>&1 &
 smtpd_pid=$!

@@ -2,21 +2,13 @@
 # Role reportops.grafana.report_delivery, entry point main, with report_delivery_archive_dir and
 # report_delivery_archive_keep, against two simulated environments (staging and prod: the same report
 # names with other ids and other variables). No `set -x`: it would print the credentials.
+# shellcheck disable=SC2154  # work and python are set by simulator.sh
 set -eu
-python="${ANSIBLE_TEST_PYTHON_INTERPRETER:-python}"
-simulator="$(pwd)/../../../simulator/grafana_sim.py"
-work="$(mktemp -d)"
+# $python, $work (removed at exit with the simulators) and start_simulator.
+source ../setup_simulator/files/simulator.sh
 output="$work/output.log"
 secrets=(staging-secret-token-4444 prod-secret-token-5555)
 declare -A urls
-
-cleanup() {
-    for env in staging prod; do
-        "$python" "$simulator" stop --state-dir "$work/sim-$env" >/dev/null 2>&1 || true
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
 
 fail() {
     echo "FAILED: $*" >&2
@@ -39,8 +31,8 @@ renders() {  # renders ENV: how many renders ENV's simulator answered
 }
 
 for env in staging prod; do
-    urls[$env]="$("$python" "$simulator" serve --background --state-dir "$work/sim-$env" --config "files/$env.json" \
-        --lifetime 600 | "$python" -c 'import json, sys; print(json.loads(sys.stdin.read().splitlines()[-1])["url"])')"
+    start_simulator "sim-$env" --config "files/$env.json"
+    urls[$env]="$SIM_URL"
 done
 mkdir -p "$work/inventory/group_vars/all"
 cat >"$work/inventory/hosts.yml" <<INVENTORY

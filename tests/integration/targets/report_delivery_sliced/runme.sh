@@ -4,28 +4,20 @@
 # Every environment's deliveries are sent once, the slices' statistics together cover every environment, a job over
 # the whole inventory running at the same time sends nothing twice, and a relaunch sends nothing.
 set -eu
-python="${ANSIBLE_TEST_PYTHON_INTERPRETER:-python}"
-simulator="../../../simulator/grafana_sim.py"
-work="$(mktemp -d)"
+# $python, $work (removed at exit with the simulators), start_simulator and fail.
+# shellcheck disable=SC2154  # work and python are set by simulator.sh
+source ../setup_simulator/files/simulator.sh
 environments=(env-a env-b env-c env-d env-e env-f)
-cleanup() {
-    local env
-    for env in "${environments[@]}"; do
-        "$python" "$simulator" stop --state-dir "$work/sim-$env" >/dev/null 2>&1 || true
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAILED: $*" >&2; exit 1; }
 
+urls=()
 for env in "${environments[@]}"; do
-    "$python" "$simulator" serve --background --state-dir "$work/sim-$env" --lifetime 900 >"$work/$env.ready"
+    start_simulator "sim-$env" --lifetime 900
+    urls+=("$env=$SIM_URL")
 done
-"$python" - "$work" "${environments[@]}" <<'PY'
+"$python" - "$work" "${urls[@]}" <<'PY'
 import json, sys
-work, names = sys.argv[1], sys.argv[2:]
-urls = dict((name, json.loads(open("%s/%s.ready" % (work, name)).read().splitlines()[-1])["url"]) for name in names)
-json.dump(urls, open(work + "/environments.json", "w"))
+work = sys.argv[1]
+json.dump(dict(pair.split("=", 1) for pair in sys.argv[2:]), open(work + "/environments.json", "w"))
 json.dump([{"name": "weekly-slo", "report": "Weekly SLO", "emails": "sre@example.com", "min_interval": "1h"},
            {"name": "capacity", "report": "Daily Capacity", "use_emails_from_report": True, "min_interval": "1h"}],
           open(work + "/deliveries.json", "w"))

@@ -4,24 +4,16 @@
 # different credentials) and writes an inventory of the three environments into $work/inventory.
 # Never `set -x`: it would print the credentials that these tests look for in the output.
 
-python="${ANSIBLE_TEST_PYTHON_INTERPRETER:-python}"
 helpers_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-simulator="$helpers_dir/../../../../simulator/grafana_sim.py"
-work="$(mktemp -d)"
+# $python, $work (removed at exit with the simulators), start_simulator; then run, run_failing, contains, recap, equals.
+# shellcheck source=../../setup_simulator/files/simulator.sh
+source "$helpers_dir/../../setup_simulator/files/simulator.sh"
+# shellcheck source=../../setup_simulator/files/checks.sh
+source "$helpers_dir/../../setup_simulator/files/checks.sh"
 output="$work/output.log"
 secrets=(dev-secret-token-1111 staging-secret-password-2222 prod-secret-token-3333)
 
-cleanup() {
-    for env in dev staging prod; do
-        if [ -d "$work/sim-$env" ]; then
-            "$python" "$simulator" stop --state-dir "$work/sim-$env" >/dev/null 2>&1 || true
-        fi
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-fail() {
+fail() {  # fail MESSAGE: with the errors and the end of the last command's output
     echo "FAILED: $*" >&2
     if [ -f "$output" ]; then
         echo "--- errors in the output:" >&2
@@ -40,9 +32,8 @@ declare -A urls
 start_environments() {
     local env
     for env in dev staging prod; do
-        urls[$env]="$("$python" "$simulator" serve --background --state-dir "$work/sim-$env" \
-            --config "$helpers_dir/$env.json" --lifetime 1200 \
-            | "$python" -c 'import json, sys; print(json.loads(sys.stdin.read().splitlines()[-1])["url"])')"
+        start_simulator "sim-$env" --config "$helpers_dir/$env.json" --lifetime 1200
+        urls[$env]="$SIM_URL"
     done
     mkdir -p "$work/inventory/host_vars" "$work/inventory/group_vars/all"
     cat >"$work/inventory/hosts.yml" <<INVENTORY
@@ -74,10 +65,6 @@ INVENTORY
         >"$work/inventory/host_vars/prod.yml" 2>/dev/null
     cp "$helpers_dir/deliveries.yml" "$work/inventory/group_vars/all/deliveries.yml"
 }
-
-# run, run_failing (each also checks for credentials and deprecation warnings), contains, recap and equals.
-# shellcheck source=../../setup_simulator/files/checks.sh
-source "$helpers_dir/../../setup_simulator/files/checks.sh"
 
 no_secrets() {  # no_secrets [FILE...]: no credential in these files ($output by default)
     local secret file
