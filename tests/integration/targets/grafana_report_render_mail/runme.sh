@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2154  # work and python are set by ../setup_simulator/files/simulator.sh
 # The recipe of docs/render.md (render a report over last month, mail it with community.general.mail),
 # run as written there against the simulator and a real SMTP server on loopback (aiosmtpd), then the
 # mail is read back. community.general comes from the `ansible` wheel on PyPI: the integration session
@@ -7,7 +8,6 @@
 # ansible-core is unchanged. No `set -x`: it would print the token.
 set -eu
 # $python, $work (removed at exit with the simulator) and start_simulator.
-# shellcheck disable=SC2154  # work and python are set by simulator.sh
 source ../setup_simulator/files/simulator.sh
 here="$(pwd)"
 recipe="$here/../../../../docs/render.md"

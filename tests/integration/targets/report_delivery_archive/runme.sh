@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2154  # work and python are set by ../setup_simulator/files/simulator.sh
 # Role reportops.grafana.report_delivery, entry point main, with report_delivery_archive_dir and
 # report_delivery_archive_keep, against two simulated environments (staging and prod: the same report
 # names with other ids and other variables). No `set -x`: it would print the credentials.
-# shellcheck disable=SC2154  # work and python are set by simulator.sh
 set -eu
 # $python, $work (removed at exit with the simulators) and start_simulator.
 source ../setup_simulator/files/simulator.sh

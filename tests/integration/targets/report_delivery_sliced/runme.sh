@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2154  # work and python are set by ../setup_simulator/files/simulator.sh
 # AAP job slicing (issue 34): the deliver playbook run as three concurrent slices, each with its part of the
 # inventory as a sliced job gives it (hosts[k-1::3] by name), with ledger: grafana. Six simulated Grafanas.
 # Every environment's deliveries are sent once, the slices' statistics together cover every environment, a job over
 # the whole inventory running at the same time sends nothing twice, and a relaunch sends nothing.
 set -eu
 # $python, $work (removed at exit with the simulators), start_simulator and fail.
-# shellcheck disable=SC2154  # work and python are set by simulator.sh
 source ../setup_simulator/files/simulator.sh
 environments=(env-a env-b env-c env-d env-e env-f)
 

@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2154  # work and python are set by setup_simulator's simulator.sh
 # Shared by the report_delivery_* integration targets (sourced by their runme.sh).
 # Starts three simulators (dev, staging, prod: the same report names with different ids, and
 # different credentials) and writes an inventory of the three environments into $work/inventory.
