@@ -121,6 +121,8 @@ def failure_pointer(host, run):
     if failed:
         return "%s: %d deliver%s failed (%s); the summary says why." % (
             host, len(failed), "y" if len(failed) == 1 else "ies", ", ".join(failed))
+    if (run or {}).get("refused"):
+        return "%s: its deliveries are wrong, so nothing was sent; the summary says why." % host
     return "%s: nothing was sent; the summary says why." % host
 
 
@@ -132,7 +134,7 @@ def _run_of(host, variables, sent_together):
     if not plan:
         return None
     if plan.get("error"):
-        return dict(failed=True, changed=False, msg=plan["error"])
+        return dict(failed=True, changed=False, msg=plan["error"], refused=True)
     if plan.get("alone"):
         own = variables.get("_report_delivery_sent_alone")
         # Registered with failed_when: false (the environment's own task fails it, in one line), so `failed` is gone:

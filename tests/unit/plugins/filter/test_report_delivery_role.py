@@ -152,7 +152,7 @@ def test_results_read_each_environment_once_from_the_run_together_or_its_own():
         # An environment sent from its own host shows its change on its own task.
         "jump": dict(changed=False, failed=True, msg="jump: 1 delivery failed (b); the summary says why."),
         "quiet": dict(changed=False, failed=False, msg=""),
-        "broken": dict(changed=False, failed=True, msg="broken: nothing was sent; the summary says why."),
+        "broken": dict(changed=False, failed=True, msg="broken: its deliveries are wrong, so nothing was sent; the summary says why."),
         "gone": dict(changed=False, failed=True, msg="gone: nothing was sent; the summary says why.")}
     assert results["lines"] == [
         "dev: 1 sent", "prod: nothing sent | FAILED: Nothing was sent: HTTP 401", "jump: 1 sent, 1 failed | b FAILED: boom",
