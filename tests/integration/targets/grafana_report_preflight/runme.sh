@@ -49,8 +49,8 @@ preflight() {  # preflight TOKEN ARGS: the module at -vvv, ad hoc, credentials i
         ansible localhost -vvv -m reportops.grafana.grafana_report_preflight -a "$*"
 }
 
-warns() {  # warns TEXT: a warning says TEXT (Ansible wraps warnings at 80 columns)
-    tr -s ' \n' ' ' <"$output" | grep -qF -- "[WARNING]: $1" || { tail -n 60 "$output" >&2; fail "no warning says: $1"; }
+warns() {  # warns TEXT: a warning about $SIM_URL's Grafana says TEXT (Ansible wraps warnings at 80 columns)
+    tr -s ' \n' ' ' <"$output" | grep -qF -- "[WARNING]: $SIM_URL, $1" || { tail -n 60 "$output" >&2; fail "no warning says: $1"; }
 }
 
 status() {  # status CHECK STATUS: the output's checks give CHECK this STATUS
