@@ -336,7 +336,9 @@ def _expected_names(variables, host):
 
 def _history_detail(record):
     """What a history line says after an outcome's time: a skip when the delivery was last sent (the ledger knows),
-    or why it was held; any other outcome its attempts."""
+    or why it was held; an overdue record the periods missed; any other outcome its attempts."""
+    if record.get("outcome") == "overdue":
+        return "(%s period%s missed)" % (record.get("missed"), "" if record.get("missed") == 1 else "s")
     if record.get("outcome") == "skipped":
         if record.get("last_uncertain"):
             return "(held: its send at %s may have gone out)" % record["last_uncertain"]

@@ -24,15 +24,21 @@ SENT_TAG = OUTCOME_TAG_PREFIX + "sent"
 # the delivery, and the outcome record of it says so.
 UNCERTAIN = "uncertain"
 UNCERTAIN_TAG = OUTCOME_TAG_PREFIX + UNCERTAIN
+# A delivery that did not go out on time (module_utils/_overdue): written by grafana_report_history with record_overdue,
+# once per missed period, so that the dashboard and the event source see what left no record of its own.
+OVERDUE = "overdue"
 # Records of 0.2 carry report:<id> and no outcome tag; a tag without a value matches every value.
 REPORT_TAG_KEY = "report"
 RECORD_VERSION = 1
 # The outcomes an outcome record holds (check mode's are not recorded).
-RECORD_OUTCOMES = ("sent", "failed", "skipped", UNCERTAIN)
+RECORD_OUTCOMES = ("sent", "failed", "skipped", UNCERTAIN, OVERDUE)
 # The fields of a record as grafana_report_history returns it, in this order. last_sent and last_uncertain: what the
 # ledger knew of the delivery when it skipped it (when it was last sent, when a send last may have been).
 HISTORY_RECORD_FIELDS = ("time", "outcome", "report", "report_id", "delivery", "delivery_key", "recipients", "attempts",
                          "elapsed", "message", "runner", "job", "last_sent", "last_uncertain")
+# What an overdue record adds (module_utils/_overdue's entry): when it was due, since when it is overdue, the due time
+# of the newest missed period (one record per period) and how many periods were missed.
+OVERDUE_RECORD_FIELDS = ("due", "overdue_since", "period_due", "missed")
 
 
 def utc_iso(epoch):
@@ -86,17 +92,33 @@ def record_text(fields):
     """An outcome record's text: a line for people reading Grafana (the annotation list), then the JSON line."""
     what = "report %s" % (("'%s' (%s)" % (fields["report"], fields["report_id"])) if fields.get("report") else fields["report_id"])
     if fields.get("delivery"):
-        what += ", delivery '%s'" % fields["delivery"]
-    attempts = fields.get("attempts") or 0
-    last = " (last sent at %s)" % fields["last_sent"] if fields.get("last_sent") else ""
-    return "reportops.grafana: %s %s%s (%d attempt%s, %ss): %s\n%s" % (
-        what, fields["outcome"], last, attempts, "" if attempts == 1 else "s", fields.get("elapsed"),
-        fields.get("message") or "", json.dumps(fields, sort_keys=True))
+        what = "%sdelivery '%s'" % ("" if fields.get("report_id") is None else what + ", ", fields["delivery"])
+    if fields["outcome"] == OVERDUE:
+        done = ""  # nothing was attempted
+    else:
+        attempts = fields.get("attempts") or 0
+        last = " (last sent at %s)" % fields["last_sent"] if fields.get("last_sent") else ""
+        done = "%s (%d attempt%s, %ss)" % (last, attempts, "" if attempts == 1 else "s", fields.get("elapsed"))
+    return "reportops.grafana: %s %s%s: %s\n%s" % (
+        what, fields["outcome"], done, fields.get("message") or "", json.dumps(fields, sort_keys=True))
 
 
-def record_tags(fields, delivery_hash):
-    """Tags that make the records of one report, delivery or outcome findable, the ledger's records of sends too."""
-    tags = delivery_tags(delivery_hash) + [OUTCOME_TAG_PREFIX + fields["outcome"], "%s:%s" % (REPORT_TAG_KEY, fields["report_id"])]
+def overdue_record_fields(entry, report_name, report_id, runner, job):
+    """The JSON fields of the overdue record of one of _overdue's entries; its report is that of the delivery's newest
+    record, when one is known."""
+    fields = record_fields(dict(outcome=OVERDUE, name=entry["delivery"], report_id=report_id, message=entry["message"],
+                                last_sent=entry["last_sent"]), None, report_name, runner, job, with_addresses=False)
+    fields.update((name, entry[name]) for name in OVERDUE_RECORD_FIELDS)
+    return fields
+
+
+def record_tags(fields, delivery_hash=None):
+    """Tags that make the records of one report, delivery or outcome findable, the ledger's records of sends too. An
+    overdue record has no delivery hash (no send gave it recipients) and, when no record of it was found, no report."""
+    tags = delivery_tags(delivery_hash) if delivery_hash else [ANNOTATION_TAG]
+    tags.append(OUTCOME_TAG_PREFIX + fields["outcome"])
+    if fields.get("report_id") is not None:
+        tags.append("%s:%s" % (REPORT_TAG_KEY, fields["report_id"]))
     if fields.get("delivery"):
         tags.append("delivery-name:%s" % fields["delivery"])
     return tags
@@ -135,6 +157,8 @@ def parse_record(annotation):
                   epoch=moment / 1000.0)
     if "addresses" in fields:
         record["addresses"] = fields["addresses"]
+    if outcome == OVERDUE:
+        record.update((name, fields.get(name)) for name in OVERDUE_RECORD_FIELDS)
     return record
 
 

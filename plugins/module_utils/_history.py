@@ -15,9 +15,11 @@ from __future__ import annotations
 import socket
 
 from ansible_collections.reportops.grafana.plugins.module_utils._annotation_record import (
+    OVERDUE,
     RECORD_OUTCOMES,
     UNCERTAIN,
     of_report,
+    overdue_record_fields,
     record_fields,
     record_tags,
     record_text,
@@ -28,6 +30,7 @@ from ansible_collections.reportops.grafana.plugins.module_utils._report_values i
     report_ids_by_name,
 )
 from ansible_collections.reportops.grafana.plugins.module_utils._ledger import delivery_id
+from ansible_collections.reportops.grafana.plugins.module_utils._overdue import period_key, period_overdue_epoch
 
 # Options of the modules that send (doc fragment reportops.grafana.history).
 HISTORY_ARGUMENT_SPEC = dict(
@@ -86,6 +89,35 @@ class History:
                 "Delivery '%s': " % delivery.name if delivery.name else "", fields["report_id"], fields["outcome"], exc.message))
             return False
         return True
+
+
+def record_overdue(client, late, records, check_mode, warn):
+    """Write one overdue record per missed period of the entries `late` (_overdue's) that none of `records`
+    (parse_record's, of the window read) holds yet, so that the dashboard and the event source show a delivery that
+    never ran. Each entry gets `record`: the id of its period's record, or None (check mode, or not written: a
+    warning names the permission). True when a record was (or, in check mode, would be) written."""
+    known = dict((period_key(record.get("delivery"), record.get("period_due")), record["id"])
+                 for record in records if record["outcome"] == OVERDUE)
+    runner, wrote = socket.gethostname(), False
+    for entry in late:
+        entry["record"] = known.get(period_key(entry["delivery"], entry["period_due"]))
+        if entry["record"] is not None or check_mode:
+            wrote = wrote or entry["record"] is None
+            continue
+        of_delivery = [record for record in records if entry["delivery"] in (record.get("delivery"), record.get("delivery_key"))
+                       and record.get("report_id") is not None]
+        newest = max(of_delivery, key=lambda record: record["epoch"]) if of_delivery else {}
+        fields = overdue_record_fields(entry, newest.get("report"), newest.get("report_id"), runner, None)
+        moment = int(period_overdue_epoch(entry) * 1000)
+        try:
+            created = client.create_annotation({"time": moment, "timeEnd": moment, "tags": record_tags(fields),
+                                                "text": record_text(fields)}, subject="the overdue record")
+        except GrafanaError as exc:
+            warn("Delivery '%s' is overdue, but Grafana did not store its overdue record (record_overdue): %s" % (
+                entry["delivery"], exc.message))
+            continue
+        entry["record"], wrote = (created or {}).get("id"), True
+    return wrote
 
 
 # -- Reading --------------------------------------------------------------------------------------

@@ -18,7 +18,9 @@ history entry point and the event source reportops.grafana.report_deliveries.
   confirmed send (a send up to the grace, at most half a period, before a time counts for it: a manual run at 05:00
   serves the 06:00 time that the ledger then skips).
 - A delivery with no confirmed send is treated as first expected at `first_expected`: the start of the history
-  window read (the module's and the role's `since`; the event source's start less its `since`). A send before it
+  window read (the module's and the role's `since`; the event source's start less its `since`); once an overdue
+  record of it exists (grafana_report_history's record_overdue), at the due time that record says, so that a
+  window moving with each run does not move its periods. A send before it
   could only make the delivery overdue sooner, so a window never invents an overdue delivery; but it must be longer
   than the period plus the grace to see one that never ran.
 - Overdue once `now` is past due plus grace; `missed` counts the periods missed since, and `period_due` is the due
@@ -27,7 +29,9 @@ history entry point and the event source reportops.grafana.report_deliveries.
 
 from __future__ import annotations
 
+import calendar
 import datetime
+import time
 
 from ansible_collections.reportops.grafana.plugins.module_utils._cron import CronError, parse_cron
 from ansible_collections.reportops.grafana.plugins.module_utils._delivery import parse_interval
@@ -118,15 +122,19 @@ def expectation(options, where=None):
     return Expectation(name, period, seconds, every=str(every) if parsed is None else None, schedule=parsed)
 
 
-def overdue(expected, last_sent, first_expected, now):
+def overdue(expected, last_sent, first_expected, now, recorded_due=None):
     """The overdue entry of one delivery, or None when it is not overdue.
 
     `last_sent`: epoch of its newest confirmed send, or None; `first_expected`: from when it was expected, used
-    when it has none (the start of the window read). The entry: delivery, due and overdue_since (UTC text, and
-    epochs *_epoch), last_sent (text or None), missed, period_due (text and epoch), period, grace, how, message.
+    when it has none (the start of the window read); `recorded_due`: when it has none, the due time (epoch) that an
+    overdue record of it says, which keeps its periods where the run that first found it put them, since the start
+    of a window moves with every run. The entry: delivery, due and overdue_since (UTC text, and epochs *_epoch),
+    last_sent (text or None), missed, period_due (text and epoch), period, grace, how, message.
     """
-    start = last_sent if last_sent is not None else first_expected
-    due = expected.due_after(start)
+    if last_sent is None and recorded_due is not None:
+        due = recorded_due
+    else:
+        due = expected.due_after(last_sent if last_sent is not None else first_expected)
     if due is None or now <= due + expected.grace:
         return None
     missed, newest = 1, due
@@ -135,8 +143,12 @@ def overdue(expected, last_sent, first_expected, now):
         if following is None or following + expected.grace >= now:
             break
         missed, newest = missed + 1, following
-    since = "no confirmed send since %s" % utc_text(last_sent) if last_sent is not None else (
-        "no confirmed send since it was first expected at %s (the start of the window)" % utc_text(first_expected))
+    if last_sent is not None:
+        since = "no confirmed send since %s" % utc_text(last_sent)
+    elif recorded_due is not None:
+        since = "no confirmed send in the window, as recorded when it first became overdue"
+    else:
+        since = "no confirmed send since it was first expected at %s (the start of the window)" % utc_text(first_expected)
     message = "%s; due at %s (%s, grace %s), overdue since %s%s." % (
         since, utc_text(due), expected.how, duration_text(expected.grace), utc_text(due + expected.grace),
         ", %d periods missed" % missed if missed > 1 else "")
@@ -155,17 +167,43 @@ def last_confirmed(records, name):
     return max(times) if times else None
 
 
+def recorded_due(records, name):
+    """Epoch of the due time that the newest overdue record of the delivery `name` says, or None. Every record of one
+    run of missed periods says the same (the due time of the first)."""
+    found = [record for record in records if record.get("outcome") == "overdue" and record.get("delivery") == name
+             and record.get("due")]
+    if not found:
+        return None
+    due = max(found, key=lambda record: record["epoch"])["due"]
+    try:
+        return calendar.timegm(time.strptime(due, "%Y-%m-%dT%H:%M:%SZ"))
+    except (TypeError, ValueError):
+        return None  # not one of ours
+
+
 def overdue_deliveries(expectations, records, first_expected, now):
     """The overdue entries of `expectations` (Expectation or None each) judged on `records` (parse_record's, of one
-    Grafana), oldest overdue first."""
+    Grafana: confirmed sends, and the overdue records of earlier runs), oldest overdue first."""
     found = []
     for expected in expectations:
         if expected is None:
             continue
-        entry = overdue(expected, last_confirmed(records, expected.name), first_expected, now)
+        entry = overdue(expected, last_confirmed(records, expected.name), first_expected, now,
+                        recorded_due(records, expected.name))
         if entry is not None:
             found.append(entry)
     return sorted(found, key=lambda entry: (entry["overdue_since_epoch"], entry["delivery"] or ""))
+
+
+def period_key(delivery, period_due):
+    """What makes an overdue period the same in an overdue entry and an overdue record: the delivery and the due
+    time (UTC text) of the missed period."""
+    return (delivery, period_due)
+
+
+def period_overdue_epoch(entry):
+    """When the newest missed period of an entry became overdue (its due time plus the grace): its record's time."""
+    return entry["period_due_epoch"] + entry["overdue_since_epoch"] - entry["due_epoch"]
 
 
 def public(entry):

@@ -17,12 +17,15 @@ description:
     the ledger's records of sends (O(reportops.grafana.grafana_report_send#module:ledger=grafana)) count as sent records,
     its claims are left out. A row Grafana lists twice (its listing appends a page per page of the caller's dashboards
     since 11.3) counts once, by the annotation's id.
-  - Writes nothing. The credentials need C(annotations:read) with scope C(annotations:type:organization); without it
-    Grafana answers an empty list, so an empty result with credentials limited to dashboards gives a warning.
+  - Writes nothing, except the overdue records of O(record_overdue). The credentials need C(annotations:read) with
+    scope C(annotations:type:organization); without it Grafana answers an empty list, so an empty result with
+    credentials limited to dashboards gives a warning.
   - With O(fail_on_failed=true) the task fails when the window holds a failed or uncertain delivery that was not followed
     by a sent one of the same delivery, or an overdue delivery (O(deliveries)), for monitoring and AWX/AAP notifications.
   - "A delivery that never ran leaves no record. O(deliveries) says how often each delivery must go out; one with no
-    confirmed send within its period plus its grace is V(overdue) (RV(overdue)), naming since when."
+    confirmed send within its period plus its grace is V(overdue) (RV(overdue)), naming since when. With
+    O(record_overdue=true) it is also written into Grafana as an V(overdue) record, for the dashboard of the role
+    P(reportops.grafana.report_delivery#role) and the event source C(reportops.grafana.report_deliveries)."
   - "An V(uncertain) record is a send that may have reached Grafana (a timeout, a dropped connection, a proxy's 5xx)
     of a delivery with a ledger: the delivery ledger holds it, so later runs skip it until someone sends it again
     with O(reportops.grafana.grafana_report_send#module:resend_uncertain=true) or its min_interval has passed."
@@ -31,7 +34,6 @@ author:
 extends_documentation_fragment:
   - reportops.grafana.connection
   - reportops.grafana.connection.ATTRIBUTES
-  - reportops.grafana.connection.READ_ONLY
 options:
   report:
     description:
@@ -48,7 +50,7 @@ options:
     description: Only records with one of these outcomes.
     type: list
     elements: str
-    choices: [sent, failed, skipped, uncertain]
+    choices: [sent, failed, skipped, uncertain, overdue]
   since:
     description:
       - Start of the window. A duration back from now, such as C(24h), C(7d) or C(1h30m), a date or time in ISO 8601,
@@ -75,7 +77,8 @@ options:
       - "A delivery with no confirmed send in the window is taken as first expected at the start of the window
         (O(since)): it is overdue once its period plus grace has passed since then. A send before the window could only
         make it overdue sooner, so the window never invents an overdue delivery; to see one that never ran, the window
-        must be longer than the period plus the grace."
+        must be longer than the period plus the grace. Once an overdue record of it is in the window
+        (O(record_overdue)), it is due when that record says, so that its periods do not move with the window."
       - The role P(reportops.grafana.report_delivery#role) passes its deliveries' C(every), C(schedule) and C(grace).
     type: list
     elements: dict
@@ -108,6 +111,24 @@ options:
       - The records and counts are returned either way.
     type: bool
     default: false
+  record_overdue:
+    description:
+      - Write an V(overdue) record (an organization annotation tagged C(reportops.grafana), C(outcome:overdue) and
+        C(delivery-name:<name>)) for each missed period of an overdue delivery of O(deliveries), at the time the period
+        became overdue (its due time plus the grace), so that a delivery that never ran shows on the dashboard and
+        reaches the event source. It carries the report of the delivery's newest record in the window, when there is one.
+      - A period already recorded in the window is not written again; a run within the same period writes nothing.
+        The records stay when the delivery goes out later, as history; they never count as sent, nor against
+        O(fail_on_failed), which judges the sends themselves.
+      - Needs C(annotations:create) with scope C(annotations:type:organization); a record Grafana refuses is a warning
+        naming the permission, not a failure.
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    description: With O(record_overdue=true), says in RV(changed) whether it would write overdue records, and writes none.
+  diff_mode:
+    support: none
 seealso:
   - module: reportops.grafana.grafana_report_send
   - module: reportops.grafana.grafana_report_deliver
@@ -145,6 +166,14 @@ EXAMPLES = r"""
         grace: 2h
     fail_on_failed: true
 
+- name: Watch hourly (an AWX/AAP schedule) and mark each missed period on the Report deliveries dashboard
+  reportops.grafana.grafana_report_history:
+    since: 8d
+    deliveries:
+      - name: weekly-slo
+        every: 7d
+    record_overdue: true
+
 - name: The records of one delivery on one day
   reportops.grafana.grafana_report_history:
     delivery: weekly-slo
@@ -166,9 +195,10 @@ records:
       sample: "2026-12-01T06:00:04Z"
     outcome:
       description:
-        - V(sent), V(failed), V(skipped) or V(uncertain).
+        - V(sent), V(failed), V(skipped), V(uncertain) or V(overdue).
         - V(uncertain) is a failed send that may have reached Grafana anyway (a timeout, a dropped connection, a proxy's
           5xx) of a delivery with a ledger, which the ledger holds; it fails the run that met it as V(failed) does.
+        - V(overdue) is a record of O(record_overdue): a delivery that did not go out on time.
       type: str
       sample: failed
     report:
@@ -228,15 +258,35 @@ records:
           (the ledger held it), in UTC; else null.
       type: str
       sample: null
+    due:
+      description: For an V(overdue) record, when the delivery was due (UTC), as RV(overdue[].due) was then.
+      type: str
+      returned: for V(overdue) records
+      sample: "2026-11-30T06:00:03Z"
+    overdue_since:
+      description: For an V(overdue) record, since when the delivery was overdue (UTC).
+      type: str
+      returned: for V(overdue) records
+      sample: "2026-12-02T00:00:03Z"
+    period_due:
+      description: For an V(overdue) record, when the missed period it records was due (UTC).
+      type: str
+      returned: for V(overdue) records
+      sample: "2026-11-30T06:00:03Z"
+    missed:
+      description: For an V(overdue) record, how many periods were missed when it was written.
+      type: int
+      returned: for V(overdue) records
+      sample: 1
     id:
       description: The annotation's id.
       type: int
       sample: 812
 counts:
-  description: How many of the records are V(sent), V(failed), V(skipped) and V(uncertain).
+  description: How many of the records are V(sent), V(failed), V(skipped), V(uncertain) and V(overdue).
   returned: always
   type: dict
-  sample: {"sent": 6, "failed": 1, "skipped": 2, "uncertain": 0}
+  sample: {"sent": 6, "failed": 1, "skipped": 2, "uncertain": 0, "overdue": 0}
 unrecovered:
   description:
     - The failed and uncertain records not followed by a sent record of the same delivery, newest first (as in
@@ -292,6 +342,12 @@ overdue:
       description: How it says its period, C(every 7d) or C(schedule '0 6 * * *').
       type: str
       sample: every 7d
+    record:
+      description:
+        - The id of the V(overdue) record of its newest missed period, written now or by an earlier run; null without
+          O(record_overdue), in check mode, or when Grafana refused it.
+      type: int
+      sample: 815
     message:
       description: One sentence, naming since when.
       type: str
@@ -315,7 +371,14 @@ from ansible_collections.reportops.grafana.plugins.module_utils._annotation_reco
     parse_record,
     utc_iso,
 )
-from ansible_collections.reportops.grafana.plugins.module_utils._history import counts, public, report_ids, selected, unrecovered
+from ansible_collections.reportops.grafana.plugins.module_utils._history import (
+    counts,
+    public,
+    record_overdue,
+    report_ids,
+    selected,
+    unrecovered,
+)
 from ansible_collections.reportops.grafana.plugins.module_utils._history_window import HistoryError, window
 from ansible_collections.reportops.grafana.plugins.module_utils._ledger import READ_PERMISSION
 from ansible_collections.reportops.grafana.plugins.module_utils._overdue import OverdueError, expectation, overdue_deliveries
@@ -348,9 +411,11 @@ def read_history(module):
     records.sort(key=lambda record: record["epoch"], reverse=True)
     failures = [public(record) for record in unrecovered(records)]
     # Overdue: every sent record of the window counts, whatever the filters on outcome.
-    late = [public_overdue(entry) for entry in overdue_deliveries(
-        expected, selected(parsed, params["report"], None, None, ids), start, end)]
-    result = dict(changed=False, records=[public(record) for record in records], counts=counts(records),
+    of_report = selected(parsed, params["report"], None, None, ids)
+    late = overdue_deliveries(expected, of_report, start, end)
+    changed = params["record_overdue"] and record_overdue(client, late, of_report, module.check_mode, module.warn)
+    late = [dict(public_overdue(entry), record=entry.get("record")) for entry in late]
+    result = dict(changed=changed, records=[public(record) for record in records], counts=counts(records),
                   unrecovered=failures, overdue=late, window=dict(since=utc_iso(start), until=utc_iso(end)))
     if params["fail_on_failed"] and (failures or late):
         return result, "; ".join(text for text in (failed_text(failures), overdue_text(late)) if text)
@@ -396,6 +461,7 @@ def main():
             grace=dict(type="str"),
         ), mutually_exclusive=[("every", "schedule")]),
         fail_on_failed=dict(type="bool", default=False),
+        record_overdue=dict(type="bool", default=False),
     )))
     run_module(module, read_history)
 

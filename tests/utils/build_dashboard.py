@@ -9,7 +9,8 @@ tests/unit/plugins/module_utils/test_dashboard_json.py checks that the file is t
 
 What the dashboard shows is described in docs/history.md, "The dashboard". The records are the
 organization annotations that history: grafana writes (plugins/module_utils/_history.py): tagged
-reportops.grafana, outcome:<sent|failed|skipped|uncertain>, report:<id>, delivery:<hash>, delivery-name:<name>.
+reportops.grafana, outcome:<sent|failed|skipped|uncertain|overdue>, report:<id>, delivery:<hash>, delivery-name:<name>
+(an overdue record has no delivery:<hash>, and no report:<id> when no record of its delivery was found).
 """
 
 import json
@@ -29,8 +30,9 @@ UID = "reportops-report-deliveries"
 RECORD_TAG = "reportops.grafana"
 # Grafana's built-in data source, the one that reads annotations (public/app/plugins/datasource/grafana).
 GRAFANA = DataSourceRef(type_val="datasource", uid="grafana")
-# uncertain: a send that may have reached Grafana, which the ledger holds (issue 31).
-OUTCOMES = (("sent", "green"), ("failed", "red"), ("skipped", "yellow"), ("uncertain", "orange"))
+# uncertain: a send that may have reached Grafana, which the ledger holds (issue 31); overdue: a delivery that did not go
+# out on time, recorded by grafana_report_history's record_overdue (issue 34).
+OUTCOMES = (("sent", "green"), ("failed", "red"), ("skipped", "yellow"), ("uncertain", "orange"), ("overdue", "purple"))
 # Tags every query of the records uses: all of them must match (matchAny false).
 FILTER_TAGS = [RECORD_TAG, "$outcome", "$report"]
 
@@ -72,14 +74,15 @@ def build():
     """The dashboard model as the collection installs it (POST /api/dashboards/db's "dashboard")."""
     builder = (dashboard.Dashboard("Report deliveries")
                .uid(UID)
-               .description("Outcome records of the report deliveries made by reportops.grafana (history: grafana).")
+               .description("Outcome records of the report deliveries made by reportops.grafana (history: grafana), and "
+                            "the overdue deliveries its history finds (record_overdue).")
                .tags([RECORD_TAG])
                .editable()
                .time("now-7d", "now")
                .timezone("browser")
                .with_variable(dashboard.CustomVariable("outcome")
                               .label("Outcome")
-                              .description("The outcome of the records listed: sent, failed, skipped or uncertain.")
+                              .description("The outcome of the records listed: sent, failed, skipped, uncertain or overdue.")
                               .values(", ".join("%s : outcome:%s" % (outcome, outcome) for outcome, dummy in OUTCOMES))
                               .include_all(True)
                               .all_value(RECORD_TAG)

@@ -27,9 +27,12 @@ description:
     environment's polls off (its Retry-After, else doubling up to 16 intervals); after three in a row they count
     as an outage.
   - No token or password appears in an event or a log line.
+  - An V(overdue) record that grafana_report_history wrote (its C(record_overdue), the role's history entry point)
+    gives the event of its missed period too, so that the source reports overdue deliveries without O(deliveries);
+    with them, a period gives one event, whichever of the record and the source's own rule finds it first.
   - Each event is C({"delivery": {"environment", "name", "report", "report_id", "outcome", "message", "time",
-    "record"}}); C(record) is the annotation's id, null for V(overdue) and V(unreadable). Overdue events also carry
-    C(due), C(missed) and C(last_sent).
+    "record"}}); C(record) is the annotation's id, null for V(unreadable) and for an V(overdue) delivery that the
+    source found itself. Overdue events also carry C(due) (of the missed period), C(missed) and C(last_sent).
   - Needs ansible-core (the collection's module_utils use it) and the credentials' C(annotations:read) with scope
     C(annotations:type:organization). No other dependency.
 options:
@@ -120,7 +123,7 @@ try:
         parse_record,
     )
     from ansible_collections.reportops.grafana.plugins.module_utils._delivery import parse_interval
-    from ansible_collections.reportops.grafana.plugins.module_utils._overdue import OverdueError, expectation, overdue
+    from ansible_collections.reportops.grafana.plugins.module_utils._overdue import OverdueError, expectation, overdue, period_key
 except ImportError:
     # Loaded by path from an installed collection whose collections directory is not on sys.path: that directory
     # is the one holding ansible_collections/reportops/grafana/extensions/eda/plugins/event_source/ (this file).
@@ -139,6 +142,7 @@ except ImportError:
         OverdueError,
         expectation,
         overdue,
+        period_key,
     )
 
 # Loaded with runpy, whose module name says nothing: the source's own name.
@@ -214,7 +218,7 @@ class Environment:
                 self.context.verify_mode = ssl.CERT_NONE
         self.timeout = float(options.get("timeout") or 30)
         self.seen = set()  # annotation ids emitted or passed over
-        self.overdue_emitted = set()  # (delivery, due time of the missed period)
+        self.overdue_emitted = set()  # period_key: (delivery, due time of the missed period)
         self.last_sent = {}  # delivery name or key: epoch of its newest confirmed send
         self.reports = {}  # delivery: (report, report_id) of its newest record
         self.read_from = None
@@ -344,9 +348,19 @@ class Watcher:
                 environment.reports[name] = (record.get("report"), record.get("report_id"))
                 if record["outcome"] == "sent":
                     environment.last_sent[name] = max(record["epoch"], environment.last_sent.get(name, 0))
+            if record["outcome"] == "overdue":
+                # Written by grafana_report_history's record_overdue: one event per missed period, whether this source
+                # or that record found it first.
+                key = period_key(name, record.get("period_due"))
+                if key in environment.overdue_emitted:
+                    continue
+                environment.overdue_emitted.add(key)
+                extra = dict(due=record.get("period_due"), missed=record.get("missed"), last_sent=record.get("last_sent"))
+            else:
+                extra = {}
             if record["outcome"] in self.outcomes:
                 events.append(_event(environment.name, name, record.get("report"), record.get("report_id"),
-                                     record["outcome"], record.get("message"), record["time"], record["id"]))
+                                     record["outcome"], record.get("message"), record["time"], record["id"], **extra))
         return events
 
     def overdue(self, environment, now):
@@ -357,9 +371,9 @@ class Watcher:
             if only is not None and environment.name not in only:
                 continue
             entry = overdue(expected, environment.last_sent.get(expected.name), self.first_expected, now)
-            if entry is None or (expected.name, entry["period_due_epoch"]) in environment.overdue_emitted:
+            if entry is None or period_key(expected.name, entry["period_due"]) in environment.overdue_emitted:
                 continue
-            environment.overdue_emitted.add((expected.name, entry["period_due_epoch"]))
+            environment.overdue_emitted.add(period_key(expected.name, entry["period_due"]))
             report, report_id = environment.reports.get(expected.name, (None, None))
             events.append(_event(environment.name, expected.name, report, report_id, "overdue", entry["message"],
                                  entry["overdue_since"], None, due=entry["period_due"], missed=entry["missed"],

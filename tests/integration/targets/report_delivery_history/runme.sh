@@ -60,6 +60,21 @@ count() {  # count ENV "METHOD /path": requests the simulator received on routes
 print(sum(n for route, n in json.load(sys.stdin)["by_route"].items() if route.startswith(sys.argv[1])))' "$2"
 }
 
+collections_path="${ANSIBLE_COLLECTIONS_PATH:-$(cd ../../../../../.. && pwd)}"
+dashboard="${collections_path%%:*}/ansible_collections/reportops/grafana/roles/report_delivery/files/report-deliveries.json"
+on_dashboard() {  # on_dashboard ENV TOKEN: the deliveries (delivery-name tags) that the shipped dashboard's "Deliveries overdue"
+    # marks: its annotation query, with the variable report at its default, sent to the environment's Grafana.
+    "$python" -c 'import json, sys, urllib.parse, urllib.request
+board = json.load(open(sys.argv[1]))
+query, = [query for query in board["annotations"]["list"] if query["name"] == "Deliveries overdue"]
+defaults = dict(("$" + variable["name"], variable["current"]["value"]) for variable in board["templating"]["list"])
+tags = [defaults.get(tag, tag) for tag in query["target"]["tags"]]
+url = sys.argv[2] + "/api/annotations?" + urllib.parse.urlencode([("tags", tag) for tag in tags] + [("type", "annotation")])
+found = json.load(urllib.request.urlopen(urllib.request.Request(url, headers={"Authorization": "Bearer " + sys.argv[3]}), timeout=30))
+print(" ".join(sorted(tag.split(":", 1)[1] for row in found for tag in row["tags"] if tag.startswith("delivery-name:"))))' \
+        "$dashboard" "${urls[$1]}" "$2"
+}
+
 warns() {  # warns TEXT: a warning says TEXT (Ansible wraps warnings at 80 columns)
     tr -s ' \n' ' ' <"$output" | grep -qF -- "$1" || { tail -n 60 "$output" >&2; fail "no warning says: $1"; }
 }
@@ -139,16 +154,35 @@ echo "== overdue (issue 34): a delivery that never ran, from the deliveries' eve
 # never-run is expected hourly in staging and never ran: first expected at the start of the 2h window, due an hour
 # later, overdue 15m (a quarter of the period) after that. weekly-slo went out in dev and staging within its day.
 overdue_deliveries='{"report_delivery_deliveries": [{"name": "weekly-slo", "report": "Weekly SLO", "emails": ["ops@example.com"], "every": "1d"}, {"name": "never-run", "report": "Weekly SLO", "emails": ["ops@example.com"], "every": "1h", "environments": ["staging"]}]}'
+# Check mode says it would record the overdue period, and writes nothing.
+run_failing "history, overdue, check mode" ansible-playbook -i "$work/inventory" reportops.grafana.history -e "$overdue_deliveries" \
+    -e report_delivery_history_since=2h -e report_delivery_history_fail_on_failed=true --check
+recap staging 1 1
+marked=$(on_dashboard staging staging-history-token-2222)
+equals "overdue records after check mode" "$marked" ""
 run_failing "history, overdue" ansible-playbook -i "$work/inventory" reportops.grafana.history -e "$overdue_deliveries" \
     -e report_delivery_history_since=2h -e report_delivery_history_fail_on_failed=true
+recap staging 1 1
+recap dev 0 0
 contains '"staging never-run: no record in the window | OVERDUE: no confirmed send since it was first expected at '
 contains ' (the start of the window); due at '
 contains ' (every 1h, grace 15m), overdue since '
 contains '"msg": "staging: 1 delivery failed or overdue, and not sent since (never-run); the lines above say why."'
 if grep -q '"dev weekly-slo: .*OVERDUE' "$output"; then fail "dev weekly-slo, sent within its day, is overdue"; fi
-recap dev 0
-recap staging 1
 recap prod 1
+# The dashboard shows the missed period: the history wrote it as an overdue record, once (a run in the same period,
+# with its window moved on, writes nothing and lists it).
+marked=$(on_dashboard staging staging-history-token-2222)
+equals "deliveries overdue on staging's dashboard" "$marked" "never-run"
+marked=$(on_dashboard dev dev-history-token-1111)
+equals "deliveries overdue on dev's dashboard" "$marked" ""
+run_failing "history, overdue again" ansible-playbook -i "$work/inventory" reportops.grafana.history -e "$overdue_deliveries" \
+    -e report_delivery_history_since=2h -e report_delivery_history_fail_on_failed=true
+recap staging 1 0
+contains '"staging never-run: overdue at '
+contains ' (1 period missed), 0 failed in the window | OVERDUE: no confirmed send in the window, as recorded when it first became overdue; due at '
+marked=$(on_dashboard staging staging-history-token-2222)
+equals "deliveries overdue on staging's dashboard, after a second run" "$marked" "never-run"
 # The history reads the records anyway; main says what is wrong with the deliveries.
 run "history, a bad every" ansible-playbook -i "$work/inventory" reportops.grafana.history \
     -e '{"report_delivery_deliveries": [{"name": "weekly-slo", "report": "Weekly SLO", "emails": ["ops@example.com"], "every": "weekly"}]}'

@@ -121,6 +121,24 @@ def test_the_filters_match_the_tags_the_records_have(values, outcome, expected):
     assert [query["name"] for query in on_axis] == (["Deliveries %s" % outcome] if values["report"] in tags else [])
 
 
+@pytest.mark.parametrize("report_id, values, listed", [
+    ("3", {"outcome": ANNOTATION_TAG, "report": ANNOTATION_TAG}, True),
+    ("3", {"outcome": "outcome:overdue", "report": "delivery-name:weekly-slo"}, True),
+    ("3", {"outcome": ANNOTATION_TAG, "report": "report:3"}, True),
+    (None, {"outcome": "outcome:overdue", "report": ANNOTATION_TAG}, True),
+    (None, {"outcome": ANNOTATION_TAG, "report": "report:3"}, False),  # no record of it in the window: no report tag
+    ("3", {"outcome": "outcome:failed", "report": ANNOTATION_TAG}, False),
+])
+def test_an_overdue_record_shows_in_the_list_and_on_the_time_axis(report_id, values, listed):
+    entry = dict(delivery="weekly-slo", message="no confirmed send since ...", last_sent=None, due="2026-12-01T06:00:00Z",
+                 overdue_since="2026-12-02T00:00:00Z", period_due="2026-12-01T06:00:00Z", missed=1)
+    tags = _annotation_record.record_tags(_annotation_record.overdue_record_fields(entry, None, report_id, "r", None))
+    assert shown(panel("annolist")["options"]["tags"], tags, values) is listed
+    # The time axis has one query per outcome, filtered by the report variable only.
+    on_axis = [query["name"] for query in DASHBOARD["annotations"]["list"] if shown(query["target"]["tags"], tags, values)]
+    assert on_axis == (["Deliveries overdue"] if values["report"] in tags else [])
+
+
 def test_the_shipped_file_is_the_sdk_build():
     if sys.version_info < (3, 11) or importlib.util.find_spec("grafana_foundation_sdk") is None:
         pytest.skip("grafana-foundation-sdk (Python >= 3.11, tests/utils/requirements-test.txt) is not installed")

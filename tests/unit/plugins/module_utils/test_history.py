@@ -49,7 +49,7 @@ def test_a_send_of_another_delivery_recovers_nothing():
 
 def test_counts_and_filters():
     records = [dict(record("sent", "a", 0), report="Weekly SLO"), dict(record("failed", "b", 1), report="Other", report_id="4")]
-    assert _history.counts(records) == {"sent": 1, "failed": 1, "skipped": 0, "uncertain": 0}
+    assert _history.counts(records) == {"sent": 1, "failed": 1, "skipped": 0, "uncertain": 0, "overdue": 0}
     assert _history.selected(records, report="Weekly SLO") == records[:1]
     assert _history.selected(records, report="4") == records[1:]
     assert _history.selected(records, delivery="b", outcomes=["failed"]) == records[1:]

@@ -116,6 +116,24 @@ def test_a_delivery_never_sent_is_overdue_a_period_after_the_start_of_the_window
     assert len(_overdue.overdue_deliveries([weekly], records, start, at("2026-11-28T00:01"))) == 1
 
 
+def test_an_overdue_record_keeps_the_periods_of_a_delivery_never_sent_where_they_were_found():
+    hourly = _overdue.expectation(dict(name="hourly", every="1h"))
+    # Found by a run whose 2h window began at 04:00: due 05:00, overdue since 05:15.
+    first, = _overdue.overdue_deliveries([hourly], [], at("2026-12-01T04:00"), at("2026-12-01T06:10"))
+    assert (first["due"], first["period_due"], first["missed"]) == ("2026-12-01T05:00:00Z", "2026-12-01T05:00:00Z", 1)
+    # A run 20 minutes later: its window begins at 04:20, but the record written for 05:00 keeps the periods there.
+    record = dict(outcome="overdue", delivery="hourly", due=first["due"], period_due=first["period_due"], epoch=at("2026-12-01T05:15"))
+    again, = _overdue.overdue_deliveries([hourly], [record], at("2026-12-01T04:20"), at("2026-12-01T06:30"))
+    assert (again["due"], again["period_due"], again["missed"]) == ("2026-12-01T05:00:00Z", "2026-12-01T06:00:00Z", 2)
+    assert again["message"].startswith("no confirmed send in the window, as recorded when it first became overdue; due at 2026-12-01T05:00:00Z")
+    # Without the record, the moving window would have moved the periods.
+    moved, = _overdue.overdue_deliveries([hourly], [], at("2026-12-01T04:20"), at("2026-12-01T06:30"))
+    assert moved["due"] == "2026-12-01T05:20:00Z"
+    # A confirmed send ends the run of missed periods: the next is due after it.
+    assert _overdue.overdue_deliveries([hourly], [record, sent("hourly", "2026-12-01T06:25")], at("2026-12-01T04:20"),
+                                       at("2026-12-01T06:30")) == []
+
+
 def test_each_missed_period_is_counted_and_the_newest_named():
     hourly = _overdue.expectation(dict(name="hourly", schedule="0 * * * *"))
     records = [sent("hourly", "2026-12-01T06:00")]

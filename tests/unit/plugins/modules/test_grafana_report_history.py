@@ -39,7 +39,7 @@ def test_lists_counts_and_asks_grafana_for_the_window(history, fetch):
     outcome = history(since="24h")
     assert not outcome.failed and not outcome.result["changed"]
     assert [record["id"] for record in outcome.result["records"]] == [3, 2, 1]
-    assert outcome.result["counts"] == {"sent": 1, "failed": 2, "skipped": 0, "uncertain": 0}
+    assert outcome.result["counts"] == {"sent": 1, "failed": 2, "skipped": 0, "uncertain": 0, "overdue": 0}
     assert [record["id"] for record in outcome.result["unrecovered"]] == [1]
     query = parse_qs(urlsplit(fetch.calls[0]["url"]).query)
     assert query["tags"] == ["reportops.grafana"] and query["type"] == ["annotation"] and query["limit"] == ["1000"]
@@ -156,7 +156,7 @@ def test_a_row_listed_twice_counts_once(history, fetch):
     rows = [annotation(2, "sent", "a", 5), annotation(1, "failed", "b", 9)]
     fetch.reply(200, rows + rows)
     outcome = history()
-    assert outcome.result["counts"] == {"sent": 1, "failed": 1, "skipped": 0, "uncertain": 0}
+    assert outcome.result["counts"] == {"sent": 1, "failed": 1, "skipped": 0, "uncertain": 0, "overdue": 0}
     assert [record["id"] for record in outcome.result["records"]] == [2, 1]
 
 
@@ -221,7 +221,7 @@ def test_an_uncertain_record_is_listed_and_counts_until_a_later_send(history, fe
             annotation(1, "sent", "a", 30)]
     fetch.reply(200, rows)
     outcome = history(fail_on_failed=True)
-    assert outcome.failed and outcome.result["counts"] == {"sent": 1, "failed": 0, "skipped": 1, "uncertain": 1}
+    assert outcome.failed and outcome.result["counts"] == {"sent": 1, "failed": 0, "skipped": 1, "uncertain": 1, "overdue": 0}
     assert [record["id"] for record in outcome.result["unrecovered"]] == [2]
     assert outcome.result["msg"].startswith("1 delivery failed in the window (uncertain: it may have been sent, so the ledger"
                                             " holds it) and was not sent since: a at ")
@@ -271,3 +271,47 @@ def test_an_invalid_expectation_fails_before_any_request(history, fetch):
     outcome = history(deliveries=[dict(name="w", every="weekly")])
     assert outcome.failed and fetch.calls == []
     assert outcome.result["msg"] == "deliveries[0] ('w'): every must be an interval such as 90s, 30m, 12h, 7d or 1h30m, got 'weekly'."
+
+
+def test_record_overdue_writes_each_missed_period_once(history, fetch):
+    # b: sent 3 hours ago, every 1h (grace 15m): two periods missed, the newer due 1h ago, overdue since 45 minutes.
+    listing = [annotation(2, "sent", "b", 180)]
+    fetch.reply(200, listing).reply(200, {"id": 50, "message": "Annotation added"})
+    outcome = history(deliveries=[dict(name="b", every="1h")], record_overdue=True)
+    assert not outcome.failed and outcome.result["changed"] and outcome.result["overdue"][0]["record"] == 50
+    entry, posted = outcome.result["overdue"][0], fetch.bodies()[1]
+    assert fetch.calls[1]["method"] == "POST" and fetch.calls[1]["url"].endswith("/api/annotations")
+    assert posted["tags"] == ["reportops.grafana", "outcome:overdue", "report:3", "delivery-name:b"]
+    # At the time the newest missed period became overdue: its due time plus the grace.
+    assert posted["time"] == posted["timeEnd"] and _annotation_record.utc_iso(posted["time"] / 1000.0 - 900) == entry["period_due"]
+    first_line, json_line = posted["text"].split("\n")
+    assert first_line == "reportops.grafana: report 'Weekly SLO' (3), delivery 'b' overdue: %s" % entry["message"]
+    assert json.loads(json_line)["missed"] == 2 and json.loads(json_line)["last_sent"] == entry["last_sent"]
+    # The next run reads that record back: the period is recorded, nothing is written, the record is listed as overdue.
+    fetch.calls.clear()
+    fetch.reply(200, [dict(posted, id=50)] + listing)
+    outcome = history(deliveries=[dict(name="b", every="1h")], record_overdue=True)
+    assert not outcome.result["changed"] and outcome.result["overdue"][0]["record"] == 50 and len(fetch.calls) == 1
+    record = outcome.result["records"][0]
+    assert (record["outcome"], record["delivery"], record["period_due"], record["missed"]) == ("overdue", "b", entry["period_due"], 2)
+    assert outcome.result["counts"]["overdue"] == 1 and outcome.result["unrecovered"] == []
+
+
+def test_record_overdue_in_check_mode_writes_nothing_and_a_refusal_is_a_warning(history, fetch):
+    fetch.reply(200, [])
+    outcome = history(check_mode=True, since="24h", deliveries=[dict(name="never", every="12h")], record_overdue=True)
+    assert outcome.result["changed"] and outcome.result["overdue"][0]["record"] is None and len(fetch.calls) == 1
+    fetch.calls.clear()
+    fetch.reply(200, []).reply(403, {"message": "You'll need additional permissions to perform this action."})
+    outcome = history(since="24h", deliveries=[dict(name="never", every="12h")], record_overdue=True)
+    assert not outcome.failed and not outcome.result["changed"] and outcome.result["overdue"][0]["record"] is None
+    # A delivery with no record in the window: no report to tag it with.
+    assert fetch.bodies()[1]["tags"] == ["reportops.grafana", "outcome:overdue", "delivery-name:never"]
+    assert fetch.bodies()[1]["text"].startswith("reportops.grafana: delivery 'never' overdue: no confirmed send since it was first")
+    assert any("Delivery 'never' is overdue, but Grafana did not store its overdue record" in warning
+               and "annotations:create" in warning for warning in outcome.warnings)
+    # Without record_overdue, only the read.
+    fetch.calls.clear()
+    fetch.reply(200, [])
+    outcome = history(since="24h", deliveries=[dict(name="never", every="12h")])
+    assert len(fetch.calls) == 1 and outcome.result["overdue"][0]["record"] is None and not outcome.result["changed"]

@@ -15,7 +15,7 @@ import threading
 
 import pytest
 
-from ansible_collections.reportops.grafana.plugins.module_utils import _annotation_record
+from ansible_collections.reportops.grafana.plugins.module_utils import _annotation_record, _overdue
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.join(HERE, *([os.pardir] * 6), "extensions", "eda", "plugins", "event_source", "report_deliveries.py")
@@ -118,6 +118,38 @@ def test_one_overdue_event_per_missed_period():
     # A confirmed send ends it.
     prod.read = Scripted([annotation(5, "sent", "hourly", "2026-12-01T07:20")])
     assert outcomes(watcher.poll(prod, now=at("2026-12-01T07:21"))[0]) == []
+
+
+def overdue_record(annotation_id, entry, report_id=None):
+    """The overdue record that grafana_report_history's record_overdue writes of an _overdue entry."""
+    fields = _annotation_record.overdue_record_fields(entry, "Weekly SLO" if report_id else None, report_id, "r", None)
+    moment = int(_overdue.period_overdue_epoch(entry) * 1000)
+    return {"id": annotation_id, "time": moment, "timeEnd": moment, "text": _annotation_record.record_text(fields),
+            "tags": _annotation_record.record_tags(fields)}
+
+
+def test_an_overdue_record_is_the_event_of_its_period_with_or_without_deliveries():
+    # daily, last sent 2 days ago at 06:00 (every 1d, grace 6h): overdue since yesterday 12:00, two periods missed.
+    entry = _overdue.overdue(_overdue.expectation(dict(name="daily", every="1d")), at("2026-11-29T06:00"),
+                             at("2026-11-28T00:00"), at("2026-12-01T13:00"))
+    rows = [overdue_record(7, entry, report_id="3"), annotation(1, "sent", "daily", "2026-11-29T06:00")]
+    # Without deliveries: the record alone gives the event, with its record id and period.
+    watcher = source.Watcher(dict(environments=[environment()], since="3d"), now=at("2026-12-01T13:00"))
+    prod = watcher.environments[0]
+    prod.read = Scripted(rows)
+    events = watcher.poll(prod, now=at("2026-12-01T13:00"))[0]
+    assert outcomes(events) == [("daily", "overdue")]
+    delivery = events[0]["delivery"]
+    assert delivery["record"] == 7 and delivery["report_id"] == "3" and delivery["due"] == entry["period_due"] == "2026-12-01T06:00:00Z"
+    assert delivery["missed"] == 2 and delivery["last_sent"] == "2026-11-29T06:00:00Z" and delivery["message"] == entry["message"]
+    assert watcher.poll(prod, now=at("2026-12-01T13:05"))[0] == []
+    # With deliveries too: one event for the period, whichever finds it first (the source's own rule, then the record).
+    watcher = source.Watcher(dict(environments=[environment()], since="3d", deliveries=[dict(name="daily", every="1d")]),
+                             now=at("2026-12-01T13:00"))
+    prod = watcher.environments[0]
+    prod.read = Scripted(rows[1:], rows)
+    assert [event["delivery"]["record"] for event in watcher.poll(prod, now=at("2026-12-01T13:00"))[0]] == [None]
+    assert watcher.poll(prod, now=at("2026-12-01T13:05"))[0] == []
 
 
 def test_an_unreadable_environment_is_one_event_per_outage_and_never_stops_the_others(caplog):
