@@ -172,11 +172,13 @@ def recorded_due(records, name):
     run of missed periods says the same (the due time of the first)."""
     found = [record for record in records if record.get("outcome") == "overdue" and record.get("delivery") == name
              and record.get("due")]
-    if not found:
-        return None
-    due = max(found, key=lambda record: record["epoch"])["due"]
+    return record_due(max(found, key=lambda record: record["epoch"])) if found else None
+
+
+def record_due(record):
+    """Epoch of the due time an overdue record says, or None when it says none readable."""
     try:
-        return calendar.timegm(time.strptime(due, "%Y-%m-%dT%H:%M:%SZ"))
+        return calendar.timegm(time.strptime(record.get("due"), "%Y-%m-%dT%H:%M:%SZ"))
     except (TypeError, ValueError):
         return None  # not one of ours
 

@@ -126,9 +126,10 @@ options:
     default: false
 attributes:
   check_mode:
-    description: With O(record_overdue=true), says in RV(changed) whether it would write overdue records, and writes none.
+    description: With O(record_overdue=true), reports C(changed) when it would write overdue records, and writes none.
   diff_mode:
     support: none
+    description: Nothing to compare; the overdue records are new annotations.
 seealso:
   - module: reportops.grafana.grafana_report_send
   - module: reportops.grafana.grafana_report_deliver
@@ -198,7 +199,7 @@ records:
         - V(sent), V(failed), V(skipped), V(uncertain) or V(overdue).
         - V(uncertain) is a failed send that may have reached Grafana anyway (a timeout, a dropped connection, a proxy's
           5xx) of a delivery with a ledger, which the ledger holds; it fails the run that met it as V(failed) does.
-        - V(overdue) is a record of O(record_overdue): a delivery that did not go out on time.
+        - "V(overdue) is a record of O(record_overdue): a delivery that did not go out on time."
       type: str
       sample: failed
     report:

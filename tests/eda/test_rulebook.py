@@ -5,7 +5,8 @@
 The collection is built and installed into a collections path of its own, so the rulebook uses the source from the
 installed collection, as a decision environment would. Two simulated Grafanas hold outcome records that the
 collection's modules wrote (a failed send in dev, a send that may have gone out in staging, a sent one), a third
-environment cannot be reached, and one delivery never ran. Each gives exactly one event over many polls.
+environment cannot be reached, and two deliveries never ran: one the source is told about, one that only the history's
+overdue record names. Each gives exactly one event over many polls.
 """
 
 from __future__ import annotations
@@ -165,6 +166,11 @@ def test_a_real_rulebook_run_gives_each_event_once(installed, records, tmp_path)
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         pytest.fail("ansible-rulebook needs a Java 17 runtime (Debian: openjdk-17-jre-headless)")
     env = installed[1]
+    # staging's nightly-export never ran: the history records its missed period, and the source, which is not told
+    # about nightly-export, reports it from that record.
+    rc, history = module(env, "grafana_report_history", dict(url=records["staging"], token=TOKEN, since="2h", record_overdue=True,
+                                                             deliveries=[dict(name="nightly-export", every="1h")]))
+    assert rc == 0 and history["changed"] and isinstance(history["overdue"][0]["record"], int), history
     environments = [dict(name=name, url=url, token=TOKEN) for name, url in sorted(records.items())]
     environments.append(dict(name="qa", url="http://127.0.0.1:%d" % closed_port(), token="sim-token-qa-secret"))
     rulebook = tmp_path / "rulebook.yml"
@@ -191,12 +197,14 @@ def test_a_real_rulebook_run_gives_each_event_once(installed, records, tmp_path)
     events = events_of(output)
     seen = sorted((event["environment"], event["name"] or "-", event["outcome"]) for event in events)
     assert seen == [("dev", "daily-slo", "failed"), ("dev", "daily-slo", "failed"), ("dev", "monthly-capacity", "overdue"),
-                    ("qa", "-", "unreadable"), ("staging", "capacity", "uncertain")], output[-5000:]
+                    ("qa", "-", "unreadable"), ("staging", "capacity", "uncertain"), ("staging", "nightly-export", "overdue")], \
+        output[-5000:]
     first, second = sorted((e for e in events if e["outcome"] == "failed"), key=lambda e: e["record"])
     assert "Failed to generate PDF" in first["message"] and "SMTP down" in second["message"]
     assert first["report_id"] == "1" and first["record"] != second["record"]
-    overdue, = [e for e in events if e["outcome"] == "overdue"]
+    overdue, recorded = sorted((e for e in events if e["outcome"] == "overdue"), key=lambda e: e["environment"])
     assert overdue["record"] is None and "first expected at" in overdue["message"]
+    assert recorded["record"] == history["overdue"][0]["record"] and recorded["due"] == history["overdue"][0]["period_due"]
     unreadable, = [e for e in events if e["outcome"] == "unreadable"]
     assert "could not be read" in unreadable["message"]
     assert TOKEN not in output and "sim-token-qa-secret" not in output

@@ -123,7 +123,13 @@ try:
         parse_record,
     )
     from ansible_collections.reportops.grafana.plugins.module_utils._delivery import parse_interval
-    from ansible_collections.reportops.grafana.plugins.module_utils._overdue import OverdueError, expectation, overdue, period_key
+    from ansible_collections.reportops.grafana.plugins.module_utils._overdue import (
+        OverdueError,
+        expectation,
+        overdue,
+        period_key,
+        record_due,
+    )
 except ImportError:
     # Loaded by path from an installed collection whose collections directory is not on sys.path: that directory
     # is the one holding ansible_collections/reportops/grafana/extensions/eda/plugins/event_source/ (this file).
@@ -143,6 +149,7 @@ except ImportError:
         expectation,
         overdue,
         period_key,
+        record_due,
     )
 
 # Loaded with runpy, whose module name says nothing: the source's own name.
@@ -220,6 +227,7 @@ class Environment:
         self.seen = set()  # annotation ids emitted or passed over
         self.overdue_emitted = set()  # period_key: (delivery, due time of the missed period)
         self.last_sent = {}  # delivery name or key: epoch of its newest confirmed send
+        self.recorded_due = {}  # delivery name: the due time its newest overdue record says (grafana_report_history's)
         self.reports = {}  # delivery: (report, report_id) of its newest record
         self.read_from = None
         self.in_outage = False
@@ -351,6 +359,8 @@ class Watcher:
             if record["outcome"] == "overdue":
                 # Written by grafana_report_history's record_overdue: one event per missed period, whether this source
                 # or that record found it first.
+                if record_due(record) is not None:
+                    environment.recorded_due[name] = record_due(record)
                 key = period_key(name, record.get("period_due"))
                 if key in environment.overdue_emitted:
                     continue
@@ -370,7 +380,9 @@ class Watcher:
         for expected, only in self.expected:
             if only is not None and environment.name not in only:
                 continue
-            entry = overdue(expected, environment.last_sent.get(expected.name), self.first_expected, now)
+            # A delivery never sent since the source started keeps the periods its overdue record gave it, if any.
+            entry = overdue(expected, environment.last_sent.get(expected.name), self.first_expected, now,
+                            environment.recorded_due.get(expected.name))
             if entry is None or period_key(expected.name, entry["period_due"]) in environment.overdue_emitted:
                 continue
             environment.overdue_emitted.add(period_key(expected.name, entry["period_due"]))

@@ -150,6 +150,19 @@ def test_an_overdue_record_is_the_event_of_its_period_with_or_without_deliveries
     prod.read = Scripted(rows[1:], rows)
     assert [event["delivery"]["record"] for event in watcher.poll(prod, now=at("2026-12-01T13:00"))[0]] == [None]
     assert watcher.poll(prod, now=at("2026-12-01T13:05"))[0] == []
+    # Never sent: the record, found by a history window that began at 10:00, dates the periods; the source, whose own
+    # window began three days earlier, takes them from it, so the next period is the record's next hour.
+    hourly = _overdue.overdue(_overdue.expectation(dict(name="hourly", every="1h")), None, at("2026-12-01T10:00"),
+                              at("2026-12-01T11:20"))
+    watcher = source.Watcher(dict(environments=[environment()], since="3d", deliveries=[dict(name="hourly", every="1h")]),
+                             now=at("2026-12-01T11:20"))
+    prod = watcher.environments[0]
+    prod.read = Scripted([overdue_record(8, hourly)], [])
+    events = watcher.poll(prod, now=at("2026-12-01T11:20"))[0]
+    assert [(event["delivery"]["record"], event["delivery"]["due"]) for event in events] == [(8, "2026-12-01T11:00:00Z")]
+    assert watcher.poll(prod, now=at("2026-12-01T12:10"))[0] == []
+    events = watcher.poll(prod, now=at("2026-12-01T12:16"))[0]
+    assert [(event["delivery"]["record"], event["delivery"]["due"]) for event in events] == [(None, "2026-12-01T12:00:00Z")]
 
 
 def test_an_unreadable_environment_is_one_event_per_outage_and_never_stops_the_others(caplog):
