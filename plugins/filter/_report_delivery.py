@@ -24,6 +24,7 @@ from ansible_collections.reportops.grafana.plugins.module_utils._module import (
     checked_connection,
     connection_argument_spec,
 )
+from ansible_collections.reportops.grafana.plugins.module_utils._annotation_record import OVERDUE
 from ansible_collections.reportops.grafana.plugins.module_utils._history import delivery_identity
 from ansible_collections.reportops.grafana.plugins.module_utils._cron import parse_cron
 from ansible_collections.reportops.grafana.plugins.plugin_utils._role_deliveries import (
@@ -337,7 +338,7 @@ def _expected_names(variables, host):
 def _history_detail(record):
     """What a history line says after an outcome's time: a skip when the delivery was last sent (the ledger knows),
     or why it was held; an overdue record the periods missed; any other outcome its attempts."""
-    if record.get("outcome") == "overdue":
+    if record.get("outcome") == OVERDUE:
         return "(%s period%s missed)" % (record.get("missed"), "" if record.get("missed") == 1 else "s")
     if record.get("outcome") == "skipped":
         if record.get("last_uncertain"):

@@ -90,9 +90,11 @@ def record_fields(outcome, delivery_key, report_name, runner, job, with_addresse
 
 def record_text(fields):
     """An outcome record's text: a line for people reading Grafana (the annotation list), then the JSON line."""
-    what = "report %s" % (("'%s' (%s)" % (fields["report"], fields["report_id"])) if fields.get("report") else fields["report_id"])
+    named = []  # an overdue record of a delivery with no record in its window knows no report
+    if fields.get("report_id") is not None:
+        named.append("report %s" % (("'%s' (%s)" % (fields["report"], fields["report_id"])) if fields.get("report") else fields["report_id"]))
     if fields.get("delivery"):
-        what = "%sdelivery '%s'" % ("" if fields.get("report_id") is None else what + ", ", fields["delivery"])
+        named.append("delivery '%s'" % fields["delivery"])
     if fields["outcome"] == OVERDUE:
         done = ""  # nothing was attempted
     else:
@@ -100,7 +102,7 @@ def record_text(fields):
         last = " (last sent at %s)" % fields["last_sent"] if fields.get("last_sent") else ""
         done = "%s (%d attempt%s, %ss)" % (last, attempts, "" if attempts == 1 else "s", fields.get("elapsed"))
     return "reportops.grafana: %s %s%s: %s\n%s" % (
-        what, fields["outcome"], done, fields.get("message") or "", json.dumps(fields, sort_keys=True))
+        ", ".join(named), fields["outcome"], done, fields.get("message") or "", json.dumps(fields, sort_keys=True))
 
 
 def overdue_record_fields(entry, report_name, report_id, runner, job):

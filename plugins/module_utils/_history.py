@@ -98,26 +98,33 @@ def record_overdue(client, late, records, check_mode, warn):
     warning names the permission). True when a record was (or, in check mode, would be) written."""
     known = dict((period_key(record.get("delivery"), record.get("period_due")), record["id"])
                  for record in records if record["outcome"] == OVERDUE)
-    runner, wrote = socket.gethostname(), False
+    wrote = False
     for entry in late:
         entry["record"] = known.get(period_key(entry["delivery"], entry["period_due"]))
-        if entry["record"] is not None or check_mode:
-            wrote = wrote or entry["record"] is None
-            continue
-        of_delivery = [record for record in records if entry["delivery"] in (record.get("delivery"), record.get("delivery_key"))
-                       and record.get("report_id") is not None]
-        newest = max(of_delivery, key=lambda record: record["epoch"]) if of_delivery else {}
-        fields = overdue_record_fields(entry, newest.get("report"), newest.get("report_id"), runner, None)
-        moment = int(period_overdue_epoch(entry) * 1000)
-        try:
-            created = client.create_annotation({"time": moment, "timeEnd": moment, "tags": record_tags(fields),
-                                                "text": record_text(fields)}, subject="the overdue record")
-        except GrafanaError as exc:
-            warn("Delivery '%s' is overdue, but Grafana did not store its overdue record (record_overdue): %s" % (
-                entry["delivery"], exc.message))
-            continue
-        entry["record"], wrote = (created or {}).get("id"), True
+        if entry["record"] is None and check_mode:
+            wrote = True
+        elif entry["record"] is None:
+            entry["record"] = _write_overdue_record(client, entry, records, warn)
+            wrote = wrote or entry["record"] is not None
     return wrote
+
+
+def _write_overdue_record(client, entry, records, warn):
+    """POST the overdue record of an entry, with the report of its delivery's newest record; its id, or None and a
+    warning."""
+    of_delivery = [record for record in records if entry["delivery"] in (record.get("delivery"), record.get("delivery_key"))
+                   and record.get("report_id") is not None]
+    newest = max(of_delivery, key=lambda record: record["epoch"]) if of_delivery else {}
+    fields = overdue_record_fields(entry, newest.get("report"), newest.get("report_id"), socket.gethostname(), None)
+    moment = int(period_overdue_epoch(entry) * 1000)
+    try:
+        created = client.create_annotation({"time": moment, "timeEnd": moment, "tags": record_tags(fields),
+                                            "text": record_text(fields)}, subject="the overdue record")
+    except GrafanaError as exc:
+        warn("Delivery '%s' is overdue, but Grafana did not store its overdue record (record_overdue): %s" % (
+            entry["delivery"], exc.message))
+        return None
+    return (created or {}).get("id")
 
 
 # -- Reading --------------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ import calendar
 import datetime
 import time
 
+from ansible_collections.reportops.grafana.plugins.module_utils._annotation_record import OVERDUE
 from ansible_collections.reportops.grafana.plugins.module_utils._cron import CronError, parse_cron
 from ansible_collections.reportops.grafana.plugins.module_utils._delivery import parse_interval
 
@@ -152,7 +153,7 @@ def overdue(expected, last_sent, first_expected, now, recorded_due=None):
     message = "%s; due at %s (%s, grace %s), overdue since %s%s." % (
         since, utc_text(due), expected.how, duration_text(expected.grace), utc_text(due + expected.grace),
         ", %d periods missed" % missed if missed > 1 else "")
-    return dict(delivery=expected.name, outcome="overdue", due=utc_text(due), due_epoch=due,
+    return dict(delivery=expected.name, outcome=OVERDUE, due=utc_text(due), due_epoch=due,
                 overdue_since=utc_text(due + expected.grace), overdue_since_epoch=due + expected.grace,
                 last_sent=utc_text(last_sent) if last_sent is not None else None, missed=missed,
                 period_due=utc_text(newest), period_due_epoch=newest, period=duration_text(expected.period),
@@ -170,12 +171,12 @@ def last_confirmed(records, name):
 def recorded_due(records, name):
     """Epoch of the due time that the newest overdue record of the delivery `name` says, or None. Every record of one
     run of missed periods says the same (the due time of the first)."""
-    found = [record for record in records if record.get("outcome") == "overdue" and record.get("delivery") == name
+    found = [record for record in records if record.get("outcome") == OVERDUE and record.get("delivery") == name
              and record.get("due")]
-    return record_due(max(found, key=lambda record: record["epoch"])) if found else None
+    return due_of_record(max(found, key=lambda record: record["epoch"])) if found else None
 
 
-def record_due(record):
+def due_of_record(record):
     """Epoch of the due time an overdue record says, or None when it says none readable."""
     try:
         return calendar.timegm(time.strptime(record.get("due"), "%Y-%m-%dT%H:%M:%SZ"))

@@ -119,6 +119,8 @@ import urllib.request
 try:
     from ansible_collections.reportops.grafana.plugins.module_utils._annotation_record import (
         ANNOTATION_TAG,
+        OVERDUE,
+        RECORD_OUTCOMES,
         once_each,
         parse_record,
     )
@@ -128,7 +130,7 @@ try:
         expectation,
         overdue,
         period_key,
-        record_due,
+        due_of_record,
     )
 except ImportError:
     # Loaded by path from an installed collection whose collections directory is not on sys.path: that directory
@@ -140,6 +142,8 @@ except ImportError:
     sys.path.insert(0, _TOP)
     from ansible_collections.reportops.grafana.plugins.module_utils._annotation_record import (  # noqa: E402
         ANNOTATION_TAG,
+        OVERDUE,
+        RECORD_OUTCOMES,
         once_each,
         parse_record,
     )
@@ -149,14 +153,14 @@ except ImportError:
         expectation,
         overdue,
         period_key,
-        record_due,
+        due_of_record,
     )
 
 # Loaded with runpy, whose module name says nothing: the source's own name.
 LOGGER = logging.getLogger("reportops.grafana.report_deliveries")
 
-OUTCOMES = ("sent", "failed", "uncertain", "skipped", "overdue")
-DEFAULT_OUTCOMES = ("failed", "uncertain", "overdue")
+OUTCOMES = RECORD_OUTCOMES
+DEFAULT_OUTCOMES = ("failed", "uncertain", OVERDUE)
 UNREADABLE = "unreadable"
 BACK_OFF_STATUSES = (429, 503)
 # Back-offs in a row (429, 503) that make an outage; the longest back-off, in intervals.
@@ -352,15 +356,15 @@ class Watcher:
                 continue
             environment.seen.add(record["id"])
             name = record.get("delivery") or record.get("delivery_key")
-            if name:
+            if name and record.get("report_id") is not None:  # an overdue record may know no report
                 environment.reports[name] = (record.get("report"), record.get("report_id"))
-                if record["outcome"] == "sent":
-                    environment.last_sent[name] = max(record["epoch"], environment.last_sent.get(name, 0))
-            if record["outcome"] == "overdue":
+            if name and record["outcome"] == "sent":
+                environment.last_sent[name] = max(record["epoch"], environment.last_sent.get(name, 0))
+            if record["outcome"] == OVERDUE:
                 # Written by grafana_report_history's record_overdue: one event per missed period, whether this source
                 # or that record found it first.
-                if record_due(record) is not None:
-                    environment.recorded_due[name] = record_due(record)
+                if due_of_record(record) is not None:
+                    environment.recorded_due[name] = due_of_record(record)
                 key = period_key(name, record.get("period_due"))
                 if key in environment.overdue_emitted:
                     continue
@@ -374,7 +378,7 @@ class Watcher:
         return events
 
     def overdue(self, environment, now):
-        if "overdue" not in self.outcomes:
+        if OVERDUE not in self.outcomes:
             return []
         events = []
         for expected, only in self.expected:
@@ -387,7 +391,7 @@ class Watcher:
                 continue
             environment.overdue_emitted.add(period_key(expected.name, entry["period_due"]))
             report, report_id = environment.reports.get(expected.name, (None, None))
-            events.append(_event(environment.name, expected.name, report, report_id, "overdue", entry["message"],
+            events.append(_event(environment.name, expected.name, report, report_id, entry["outcome"], entry["message"],
                                  entry["overdue_since"], None, due=entry["period_due"], missed=entry["missed"],
                                  last_sent=entry["last_sent"]))
         return events
