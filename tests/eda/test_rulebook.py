@@ -77,7 +77,10 @@ def fault(url, **spec):
 
 
 def module(env, name, args):
-    """(rc, result) of one module of the installed collection, run ad hoc as a user would."""
+    """(rc, result) of one module of the installed collection, run ad hoc as a user would: the token in GRAFANA_TOKEN,
+    never in a process's arguments."""
+    args = dict(args)
+    env = dict(env, GRAFANA_TOKEN=args.pop("token"))
     run = subprocess.run([tool("ansible"), "localhost", "-c", "local", "-i", "localhost,", "-e",
                           "ansible_python_interpreter=%s" % sys.executable, "-m", "reportops.grafana.%s" % name,
                           "-a", json.dumps(args)], env=env, capture_output=True, text=True, timeout=120, check=False)

@@ -23,9 +23,9 @@ sends() {  # POSTs to /api/reports/email since the last reset
 }
 
 claims() {  # claims TEXT: the ledger annotations whose text holds TEXT, as "id state" lines
-    "$python" -c 'import json, sys, urllib.request
+    "$python" -c 'import json, os, sys, urllib.request
 request = urllib.request.Request(sys.argv[1] + "/api/annotations?tags=reportops.grafana&limit=500",
-                                 headers={"Authorization": "Bearer sim-token-sender"})
+                                 headers={"Authorization": "Bearer " + os.environ["GRAFANA_TOKEN"]})
 for item in json.load(urllib.request.urlopen(request, timeout=30)):
     if sys.argv[2] in item["text"]:
         print(item["id"], json.loads(item["text"].splitlines()[1])["state"])' "$SIM_URL" "$1"

@@ -26,7 +26,8 @@ free_of_secrets "$work/paths.out"
 [ -s "$work/ledger/ledger.json" ] || fail "no ledger was written"
 free_of_secrets "$work/ledger/ledger.json"
 
-# A slow send: sample every process's arguments while it runs.
+# A slow send: sample the arguments of the playbook's processes (it and all it starts) while it runs. Other processes
+# of the machine are not this collection's: a parallel test session may hold the same test token.
 "$python" -c 'import json, sys, urllib.request
 request = urllib.request.Request(sys.argv[1] + "/_sim/settings", data=json.dumps({"render_seconds": 3}).encode(), method="PATCH",
                                  headers={"Content-Type": "application/json"})
@@ -34,12 +35,42 @@ urllib.request.urlopen(request).read()' "$SIM_URL"
 "${run[@]}" -vvvv slow_send.yml >"$work/slow.out" 2>&1 &
 playbook=$!
 samples="$work/process-arguments.txt"
-while kill -0 "$playbook" 2>/dev/null; do
-    for cmdline in /proc/[0-9]*/cmdline; do
-        tr '\0' ' ' 2>/dev/null <"$cmdline" && echo
-    done >>"$samples"
-    sleep 0.2
-done
+"$python" - "$playbook" >"$samples" <<'PYTHON'
+import os, sys, time
+
+playbook = sys.argv[1]
+
+
+def processes():
+    """{pid: (state, parent pid)} of every process now."""
+    found = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/stat" % pid) as stat:
+                found[pid] = tuple(stat.read().rsplit(")", 1)[1].split()[:2])
+        except OSError:
+            pass
+    return found
+
+
+while True:
+    states = processes()
+    if states.get(playbook, ("Z",))[0] == "Z":  # gone, or ended and not yet reaped
+        break
+    parents, tree = dict((pid, parent) for pid, (state, parent) in states.items()), {playbook}
+    while True:
+        more = {pid for pid, parent in parents.items() if parent in tree} - tree
+        if not more:
+            break
+        tree |= more
+    for pid in sorted(tree):
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as cmdline:
+                print(cmdline.read().replace(b"\0", b" ").decode("utf-8", "replace"))
+        except OSError:
+            pass
+    time.sleep(0.2)
+PYTHON
 wait "$playbook" || fail "slow_send.yml: $(tail -n 20 "$work/slow.out")"
 grep -q 'AnsiballZ_grafana_report_send' "$samples" || fail "the module process was never seen, so the check proves nothing"
 free_of_secrets "$work/slow.out" "$samples"
