@@ -16,7 +16,7 @@ from ansible_collections.reportops.grafana.plugins.plugin_utils._role_deliveries
 
 
 def report_delivery_expected(deliveries, names, only=None):
-    """[{name, every | schedule, grace}] of the present deliveries that apply to an environment known by `names` (its
+    """[{name, report, every | schedule, grace}] of the present deliveries that apply to an environment known by `names` (its
     host and group names) and say how often they must go out. [] when the deliveries are invalid: the history entry
     point reads the records anyway, and `main` says what is wrong with them."""
     try:
@@ -26,7 +26,8 @@ def report_delivery_expected(deliveries, names, only=None):
     expected = []
     for options, delivery in selected:
         if options.get("every") or options.get("schedule"):
-            entry = dict(name=delivery["name"])
+            # Its report too, for the overdue record of a delivery with no record in the window.
+            entry = dict(name=delivery["name"], report=str(options.get("report") or options.get("report_id")))
             entry.update((key, str(options[key])) for key in EXPECTATION_KEYS if options.get(key) not in (None, ""))
             expected.append(entry)
     return expected

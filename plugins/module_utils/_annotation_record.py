@@ -90,9 +90,15 @@ def record_fields(outcome, delivery_key, report_name, runner, job, with_addresse
 
 def record_text(fields):
     """An outcome record's text: a line for people reading Grafana (the annotation list), then the JSON line."""
-    named = []  # an overdue record of a delivery with no record in its window knows no report
-    if fields.get("report_id") is not None:
-        named.append("report %s" % (("'%s' (%s)" % (fields["report"], fields["report_id"])) if fields.get("report") else fields["report_id"]))
+    # A send's record knows its report's id, and its name when the delivery gave one; an overdue record may know
+    # either, or neither.
+    name, report_id = fields.get("report"), fields.get("report_id")
+    if name and report_id is not None:
+        named = ["report '%s' (%s)" % (name, report_id)]
+    elif name:
+        named = ["report '%s'" % name]
+    else:
+        named = [] if report_id is None else ["report %s" % report_id]
     if fields.get("delivery"):
         named.append("delivery '%s'" % fields["delivery"])
     if fields["outcome"] == OVERDUE:

@@ -91,31 +91,55 @@ class History:
         return True
 
 
-def record_overdue(client, late, records, check_mode, warn):
+def record_overdue(client, late, records, reports, check_mode, warn):
     """Write one overdue record per missed period of the entries `late` (_overdue's) that none of `records`
     (parse_record's, of the window read) holds yet, so that the dashboard and the event source show a delivery that
-    never ran. Each entry gets `record`: the id of its period's record, or None (check mode, or not written: a
-    warning names the permission). True when a record was (or, in check mode, would be) written."""
+    never ran. `reports`: each delivery's report (name or id) as its options give it, for one with no record in the
+    window. Each entry gets `record`: the id of its period's record, or None (check mode, or not written: a warning
+    names the permission). True when a record was (or, in check mode, would be) written."""
     known = dict((period_key(record.get("delivery"), record.get("period_due")), record["id"])
                  for record in records if record["outcome"] == OVERDUE)
+    report_of = _ReportOf(client, records, reports)
     wrote = False
     for entry in late:
         entry["record"] = known.get(period_key(entry["delivery"], entry["period_due"]))
         if entry["record"] is None and check_mode:
             wrote = True
         elif entry["record"] is None:
-            entry["record"] = _write_overdue_record(client, entry, records, warn)
+            entry["record"] = _write_overdue_record(client, entry, report_of(entry["delivery"]), warn)
             wrote = wrote or entry["record"] is not None
     return wrote
 
 
-def _write_overdue_record(client, entry, records, warn):
-    """POST the overdue record of an entry, with the report of its delivery's newest record; its id, or None and a
-    warning."""
-    of_delivery = [record for record in records if entry["delivery"] in (record.get("delivery"), record.get("delivery_key"))
-                   and record.get("report_id") is not None]
-    newest = max(of_delivery, key=lambda record: record["epoch"]) if of_delivery else {}
-    fields = overdue_record_fields(entry, newest.get("report"), newest.get("report_id"), socket.gethostname(), None)
+class _ReportOf:
+    """(report name, report id) of a delivery, for its overdue record: those of its newest record in the window, else
+    those of the report its options name (a name found with one listing of the reports, made only when needed; none
+    when it cannot be listed or is not one report)."""
+
+    def __init__(self, client, records, reports):
+        self.client, self.records, self.reports, self.listing = client, records, reports, None
+
+    def __call__(self, name):
+        of_delivery = [record for record in self.records if name in (record.get("delivery"), record.get("delivery_key"))
+                       and record.get("report_id") is not None]
+        if of_delivery:
+            newest = max(of_delivery, key=lambda record: record["epoch"])
+            return newest.get("report"), newest["report_id"]
+        given = self.reports.get(name)
+        if given is None or normalize_report_id(given) is not None:
+            return None, given and normalize_report_id(given)
+        if self.listing is None:
+            try:
+                self.listing = self.client.list_reports()
+            except GrafanaError:
+                self.listing = []  # the record goes without its report: the dashboard finds it by delivery name
+        ids = report_ids_by_name(given, self.listing)
+        return (given, ids[0]) if len(ids) == 1 else (given, None)
+
+
+def _write_overdue_record(client, entry, report, warn):
+    """POST the overdue record of an entry with its `report` (name, id); its id, or None and a warning."""
+    fields = overdue_record_fields(entry, report[0], report[1], socket.gethostname(), None)
     moment = int(period_overdue_epoch(entry) * 1000)
     try:
         created = client.create_annotation({"time": moment, "timeEnd": moment, "tags": record_tags(fields),

@@ -87,6 +87,13 @@ options:
         description: The delivery's name (or delivery key), as its records carry it.
         type: str
         required: true
+      report:
+        description:
+          - The delivery's report, by name or by id, for the C(report:<id>) tag of its overdue record (O(record_overdue))
+            when the window holds no record of the delivery to take it from. A name is turned into this Grafana's id
+            with one C(GET /api/reports), made only then; without C(reports:read), or when several reports have the
+            name, the record goes without the tag.
+        type: str
       every:
         description: How often it must go out, an interval such as C(1d), C(7d) or C(12h). Exclusive with O(deliveries[].schedule).
         type: str
@@ -116,7 +123,8 @@ options:
       - Write an V(overdue) record (an organization annotation tagged C(reportops.grafana), C(outcome:overdue) and
         C(delivery-name:<name>)) for each missed period of an overdue delivery of O(deliveries), at the time the period
         became overdue (its due time plus the grace), so that a delivery that never ran shows on the dashboard and
-        reaches the event source. It carries the report of the delivery's newest record in the window, when there is one.
+        reaches the event source. It carries the report of the delivery's newest record in the window, else that of
+        O(deliveries[].report).
       - A period already recorded in the window is not written again; a run within the same period writes nothing.
         The records stay when the delivery goes out later, as history; they never count as sent, nor against
         O(fail_on_failed), which judges the sends themselves.
@@ -414,7 +422,8 @@ def read_history(module):
     # Overdue: every sent record of the window counts, whatever the filters on outcome.
     of_report = selected(parsed, params["report"], None, None, ids)
     late = overdue_deliveries(expected, of_report, start, end)
-    changed = params["record_overdue"] and record_overdue(client, late, of_report, module.check_mode, module.warn)
+    reports = dict((options["name"], options["report"]) for options in params["deliveries"] or [])
+    changed = params["record_overdue"] and record_overdue(client, late, of_report, reports, module.check_mode, module.warn)
     late = [dict(public_overdue(entry), record=entry.get("record")) for entry in late]
     result = dict(changed=changed, records=[public(record) for record in records], counts=counts(records),
                   unrecovered=failures, overdue=late, window=dict(since=utc_iso(start), until=utc_iso(end)))
@@ -457,6 +466,7 @@ def main():
         limit=dict(type="int", default=1000),
         deliveries=dict(type="list", elements="dict", options=dict(
             name=dict(type="str", required=True),
+            report=dict(type="str"),
             every=dict(type="str"),
             schedule=dict(type="str"),
             grace=dict(type="str"),

@@ -10,7 +10,7 @@ tests/unit/plugins/module_utils/test_dashboard_json.py checks that the file is t
 What the dashboard shows is described in docs/history.md, "The dashboard". The records are the
 organization annotations that history: grafana writes (plugins/module_utils/_history.py): tagged
 reportops.grafana, outcome:<sent|failed|skipped|uncertain|overdue>, report:<id>, delivery:<hash>, delivery-name:<name>
-(an overdue record has no delivery:<hash>, and no report:<id> when no record of its delivery was found).
+(an overdue record has no delivery:<hash>, and no report:<id> when its report could not be found).
 """
 
 import json

@@ -62,17 +62,18 @@ print(sum(n for route, n in json.load(sys.stdin)["by_route"].items() if route.st
 
 collections_path="${ANSIBLE_COLLECTIONS_PATH:-$(cd ../../../../../.. && pwd)}"
 dashboard="${collections_path%%:*}/ansible_collections/reportops/grafana/roles/report_delivery/files/report-deliveries.json"
-on_dashboard() {  # on_dashboard ENV TOKEN: the deliveries (delivery-name tags) that the shipped dashboard's "Deliveries overdue"
-    # marks: its annotation query, with the variable report at its default, sent to the environment's Grafana.
+on_dashboard() {  # on_dashboard ENV TOKEN [VARIABLE=VALUE...]: the deliveries (delivery-name tags) that the shipped dashboard's
+    # "Deliveries overdue" marks: its annotation query, its variables at their defaults or VALUE, sent to ENV's Grafana.
     "$python" -c 'import json, sys, urllib.parse, urllib.request
 board = json.load(open(sys.argv[1]))
 query, = [query for query in board["annotations"]["list"] if query["name"] == "Deliveries overdue"]
 defaults = dict(("$" + variable["name"], variable["current"]["value"]) for variable in board["templating"]["list"])
+defaults.update(("$" + name, value) for name, value in (setting.split("=", 1) for setting in sys.argv[4:]))
 tags = [defaults.get(tag, tag) for tag in query["target"]["tags"]]
 url = sys.argv[2] + "/api/annotations?" + urllib.parse.urlencode([("tags", tag) for tag in tags] + [("type", "annotation")])
 found = json.load(urllib.request.urlopen(urllib.request.Request(url, headers={"Authorization": "Bearer " + sys.argv[3]}), timeout=30))
 print(" ".join(sorted(tag.split(":", 1)[1] for row in found for tag in row["tags"] if tag.startswith("delivery-name:"))))' \
-        "$dashboard" "${urls[$1]}" "$2"
+        "$dashboard" "${urls[$1]}" "${@:2}"
 }
 
 warns() {  # warns TEXT: a warning says TEXT (Ansible wraps warnings at 80 columns)
@@ -174,6 +175,11 @@ recap prod 1
 # with its window moved on, writes nothing and lists it).
 marked=$(on_dashboard staging staging-history-token-2222)
 equals "deliveries overdue on staging's dashboard" "$marked" "never-run"
+# Filtered by its report: never-run has no record to take it from, so it is the report its delivery names (Weekly SLO, id 1).
+marked=$(on_dashboard staging staging-history-token-2222 report=report:1)
+equals "deliveries overdue on staging's dashboard, report:1" "$marked" "never-run"
+marked=$(on_dashboard staging staging-history-token-2222 report=report:2)
+equals "deliveries overdue on staging's dashboard, report:2" "$marked" ""
 marked=$(on_dashboard dev dev-history-token-1111)
 equals "deliveries overdue on dev's dashboard" "$marked" ""
 run_failing "history, overdue again" ansible-playbook -i "$work/inventory" reportops.grafana.history -e "$overdue_deliveries" \

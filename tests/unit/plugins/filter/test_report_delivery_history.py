@@ -134,9 +134,9 @@ def test_the_role_passes_each_environment_its_deliveries_with_a_period():
         {"name": "adhoc", "report_id": 9, "emails": "b@example.com"},
         {"name": "gone", "report_id": 9, "emails": "b@example.com", "every": "1d", "state": "absent"},
     ]
-    assert report_delivery_expected(deliveries, ["dev"]) == [{"name": "weekly-slo", "every": "7d"}]
-    assert report_delivery_expected(deliveries, ["prod", "production"], []) == [
-        {"name": "weekly-slo", "every": "7d"}, {"name": "prod-daily", "schedule": "0 6 * * *", "grace": "2h"}]
-    assert report_delivery_expected(deliveries, ["prod", "production"], "prod-daily") == [
-        {"name": "prod-daily", "schedule": "0 6 * * *", "grace": "2h"}]
+    weekly = {"name": "weekly-slo", "report": "Weekly SLO", "every": "7d"}
+    daily = {"name": "prod-daily", "report": "9", "schedule": "0 6 * * *", "grace": "2h"}
+    assert report_delivery_expected(deliveries, ["dev"]) == [weekly]
+    assert report_delivery_expected(deliveries, ["prod", "production"], []) == [weekly, daily]
+    assert report_delivery_expected(deliveries, ["prod", "production"], "prod-daily") == [daily]
     assert report_delivery_expected(deliveries + [{"name": "bad", "every": "often"}], ["dev"]) == []

@@ -310,6 +310,25 @@ def test_record_overdue_in_check_mode_writes_nothing_and_a_refusal_is_a_warning(
     assert fetch.bodies()[1]["text"].startswith("reportops.grafana: delivery 'never' overdue: no confirmed send since it was first")
     assert any("Delivery 'never' is overdue, but Grafana did not store its overdue record" in warning
                and "annotations:create" in warning for warning in outcome.warnings)
+    # The delivery's report, by name: one listing of the reports gives its id for the tag (only when a record needs it).
+    fetch.calls.clear()
+    fetch.reply(200, []).reply(200, [{"id": 4, "name": "Other"}, {"id": 7, "name": "Nightly export"}]).reply(200, {"id": 60})
+    outcome = history(since="24h", deliveries=[dict(name="never", every="12h", report="Nightly export")], record_overdue=True)
+    posted = fetch.bodies()[2]
+    assert fetch.calls[1]["url"].endswith("/api/reports") and outcome.result["overdue"][0]["record"] == 60
+    assert posted["tags"] == ["reportops.grafana", "outcome:overdue", "report:7", "delivery-name:never"]
+    assert posted["text"].startswith("reportops.grafana: report 'Nightly export' (7), delivery 'never' overdue: ")
+    # By id: no listing. Without reports:read: the record goes without the tag.
+    fetch.calls.clear()
+    fetch.reply(200, []).reply(200, {"id": 61})
+    history(since="24h", deliveries=[dict(name="never", every="12h", report="7")], record_overdue=True)
+    assert len(fetch.calls) == 2 and "report:7" in fetch.bodies()[1]["tags"]
+    fetch.calls.clear()
+    fetch.reply(200, []).reply(403, {"message": "denied"}).reply(200, {"id": 62})
+    outcome = history(since="24h", deliveries=[dict(name="never", every="12h", report="Nightly export")], record_overdue=True)
+    assert outcome.result["overdue"][0]["record"] == 62
+    assert fetch.bodies()[2]["tags"] == ["reportops.grafana", "outcome:overdue", "delivery-name:never"]
+    assert fetch.bodies()[2]["text"].startswith("reportops.grafana: report 'Nightly export', delivery 'never' overdue: ")
     # Without record_overdue, only the read.
     fetch.calls.clear()
     fetch.reply(200, [])
