@@ -269,10 +269,6 @@ class FileLedger:
         """What a run now would decide, as a Reservation that holds nothing; reads only (check mode)."""
         return self.verdict(delivery, delivery_key, min_interval, resend_uncertain)
 
-    def peek(self, delivery, delivery_key, min_interval, resend_uncertain=False):
-        """Why the delivery would be skipped now, or None; reads only (check mode)."""
-        return self.look(delivery, delivery_key, min_interval, resend_uncertain).skip_reason
-
     @contextlib.contextmanager
     def reserve(self, delivery, deadline, delivery_key, min_interval, retries=0, resend_uncertain=False):
         """Hold the delivery for this run until the block ends; the reservation says whether to skip.
@@ -695,10 +691,6 @@ class GrafanaLedger:
                           resend_uncertain=resend_uncertain)
         return Reservation(judgement.reason, *last_known(records, uncertain), held=judgement.held)
 
-    def peek(self, delivery, delivery_key, min_interval, resend_uncertain=False):
-        """Why a run now would skip, or None; reads only (check mode)."""
-        return self.look(delivery, delivery_key, min_interval, resend_uncertain).skip_reason
-
     def delete_quietly(self, ids):
         """Delete annotations that no longer count; one that stays is deleted by a later run."""
         for annotation_id in ids:
@@ -793,9 +785,6 @@ class NullLedger:
 
     def look(self, delivery, delivery_key, min_interval, resend_uncertain=False):  # pylint: disable=unused-argument
         return Reservation(None)
-
-    def peek(self, delivery, delivery_key, min_interval, resend_uncertain=False):  # pylint: disable=unused-argument
-        return None
 
     @contextlib.contextmanager
     def reserve(self, delivery, deadline, delivery_key, min_interval, retries=0, resend_uncertain=False):  # pylint: disable=unused-argument

@@ -457,7 +457,7 @@ def test_records_of_0_2_still_make_runs_skip(grafana, tmp_path):
     # a history record of a failure does not count as a send
     grafana.create_annotation({"time": grafana.clock - 4000, "timeEnd": grafana.clock - 4000,
                                "tags": delivery_tags("d" * 64) + ["outcome:failed", "report:3"], "text": "failed"})
-    assert "already sent" in runner(grafana, tmp_path, "checker").peek("d" * 64, "k", None)
+    assert "already sent" in runner(grafana, tmp_path, "checker").look("d" * 64, "k", None).skip_reason
     assert "PATCH" not in grafana.requests  # check mode writes nothing
     assert "already sent" in run_once(runner(grafana, tmp_path, "new"))[0]
     # The first run after 0.2 adds outcome:sent to the old record, so that history records cannot crowd it out.
@@ -478,7 +478,7 @@ def test_a_record_deleted_by_clean_up_lets_other_hosts_send_again_and_the_sendin
     grafana.annotations.clear()  # Grafana's clean-up deletes the record
     reason = run_once(runner(grafana, tmp_path, "first"))[0]  # the host that sent keeps a copy in its ledger file
     assert "already sent" in reason and "Grafana no longer lists the record" in reason and "max_age" in reason
-    assert "first/ledger.json" in runner(grafana, tmp_path, "first").peek("d" * 64, "k", None)
+    assert "first/ledger.json" in runner(grafana, tmp_path, "first").look("d" * 64, "k", None).skip_reason
     assert run_once(runner(grafana, tmp_path, "third")) == (None, None)
 
 
@@ -595,13 +595,13 @@ def test_a_full_listing_fails_closed_and_cleans_up(grafana, tmp_path, monkeypatc
     assert list(grafana.states().values()) == ["sent"]
 
 
-def test_peek_predicts_without_writing(grafana, tmp_path):
+def test_look_predicts_without_writing(grafana, tmp_path):
     ledger = runner(grafana, tmp_path, "checker")
-    assert ledger.peek("d" * 64, "k", None) is None
+    assert ledger.look("d" * 64, "k", None).skip_reason is None
     run_once(runner(grafana, tmp_path, "holder"), outcome="killed")
-    assert "another runner (holder) holds" in ledger.peek("d" * 64, "k", None)
+    assert "another runner (holder) holds" in ledger.look("d" * 64, "k", None).skip_reason
     grafana.requests = []
-    ledger.peek("d" * 64, "k", None)
+    ledger.look("d" * 64, "k", None).skip_reason
     assert grafana.requests == ["GET", "GET", "GET", "GET"]  # claims, 0.2 records, records, uncertain records
 
 
@@ -693,7 +693,7 @@ def test_a_version_1_ledger_still_loads_and_stays_version_1_without_uncertain_en
     path = tmp_path / "ledger.json"
     path.write_text(json.dumps({"version": 1, "deliveries": {"d1": {"report_id": "3", "delivery_key": "k", "sent_at": 1.5e9}}}))
     ledger = FileLedger(str(path))
-    assert ledger.last_sent("d1") == 1.5e9 and "already sent" in ledger.peek("d1", "k", None)
+    assert ledger.last_sent("d1") == 1.5e9 and "already sent" in ledger.look("d1", "k", None).skip_reason
     ledger.prepare()
     ledger.record("d2", {"report_id": "4"}, time.time() + 5)
     assert json.loads(path.read_text())["version"] == 1  # older versions of the collection still read it
@@ -719,7 +719,7 @@ def test_file_ledger_remembers_an_uncertain_send_and_holds_the_delivery(tmp_path
                     r" it is held within min_interval \(1h\) of that attempt, until \S+Z, rather than risk mailing it twice\.", reason)
     assert ("To send it anyway, run with resend_uncertain: true (the role: -e report_delivery_resend_uncertain=true), or delete"
             " the entry %s from the ledger file %s." % ("d" * 64, ledger.path)) in reason
-    assert "may have reached Grafana" in ledger.peek("d" * 64, None, 3600)  # check mode says the same
+    assert "may have reached Grafana" in ledger.look("d" * 64, None, 3600).skip_reason  # check mode says the same
 
 
 def test_an_uncertain_send_holds_a_delivery_key_for_good_until_resent_and_a_confirmed_send_replaces_it(tmp_path):
@@ -731,7 +731,7 @@ def test_an_uncertain_send_holds_a_delivery_key_for_good_until_resent_and_a_conf
     reason = run_once(ledger)[0]
     assert "a delivery key is sent once, so delivery key 'k' stays held" in reason and "400d" in reason
     assert ledger.last_sent("d" * 64) is None
-    assert ledger.peek("d" * 64, "k", None, resend_uncertain=True) is None
+    assert ledger.look("d" * 64, "k", None, resend_uncertain=True).skip_reason is None
     assert run_once(ledger, resend_uncertain=True) == (None, None)  # sent anyway
     content = json.loads((tmp_path / "ledger.json").read_text())
     assert content["version"] == 1 and "uncertain" not in content["deliveries"]["d" * 64]
@@ -829,7 +829,7 @@ def test_grafana_ledger_turns_the_claim_of_an_uncertain_send_into_a_record_that_
     assert "may have reached Grafana (Grafana or a proxy failed (HTTP 504)); a delivery key is sent once" in reason
     assert "delete annotation 1 (tagged outcome:uncertain) in Grafana" in reason
     assert grafana.states() == {1: "uncertain"}  # the held run's claim went
-    assert "may have reached Grafana" in runner(grafana, tmp_path, "checker").peek("d" * 64, "k", None)
+    assert "may have reached Grafana" in runner(grafana, tmp_path, "checker").look("d" * 64, "k", None).skip_reason
     assert run_once(runner(grafana, tmp_path, "resend"), resend_uncertain=True) == (None, None)
     assert sorted(grafana.states().values()) == ["sent", "uncertain"]  # the record of the doubt is history
     seen = []
