@@ -126,8 +126,10 @@ class _ReportOf:
             newest = max(of_delivery, key=lambda record: record["epoch"])
             return newest.get("report"), newest["report_id"]
         given = self.reports.get(name)
-        if given is None or normalize_report_id(given) is not None:
-            return None, given and normalize_report_id(given)
+        if given is None:
+            return None, None
+        if normalize_report_id(given) is not None:
+            return None, normalize_report_id(given)
         if self.listing is None:
             try:
                 self.listing = self.client.list_reports()

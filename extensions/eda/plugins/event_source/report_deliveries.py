@@ -127,10 +127,11 @@ try:
     from ansible_collections.reportops.grafana.plugins.module_utils._delivery import parse_interval
     from ansible_collections.reportops.grafana.plugins.module_utils._overdue import (
         OverdueError,
+        due_of_record,
         expectation,
         overdue,
         period_key,
-        due_of_record,
+        period_overdue_epoch,
     )
 except ImportError:
     # Loaded by path from an installed collection whose collections directory is not on sys.path: that directory
@@ -150,10 +151,11 @@ except ImportError:
     from ansible_collections.reportops.grafana.plugins.module_utils._delivery import parse_interval  # noqa: E402
     from ansible_collections.reportops.grafana.plugins.module_utils._overdue import (  # noqa: E402
         OverdueError,
+        due_of_record,
         expectation,
         overdue,
         period_key,
-        due_of_record,
+        period_overdue_epoch,
     )
 
 # Loaded with runpy, whose module name says nothing: the source's own name.
@@ -391,8 +393,9 @@ class Watcher:
                 continue
             environment.overdue_emitted.add(period_key(expected.name, entry["period_due"]))
             report, report_id = environment.reports.get(expected.name, (None, None))
+            # At the time this period became overdue, as its overdue record would be.
             events.append(_event(environment.name, expected.name, report, report_id, entry["outcome"], entry["message"],
-                                 entry["overdue_since"], None, due=entry["period_due"], missed=entry["missed"],
+                                 _utc(period_overdue_epoch(entry)), None, due=entry["period_due"], missed=entry["missed"],
                                  last_sent=entry["last_sent"]))
         return events
 
